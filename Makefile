@@ -1,0 +1,45 @@
+# Every target sets up what it needs: a fresh clone only needs Python 3.11 and `make`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(abspath $(VENV))/bin
+PY     := $(BIN)/python
+
+# nbgrader shells out to `alembic`, so the venv's bin/ must be on PATH.
+export PATH := $(BIN):$(PATH)
+# The kit never needs the Hugging Face Hub on this path: fail fast instead of hanging.
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup demo test test-fast release lab grade lint clean
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (finetune-kit)" >/dev/null
+	touch $@
+
+setup: $(VENV)/.installed  ## create .venv and install the pinned environment
+
+demo: setup  ## the main job: run every solution notebook, rebuild the release, grade a sample
+	$(PY) -m finetune_kit demo
+
+test: setup  ## every test, offline
+	$(PY) -m pytest
+
+test-fast: setup  ## unit tests only (no notebooks, no nbgrader)
+	$(PY) -m pytest -m "not slow"
+
+release: setup  ## regenerate notebooks/ (student release) from solutions/ with nbgrader
+	$(PY) -m finetune_kit release
+
+lab: setup  ## open the course in JupyterLab
+	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf build outputs

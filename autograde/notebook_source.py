@@ -1,0 +1,103 @@
+"""Build the nbgrader source notebooks in ``solutions/`` from readable Python cell lists.
+
+Why not edit the ``.ipynb`` files by hand? nbgrader's metadata (grade ids, points, locked cells)
+is easy to break in JSON and hard to review in a diff. Each notebook is described in
+``autograde/sources/<assignment>.py`` as a list of cells made by the helpers below; run
+``python autograde/notebook_source.py`` (``make sources``) to rewrite ``solutions/``. A test
+checks that the committed solutions match their sources.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from textwrap import dedent
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = Path(__file__).resolve().parent / "sources"
+ASSIGNMENTS = ("part1_fundamentals", "part2_finetuning", "part3_evaluate_deploy")
+
+
+def _clean(text: str) -> str:
+    return dedent(text).strip("\n")
+
+
+def _nbgrader(grade_id: str, *, solution: bool, grade: bool, locked: bool, points: float = 0) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
+    if grade:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def md(text: str) -> nbformat.NotebookNode:
+    """Plain prose for the student."""
+    return nbformat.v4.new_markdown_cell(_clean(text))
+
+
+def code(src: str, *, tags: tuple[str, ...] = ()) -> nbformat.NotebookNode:
+    """Plain code the student runs (and may change)."""
+    cell = nbformat.v4.new_code_cell(_clean(src))
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def answer(grade_id: str, src: str) -> nbformat.NotebookNode:
+    """Code the student writes: the ``### BEGIN/END SOLUTION`` region is removed from the release."""
+    cell = nbformat.v4.new_code_cell(_clean(src))
+    cell.metadata.update(_nbgrader(grade_id, solution=True, grade=False, locked=False))
+    return cell
+
+
+def tests(grade_id: str, points: float, src: str) -> nbformat.NotebookNode:
+    """An autograded, read-only test cell; ``### BEGIN/END HIDDEN TESTS`` stays out of the release."""
+    cell = nbformat.v4.new_code_cell(_clean(src))
+    cell.metadata.update(_nbgrader(grade_id, solution=False, grade=True, locked=True, points=points))
+    return cell
+
+
+def written(grade_id: str, points: float, text: str) -> nbformat.NotebookNode:
+    """A manually graded prose answer: the model answer and rubric are replaced in the release."""
+    cell = nbformat.v4.new_markdown_cell(_clean(text))
+    cell.metadata.update(_nbgrader(grade_id, solution=True, grade=True, locked=False, points=points))
+    return cell
+
+
+def locked_md(grade_id: str, text: str) -> nbformat.NotebookNode:
+    """Instructions the student cannot edit (nbgrader restores them when grading)."""
+    cell = nbformat.v4.new_markdown_cell(_clean(text))
+    cell.metadata.update(_nbgrader(grade_id, solution=False, grade=False, locked=True))
+    return cell
+
+
+def build(assignment: str) -> nbformat.NotebookNode:
+    spec = importlib.util.spec_from_file_location(f"sources_{assignment}", SOURCES / f"{assignment}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    nb = nbformat.v4.new_notebook(cells=module.CELLS)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"{assignment[:5]}-{i:03d}"
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (finetune-kit)", "language": "python", "name": "python3"}
+    nb.metadata["language_info"] = {"name": "python"}
+    return nb
+
+
+def target(assignment: str) -> Path:
+    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+
+
+def main(argv: list[str] | None = None) -> int:
+    names = argv if argv else [a for a in ASSIGNMENTS if (SOURCES / f"{a}.py").exists()]
+    for name in names:
+        path = target(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        nbformat.write(build(name), path)
+        print(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

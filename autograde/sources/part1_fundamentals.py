@@ -1,0 +1,272 @@
+"""Part 1 — Fundamentals of fine-tuning (source of solutions/part1_fundamentals)."""
+
+from notebook_source import answer, code, md, tests, written
+
+CELLS = [
+    md("""
+    # Part 1 — Fundamentals of fine-tuning
+
+    **Goal:** understand what fine-tuning is, why it saves compute, and how to pick the right
+    pre-trained model for a task.
+
+    **Steps:** (1) look inside a pre-trained model, (2) four concept checks, (3) the application task:
+    choose a model for three real tasks, and prove the choice by running each architecture once.
+
+    Run the cells from top to bottom (*Run → Run All Cells* works too). Cells that say
+    `YOUR CODE HERE` or `YOUR ANSWER HERE` are yours; the cells after them check your work.
+    """),
+    md("""
+    ## Setup
+
+    The kit runs in three **profiles**: `smoke` (seconds, used when your work is graded), `offline`
+    (a real pre-trained model on your laptop, no internet needed) and `azure` (the full recipe on a
+    GPU in Azure ML). Leave `PROFILE = None` to let the kit choose; the next cell prints what it chose
+    and why.
+    """),
+    code("PROFILE = None  # or \"smoke\", \"offline\", \"azure\"", tags=("parameters",)),
+    code("""
+    import finetune_kit as fk
+    from finetune_kit import architectures, models
+
+    profile = fk.use_profile(PROFILE)
+    """),
+    md("""
+    ## 1. What does "pre-trained" buy us?
+
+    A pre-trained model has already learned language from millions of sentences. To make it a
+    sentiment classifier we keep that body and add a small **classification head** that starts
+    from random numbers. Fine-tuning then trains everything for a short while on our own labelled data.
+
+    Let's load the model this profile uses and count which parameters are already trained.
+    """),
+    code("""
+    model = models.load_classifier(profile)
+    report = models.parameter_report(model)
+    print(f"parameters in total       : {report['total']:>12,}")
+    print(f"already learned (body)    : {report['pretrained']:>12,}")
+    print(f"new, start random (head)  : {report['new_head']:>12,}")
+    print(f"share that starts random  : {report['new_head'] / report['total']:.4%}")
+    """),
+    md("""
+    Only a tiny fraction of the model starts from zero. That is why fine-tuning needs far less data,
+    time and money than training the same network from scratch; Part 2 measures it.
+
+    ## 2. Concept checks
+
+    Answer each question with a **plain value** in its answer cell: a capital letter as a string
+    (`"A"`) for multiple choice, `True` or `False` for true/false. The optional picker shows you the
+    exact line to type, but only what you type in the answer cell counts: the grader re-runs your
+    notebook from scratch and never sees the picker.
+
+    **Question 1.** What is the key benefit of fine-tuning a pre-trained model?
+
+    - A) It reduces the need for computational resources
+    - B) It avoids using training data
+    - C) It removes the need for evaluation
+    - D) It simplifies deployment
+    """),
+    code("""
+    fk.widgets.choice("q1_benefit", {"A": "It reduces the need for computational resources",
+                                     "B": "It avoids using training data",
+                                     "C": "It removes the need for evaluation",
+                                     "D": "It simplifies deployment"})
+    """),
+    answer("q1_answer", """
+    # Type one letter as a string, e.g. q1_benefit = "B"
+    ### BEGIN SOLUTION
+    q1_benefit = "A"
+    ### END SOLUTION
+    """),
+    tests("q1_tests", 1, """
+    assert type(q1_benefit) is str, "q1_benefit must be a string such as \\"B\\""
+    assert q1_benefit in ("A", "B", "C", "D"), "q1_benefit must be one capital letter: A, B, C or D"
+    ### BEGIN HIDDEN TESTS
+    assert type(q1_benefit) is str and q1_benefit == "A"
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    **Question 2.** Which of the following tools optimises model deployment in Azure?
+
+    - A) ONNX Runtime
+    - B) TensorBoard
+    - C) Google Sheets
+    - D) SQL Server
+    """),
+    code("""
+    fk.widgets.choice("q2_deploy_tool", {"A": "ONNX Runtime", "B": "TensorBoard",
+                                         "C": "Google Sheets", "D": "SQL Server"})
+    """),
+    answer("q2_answer", """
+    # Type one letter as a string
+    ### BEGIN SOLUTION
+    q2_deploy_tool = "A"
+    ### END SOLUTION
+    """),
+    tests("q2_tests", 1, """
+    assert type(q2_deploy_tool) is str, "q2_deploy_tool must be a string such as \\"B\\""
+    assert q2_deploy_tool in ("A", "B", "C", "D"), "q2_deploy_tool must be one capital letter: A, B, C or D"
+    ### BEGIN HIDDEN TESTS
+    assert type(q2_deploy_tool) is str and q2_deploy_tool == "A"
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    **Question 3 (true or false).** Fine-tuning eliminates the need for evaluation metrics.
+    """),
+    code("""fk.widgets.choice("tf1_no_metrics", {True: "True", False: "False"})"""),
+    answer("tf1_answer", """
+    # Type True or False (no quotes)
+    ### BEGIN SOLUTION
+    tf1_no_metrics = False
+    ### END SOLUTION
+    """),
+    tests("tf1_tests", 1, """
+    assert type(tf1_no_metrics) is bool, "tf1_no_metrics must be True or False, without quotes"
+    ### BEGIN HIDDEN TESTS
+    assert tf1_no_metrics is False
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    **Question 4 (true or false).** Azure Machine Learning provides tools for real-time monitoring of
+    deployed models.
+    """),
+    code("""fk.widgets.choice("tf2_monitoring", {True: "True", False: "False"})"""),
+    answer("tf2_answer", """
+    # Type True or False (no quotes)
+    ### BEGIN SOLUTION
+    tf2_monitoring = True
+    ### END SOLUTION
+    """),
+    tests("tf2_tests", 1, """
+    assert type(tf2_monitoring) is bool, "tf2_monitoring must be True or False, without quotes"
+    ### BEGIN HIDDEN TESTS
+    assert tf2_monitoring is True
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    *Worth knowing for later (Part 3):* "monitoring" covers two different things in Azure ML.
+    Endpoint metrics and logs (requests per second, latency, errors) are live. Data drift and data
+    quality checks are *scheduled* jobs (for example daily) that compare recent requests with the
+    training data — they are not real-time.
+
+    ## 3. Application task: pick a model for three tasks
+
+    For each task below, name the pre-trained model you would start from (a real checkpoint name is
+    best) and explain in two to four sentences why fine-tuning it helps. The hint: the **kind of
+    output** decides the architecture.
+
+    | architecture family | reads | writes | examples |
+    |---|---|---|---|
+    | encoder | text | one vector per token → labels | BERT, DistilBERT, RoBERTa, MiniLM |
+    | encoder-decoder | text | new text | T5, BART, Pegasus, LED |
+    | vision encoder + text decoder | an image | new text | ViT + GPT-2 |
+
+    ### 3a. Legal-document summarisation
+    """),
+    written("app_legal", 2, """
+    **Model answer.** An encoder-decoder such as `facebook/bart-large-cnn`, `t5-base` or
+    `google/pegasus-billsum` (for filings longer than 1,024 tokens, `allenai/led-base-16384`). An
+    abstractive summary is *new text*, so the model needs a decoder. BERT on its own is an encoder: it
+    can only score or label existing sentences, so with BERT the honest option is an *extractive*
+    summary (pick the most important sentences), or BERT2BERT (an encoder-decoder warm-started from two
+    BERTs). Fine-tuning helps because legal text has its own vocabulary ("indemnify", "hereinafter"),
+    long sentences and a fixed structure, and because what counts as the key point of a clause is
+    domain knowledge the general model has not seen; a few thousand document–summary pairs (e.g.
+    BillSum) teach it far more cheaply than pre-training a new model.
+
+    **Rubric (2 points).** 1 point: an encoder-decoder (or a clearly argued extractive use of an
+    encoder) — naming plain BERT for abstractive summaries earns 0 for this point. 1 point: a reason
+    specific to legal text (vocabulary, length, structure, scarce labelled data).
+    """),
+    md("### 3b. Sentiment analysis of customer reviews"),
+    written("app_sentiment", 2, """
+    **Model answer.** An encoder with a classification head: `distilbert-base-uncased` (40 % smaller
+    and 60 % faster than BERT-base while keeping about 97 % of its accuracy) or `roberta-base`; offline
+    in this course, the MiniLM encoder. Fine-tuning helps because the general model knows language but
+    not what *positive* means for our products: sarcasm ("great, it broke on day two"), domain words
+    ("runs hot", "crisp display") and our label set. A few thousand labelled reviews and minutes of
+    training are enough, where training from scratch would need far more data and compute.
+
+    **Rubric (2 points).** 1 point: an encoder model suited to classification. 1 point: a reason that
+    names what the pre-trained model lacks (domain wording, sarcasm/negation, the label set) or the
+    compute/data saving.
+    """),
+    md("### 3c. Image captioning"),
+    written("app_captioning", 2, """
+    **Model answer.** A vision encoder + text decoder: `google/vit-base-patch16-224-in21k` as the
+    encoder and `gpt2` as the decoder joined in `VisionEncoderDecoderModel` (or a ready captioner such
+    as `nlpconnect/vit-gpt2-image-captioning` or BLIP). The encoder has learned to see and the decoder
+    to write, but the cross-attention that connects them starts from scratch, so the pair *must* be
+    fine-tuned on image–caption pairs (e.g. COCO or Flickr30k); fine-tuning also adapts it to our own
+    images (products, medical scans) and caption style.
+
+    **Rubric (2 points).** 1 point: an image encoder combined with a text decoder. 1 point: why
+    fine-tuning is needed (new cross-attention, domain images, caption style).
+    """),
+    md("""
+    ### 3d. Prove it: one forward pass per architecture
+
+    In `transformers`, the class you load decides the architecture's *head*. Write
+    `model_class_for(task)` so it returns the right class for each of the three tasks. The next cell
+    builds a tiny, randomly initialised model of that class and runs it once, offline.
+
+    First, watch what happens when we ask for a BERT that writes summaries:
+    """),
+    code("print(architectures.why_bert_cannot_summarize())"),
+    md("""
+    BERT has no decoder, so `transformers` cannot build a text-generating BERT. Now your turn:
+    """),
+    code("""
+    from transformers import (
+        AutoModel,
+        AutoModelForCausalLM,
+        AutoModelForSeq2SeqLM,
+        AutoModelForSequenceClassification,
+        AutoModelForTokenClassification,
+        VisionEncoderDecoderModel,
+    )
+    """),
+    answer("model_class_answer", '''
+    def model_class_for(task: str):
+        """Return the transformers class to load for "sentiment-analysis", "legal-summarization"
+        or "image-captioning"."""
+        ### BEGIN SOLUTION
+        choices = {
+            "sentiment-analysis": AutoModelForSequenceClassification,
+            "legal-summarization": AutoModelForSeq2SeqLM,
+            "image-captioning": VisionEncoderDecoderModel,
+        }
+        return choices[task]
+        ### END SOLUTION
+    '''),
+    code("""
+    for task in architectures.TASKS:
+        tiny = architectures.tiny_model(task, model_class_for(task))
+        out = architectures.forward_once(tiny, task)
+        print(f"{task:<20} {type(tiny).__name__:<36} -> {out['kind']}, shape {out['shape']}")
+    """),
+    tests("model_class_tests", 3, """
+    for task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
+        assert isinstance(model_class_for(task), type), f"model_class_for({task!r}) must return a class"
+    out = architectures.forward_once(architectures.tiny_model("sentiment-analysis",
+                                     model_class_for("sentiment-analysis")), "sentiment-analysis")
+    assert out["shape"] == (1, 2), "a sentiment model should give one score per label (2 labels)"
+    ### BEGIN HIDDEN TESTS
+    assert model_class_for("sentiment-analysis") is AutoModelForSequenceClassification
+    assert model_class_for("legal-summarization") is AutoModelForSeq2SeqLM
+    assert model_class_for("image-captioning") is VisionEncoderDecoderModel
+    for _task in ("legal-summarization", "image-captioning"):
+        _out = architectures.forward_once(architectures.tiny_model(_task, model_class_for(_task)), _task)
+        assert _out["kind"] == "generated token ids"
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    ## Check yourself
+
+    - Why does fine-tuning need less compute than training from scratch? (Look at the parameter count
+      in section 1.)
+    - Why can't BERT alone write an abstractive summary, and what would you use instead?
+    - Which part of a ViT + GPT-2 captioner starts untrained, even when both halves are pre-trained?
+
+    Next: **Part 2**, where you fine-tune a real pre-trained model on customer reviews.
+    """),
+]

@@ -1,0 +1,771 @@
+#!/usr/bin/env python3
+"""Build the course sentiment dataset data/reviews/reviews.csv.
+
+The reviews are composed from hand-written sentence pools in data/reviews/pools/
+(one text file per domain plus common.txt).  Every pool line was written by hand
+for this dataset; this script only chooses, orders and joins them, fills a few
+fictional-name slots ({brand}, {rival}, {title}, ...), and applies a light
+"informal typing" transform to a minority of reviews.
+
+Deterministic (fixed seed, no external data), standard library only.
+
+    python3 data/reviews/build_reviews.py            # write reviews.csv and print stats
+    python3 data/reviews/build_reviews.py --check    # only print stats of the existing CSV
+"""
+
+import argparse
+import collections
+import csv
+import os
+import random
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+POOL_DIR = os.path.join(HERE, "pools")
+OUT_CSV = os.path.join(HERE, "reviews.csv")
+SEED = 4207
+
+# Number of reviews per domain (always even: half positive, half negative).
+DOMAIN_SIZES = {
+    "films": 560,
+    "electronics": 250,
+    "restaurants": 250,
+    "hotels": 250,
+    "apps": 250,
+    "clothing": 250,
+    "books": 250,
+    "home_appliances": 250,
+    "airlines": 250,
+    "beauty": 250,
+    "games": 250,
+    "customer_service": 250,
+}
+
+# Share of short (<15 words), medium (15-60) and long (60-200; films 80-200) reviews.
+BUCKET_SHARES = {
+    "films": (0.14, 0.24, 0.62),
+    "default": (0.215, 0.495, 0.29),
+}
+
+INFORMAL_RATE = 0.09  # share of reviews passed through the informal-typing transform
+
+
+# --------------------------------------------------------------------------- pools
+
+class Pools:
+    """Sections of one pool file. Lines may carry a "[tag] " prefix (sub-category)."""
+
+    def __init__(self, path):
+        self.sections = collections.defaultdict(list)
+        self.slots = collections.defaultdict(list)
+        self.tags = {}
+        current = None
+        with open(path, encoding="utf-8") as fh:
+            for raw in fh:
+                line = raw.strip()
+                if not line or line.startswith("#"):
+                    continue
+                if line.startswith("== "):
+                    current = line[3:].strip()
+                    continue
+                tag = None
+                m = re.match(r"\[(\w+)\]\s+(.*)$", line)
+                if m:
+                    tag, line = m.group(1), m.group(2)
+                if current.startswith("slot "):
+                    self.slots[current[5:]].append((tag, line))
+                elif current == "tags":
+                    name, weight = line.split()
+                    self.tags[name] = float(weight)
+                else:
+                    self.sections[current].append((tag, line))
+
+    def get(self, name):
+        return self.sections.get(name, [])
+
+
+class Picker:
+    """Chooses pool lines, always among the least-used eligible ones, so that no
+    hand-written line is repeated much more often than any other."""
+
+    def __init__(self, rng):
+        self.rng = rng
+        self.uses = collections.Counter()
+
+    def pick(self, items, tag, avoid):
+        cands = [t for (tg, t) in items if (tg is None or tg == tag) and t not in avoid]
+        if not cands:
+            return None
+        low = min(self.uses[t] for t in cands)
+        best = [t for t in cands if self.uses[t] == low]
+        choice = self.rng.choice(best)
+        self.uses[choice] += 1
+        return choice
+
+
+# --------------------------------------------------------------------------- text helpers
+
+KEEP_CAPS = {"I", "I'm", "I've", "I'd", "I'll", "TV", "GPS", "OK"}
+CONNECT_ADD = ["Also,", "Plus,", "On top of that,", "And", "Oh, and", "What's more,", "Besides that,"]
+CONNECT_ADD_POS = ["Best of all,", "Even better,", "Happily,"]
+CONNECT_ADD_NEG = ["Worse still,", "To top it off,", "And don't get me started:", "Even worse,"]
+CONNECT_CONCEDE = ["To be fair,", "In fairness,", "Admittedly,", "Mind you,", "If I'm picky,", "Granted,"]
+CONNECT_RETURN = ["Still,", "Even so,", "That said,", "But", "Overall though,", "Regardless,", "Either way,"]
+
+
+def words(text):
+    return len(text.split())
+
+
+def decap(sentence):
+    """Lower-case the first letter so the sentence can follow a connector."""
+    first = sentence.split(" ", 1)[0]
+    if sentence.startswith("{") or first.rstrip(",.!?:;") in KEEP_CAPS:
+        return sentence
+    if len(first) > 1 and first[:2].isupper():  # acronym or shouting
+        return sentence
+    return sentence[0].lower() + sentence[1:]
+
+
+def connect(connector, sentence):
+    return connector + " " + decap(sentence)
+
+
+def fill_slots(text, ctx):
+    return re.sub(r"\{(\w+)\}", lambda m: ctx[m.group(1)], text)
+
+
+def norm_key(text):
+    """Duplicate key: case-, whitespace- and punctuation-insensitive."""
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", text.lower())).strip()
+
+
+# --------------------------------------------------------------------------- informal transform
+
+INFORMAL_SUBS = [
+    (r"\byou\b", "u"), (r"\byour\b", "ur"), (r"\breally\b", "rly"), (r"\bdefinitely\b", "definately"),
+    (r"\bbecause\b", "cuz"), (r"\bthough\b", "tho"), (r"\bprobably\b", "prob"), (r"\bwith\b", "w"),
+    (r"\ba lot\b", "alot"), (r"\buntil\b", "untill"), (r"\bgoing to\b", "gonna"), (r"\bwant to\b", "wanna"),
+    (r"\bokay\b", "ok"), (r"\bplease\b", "pls"), (r"\bpeople\b", "ppl"), (r"\bseparate\b", "seperate"),
+    (r"\breceived?\b", "recieved"), (r"\bsomething\b", "somethin"), (r"\bthe\b", "teh"),
+    (r"\bweird\b", "wierd"), (r"\btonight\b", "tonite"), (r"\bbefore\b", "b4"), (r"\bkind of\b", "kinda"),
+    (r"\bdon't know\b", "dunno"), (r"\bisn't\b", "aint"), (r"\bto be honest\b", "tbh"),
+]
+INFORMAL_TAILS_ANY = ["lol", "tbh", "ngl", "fr", "imo", "just saying", "honestly"]
+INFORMAL_TAILS = {1: ["10/10", "highly rec", "love it"], 0: ["smh", "ugh", "avoid avoid avoid", "not happy"]}
+EMPHASIS = re.compile(
+    r"\b(love[ds]?|great|amazing|brilliant|perfect|best|awful|terrible|worst|never|broke|broken|useless|"
+    r"garbage|rubbish|waste|not|no|so|really|every|nothing|always|actually|refund|avoid|hate|again)\b",
+    re.IGNORECASE)
+
+
+def swap_typo(rng, text):
+    toks = text.split(" ")
+    idx = [i for i, t in enumerate(toks) if len(t) >= 5 and t.isalpha()]
+    if not idx:
+        return text
+    i = rng.choice(idx)
+    w = toks[i]
+    j = rng.randrange(1, len(w) - 2)
+    if rng.random() < 0.5:
+        toks[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]  # swapped letters
+    else:
+        toks[i] = w[:j] + w[j + 1:]  # dropped letter
+    return " ".join(toks)
+
+
+def informalize(rng, text, label):
+    """Make a review look typed in a hurry: slang, misspellings, lower case, CAPS emphasis."""
+    subs = rng.sample(INFORMAL_SUBS, k=4)
+    for pat, rep in subs:
+        if rng.random() < 0.7:
+            text = re.sub(pat, rep, text, count=rng.choice([1, 2]), flags=re.IGNORECASE)
+    if rng.random() < 0.6:
+        text = text.replace("'", "").replace("’", "")
+    style = rng.random()
+    if style < 0.45:
+        text = text.lower()
+    if rng.random() < 0.5:
+        hits = list(EMPHASIS.finditer(text))
+        if hits:
+            m = rng.choice(hits)
+            text = text[:m.start()] + m.group(0).upper() + text[m.end():]
+    if rng.random() < 0.5:
+        text = swap_typo(rng, text)
+    if rng.random() < 0.25:
+        text = re.sub(r"\b(so|really|sooo)\b", "sooo", text, count=1)
+    r = rng.random()
+    if r < 0.3:
+        text = text.rstrip(".") if text.endswith(".") else text
+    elif r < 0.45:
+        text = re.sub(r"\.$", "...", text)
+    if rng.random() < 0.35:
+        tail = rng.choice(INFORMAL_TAILS_ANY + INFORMAL_TAILS[label])
+        text = text.rstrip(" .") + " " + tail
+    text = re.sub(r"\s+", " ", text).strip()
+    return text
+
+
+# --------------------------------------------------------------------------- composition
+
+class Composer:
+    def __init__(self, rng, common):
+        self.rng = rng
+        self.common = common
+        self.picker = Picker(rng)
+        self.used_standalone = set()
+
+    # pools: domain section plus, where it exists, the common section of the same name
+    def pool(self, dom, name, with_common=True):
+        items = list(dom.get(name))
+        if with_common:
+            items += self.common.get(name)
+        return items
+
+    def choose(self, dom, name, st, with_common=True):
+        text = self.picker.pick(self.pool(dom, name, with_common), st["tag"], st["avoid"])
+        if text is None:
+            return None
+        st["avoid"].add(text)
+        return text
+
+    def new_state(self, dom):
+        rng = self.rng
+        tag = None
+        if dom.tags:
+            names = sorted(dom.tags)
+            tag = rng.choices(names, weights=[dom.tags[n] for n in names])[0]
+        ctx = {}
+        for slot, values in sorted(dom.slots.items()):
+            ok = [v for (tg, v) in values if tg is None or tg == tag]
+            rng.shuffle(ok)
+            ctx[slot] = ok[0]
+            ctx[slot + "2"] = ok[1] if len(ok) > 1 else ok[0]
+        if "brand" in ctx:
+            ctx["rival"] = ctx["brand2"]
+        if "name" in ctx:
+            ctx["name2"] = ctx["name2"]
+        return {"tag": tag, "avoid": set(), "ctx": ctx, "devices": set()}
+
+    # ---- building blocks
+    def sent(self, dom, name, st, device=None, with_common=True):
+        s = self.choose(dom, name, st, with_common)
+        if s is not None and device:
+            st["devices"].add(device)
+        return s
+
+    def maybe_connect(self, s, kind, label, p=0.18):
+        if s is None or self.rng.random() >= p:
+            return s
+        pool = list(CONNECT_ADD) + (CONNECT_ADD_POS if label else CONNECT_ADD_NEG)
+        return connect(self.rng.choice(pool), s)
+
+    def concession(self, dom, st, label):
+        """A small opposite-polarity remark followed by a return to the overall verdict."""
+        rng = self.rng
+        S = "pos" if label else "neg"
+        minor = self.sent(dom, "flaw" if label else "plus", st, "mixed", with_common=False)
+        if minor is None:
+            return []
+        if rng.random() < 0.35:
+            minor = connect(rng.choice(CONNECT_CONCEDE), minor)
+        back = self.sent(dom, "asp_" + S, st) or self.sent(dom, "close_" + S, st)
+        if back is None:
+            return [minor]
+        if rng.random() < 0.7:
+            back = connect(rng.choice(CONNECT_RETURN), back)
+            st["devices"].add("contrast")
+        return [minor, back]
+
+    def opening(self, dom, st, label, long=False):
+        rng = self.rng
+        S = "pos" if label else "neg"
+        r = rng.random()
+        if r < 0.14:
+            a = self.sent(dom, "turn_start_" + S, st, "turn")
+            b = self.sent(dom, "turn_pivot_" + S, st, "turn")
+            return [a, b]
+        if r < 0.30 and not label:
+            return [self.sent(dom, "sarc", st, "sarcasm")]
+        if r < 0.48:
+            return [self.sent(dom, "ctx", st, with_common=False)] + (
+                [self.sent(dom, "open_" + S, st)] if long and rng.random() < 0.5 else [])
+        if r < 0.58:
+            return [self.sent(dom, "neg" + S[0], st, "negation")]
+        return [self.sent(dom, "open_" + S, st, with_common=False)]
+
+    def ending(self, dom, st, label, p_close=0.8, p_rating=0.3):
+        rng = self.rng
+        S = "pos" if label else "neg"
+        out = []
+        if rng.random() < p_close:
+            out.append(self.sent(dom, "close_" + S, st))
+        if rng.random() < p_rating:
+            st["devices"].add("rating")
+            r = self.sent(dom, "rating_" + S, st)
+            if rng.random() < 0.5:
+                out.append(r)
+            else:
+                out.insert(0, r)
+        return out
+
+    # ---- reviews by length bucket
+    def short(self, dom, st, label):
+        rng = self.rng
+        S = "pos" if label else "neg"
+        r = rng.random()
+        for _ in range(40):
+            if r < 0.5:
+                s = self.picker.pick(self.pool(dom, "short_" + S), st["tag"],
+                                     st["avoid"] | self.used_standalone)
+                if s is not None:
+                    self.used_standalone.add(s)
+                    return [s]
+                r = 0.6
+            elif r < 0.78:
+                a = self.sent(dom, "short_" + S, st)
+                b_pool = rng.choice(["close_" + S, "rating_" + S, "short_" + S])
+                if b_pool.startswith("rating"):
+                    st["devices"].add("rating")
+                b = self.sent(dom, b_pool, st)
+                parts = [a, b] if rng.random() < 0.6 else [b, a]
+            else:
+                name = rng.choice(["asp_" + S, "neg" + S[0], "contrast_" + S] +
+                                  (["sarc", "sarc"] if not label else ["cmp_pos"]))
+                dev = {"sarc": "sarcasm", "negp": "negation", "negn": "negation",
+                       "contrast_pos": "contrast", "contrast_neg": "contrast", "cmp_pos": "comparison"}.get(name)
+                parts = [self.sent(dom, name, st, dev)]
+                if rng.random() < 0.5:
+                    parts.append(self.sent(dom, rng.choice(["close_" + S, "short_" + S]), st))
+            parts = [p for p in parts if p]
+            if parts and words(" ".join(parts)) < 15:
+                return parts
+            parts = parts[:1]
+            if parts and words(parts[0]) < 15:
+                return parts
+            st["avoid"] = set()
+            r = rng.random()
+        return ["Meh."]
+
+    def medium(self, dom, st, label):
+        rng = self.rng
+        S = "pos" if label else "neg"
+        plan = rng.choices(
+            ["plain", "ctx", "contrast", "mixed", "turn", "sarc", "negation", "compare", "rating", "story"],
+            weights=[22, 9, 13, 11, 9, 13 if not label else 0, 10, 8, 8, 5])[0]
+        out = []
+        if plan == "plain":
+            if rng.random() < 0.55:
+                out.append(self.sent(dom, "open_" + S, st, with_common=False))
+            out.append(self.sent(dom, "asp_" + S, st))
+            if rng.random() < 0.5:
+                out.append(self.maybe_connect(self.sent(dom, "asp_" + S, st), "add", label, 0.3))
+            out += self.ending(dom, st, label, 0.6, 0.1)
+        elif plan == "ctx":
+            out.append(self.sent(dom, "ctx", st, with_common=False))
+            out.append(self.sent(dom, "asp_" + S, st))
+            if rng.random() < 0.4:
+                out.append(self.sent(dom, "asp_" + S, st))
+            out += self.ending(dom, st, label, 0.7, 0.1)
+        elif plan == "contrast":
+            if rng.random() < 0.4:
+                out.append(self.sent(dom, rng.choice(["open_" + S, "ctx"]), st, with_common=False))
+            out.append(self.sent(dom, "contrast_" + S, st, "contrast"))
+            out += self.ending(dom, st, label, 0.6, 0.2)
+        elif plan == "mixed":
+            out.append(self.sent(dom, "asp_" + S, st))
+            out += self.concession(dom, st, label)
+            if rng.random() < 0.5:
+                out += self.ending(dom, st, label, 0.8, 0.2)
+        elif plan == "turn":
+            out.append(self.sent(dom, "turn_start_" + S, st, "turn"))
+            if rng.random() < 0.65:
+                out.append(self.sent(dom, "turn_pivot_" + S, st, "turn"))
+            out.append(self.sent(dom, "asp_" + S, st))
+            out += self.ending(dom, st, label, 0.7, 0.15)
+        elif plan == "sarc":
+            out.append(self.sent(dom, "sarc", st, "sarcasm"))
+            out.append(self.sent(dom, "asp_neg", st))
+            out += self.ending(dom, st, label, 0.5, 0.15)
+        elif plan == "negation":
+            out.append(self.sent(dom, "neg" + S[0], st, "negation"))
+            out.append(self.sent(dom, "asp_" + S, st))
+            out += self.ending(dom, st, label, 0.5, 0.1)
+            if rng.random() < 0.5:
+                out = out[1:2] + out[:1] + out[2:]
+        elif plan == "compare":
+            out.append(self.sent(dom, "cmp_" + S, st, "comparison"))
+            out.append(self.sent(dom, "asp_" + S, st))
+            out += self.ending(dom, st, label, 0.5, 0.1)
+            if rng.random() < 0.5:
+                out = out[1:2] + out[:1] + out[2:]
+        elif plan == "rating":
+            out.append(self.sent(dom, "asp_" + S, st))
+            if rng.random() < 0.5:
+                out.append(self.sent(dom, "asp_" + S, st))
+            out += self.ending(dom, st, label, 0.3, 1.0)
+        elif plan == "story":
+            out.append(self.sent(dom, "story_" + S, st, with_common=False))
+            out += self.ending(dom, st, label, 0.9, 0.2)
+        return [s for s in out if s]
+
+    def long(self, dom, st, label, min_words=60, max_words=200):
+        rng = self.rng
+        S = "pos" if label else "neg"
+        head = [s for s in self.opening(dom, st, label, long=True) if s]
+        body = []
+        for _ in range(rng.choice([2, 2, 3, 3, 4])):
+            body.append([self.maybe_connect(self.sent(dom, "asp_" + S, st), "add", label)])
+        if rng.random() < 0.4:
+            body.append([self.sent(dom, "story_" + S, st, with_common=False)])
+        if rng.random() < 0.5:
+            body.append(self.concession(dom, st, label))
+        if rng.random() < 0.3:
+            body.append([self.sent(dom, "contrast_" + S, st, "contrast")])
+        if rng.random() < 0.28:
+            body.append([self.sent(dom, "cmp_" + S, st, "comparison")])
+        if rng.random() < 0.2:
+            body.append([self.sent(dom, "neg" + S[0], st, "negation")])
+        if not label and rng.random() < 0.18:
+            body.append([self.sent(dom, "sarc", st, "sarcasm")])
+        rng.shuffle(body)
+        tail = self.ending(dom, st, label, 0.85, 0.3)
+        target = rng.randint(min_words, min(max_words, min_words + rng.choice([40, 60, 90, 130])))
+
+        def total():
+            return words(" ".join(s for s in head + [x for b in body for x in b] + tail if s))
+
+        while total() < target:
+            extra = self.sent(dom, "asp_" + S, st, with_common=False)
+            if extra is None:
+                break
+            body.insert(rng.randrange(len(body) + 1), [self.maybe_connect(extra, "add", label)])
+        while total() > max_words and len(body) > 1:
+            body.pop(rng.randrange(len(body)))
+        return [s for s in head + [x for b in body for x in b] + tail if s]
+
+    # ---- films have their own anatomy: plot, acting, direction, pacing, script, ending
+    def film_long(self, dom, st, label):
+        rng = self.rng
+        S = "pos" if label else "neg"
+        head = []
+        if rng.random() < 0.6:
+            head = [s for s in self.opening(dom, st, label, long=False) if s]
+        plot = [self.sent(dom, "plot", st, with_common=False)]
+        if rng.random() < 0.65:
+            plot.append(self.sent(dom, "plot2", st, with_common=False))
+        body = [[self.sent(dom, "act_" + S, st, with_common=False)]]
+        if rng.random() < 0.4:
+            body.append([self.maybe_connect(self.sent(dom, "act_" + S, st, with_common=False), "add", label)])
+        for name, p in (("dir_", 0.75), ("pace_", 0.6), ("script_", 0.55)):
+            if rng.random() < p:
+                body.append([self.maybe_connect(self.sent(dom, name + S, st, with_common=False), "add", label, 0.12)])
+        if rng.random() < 0.5:
+            body.append(self.concession(dom, st, label))
+        if rng.random() < 0.22:
+            body.append([self.sent(dom, "contrast_" + S, st, "contrast")])
+        if rng.random() < 0.22:
+            body.append([self.sent(dom, "cmp_" + S, st, "comparison")])
+        if rng.random() < 0.18:
+            body.append([self.sent(dom, "neg" + S[0], st, "negation")])
+        if not label and rng.random() < 0.2:
+            body.append([self.sent(dom, "sarc", st, "sarcasm")])
+        rng.shuffle(body)
+        end = [self.sent(dom, "end_" + S, st, with_common=False)] if rng.random() < 0.75 else []
+        tail = self.ending(dom, st, label, 0.85, 0.45)
+        target = rng.randint(80, rng.choice([120, 150, 190]))
+
+        def parts():
+            return [s for s in head + plot + [x for b in body for x in b] + end + tail if s]
+
+        while words(" ".join(parts())) < target:
+            name = rng.choice(["act_", "dir_", "pace_", "script_"]) + S
+            extra = self.sent(dom, name, st, with_common=False)
+            if extra is None:
+                break
+            body.insert(rng.randrange(len(body) + 1), [extra])
+        while words(" ".join(parts())) > 200 and len(body) > 1:
+            body.pop(rng.randrange(len(body)))
+        return parts()
+
+    def film_medium(self, dom, st, label):
+        rng = self.rng
+        S = "pos" if label else "neg"
+        if rng.random() < 0.45:
+            out = [self.sent(dom, "plot", st, with_common=False)]
+        else:
+            out = [s for s in self.opening(dom, st, label) if s]
+        picks = rng.sample(["act_", "dir_", "pace_", "script_", "end_"], k=rng.choice([1, 2]))
+        out += [self.sent(dom, p + S, st, with_common=False) for p in picks]
+        if rng.random() < 0.2:
+            out += self.concession(dom, st, label)
+        elif rng.random() < 0.15:
+            out.append(self.sent(dom, "contrast_" + S, st, "contrast"))
+        out += self.ending(dom, st, label, 0.7, 0.3)
+        return [s for s in out if s]
+
+    def compose(self, domain, dom, label, bucket):
+        for _ in range(200):
+            st = self.new_state(dom)
+            if bucket == "short":
+                parts = self.short(dom, st, label)
+                lo, hi = 1, 14
+            elif bucket == "medium":
+                parts = (self.film_medium if domain == "films" else self.medium)(dom, st, label)
+                lo, hi = 15, 60
+            else:
+                if domain == "films":
+                    parts = self.film_long(dom, st, label)
+                    lo, hi = 80, 200
+                else:
+                    parts = self.long(dom, st, label)
+                    lo, hi = 61, 200
+            text = fill_slots(" ".join(parts), st["ctx"])
+            if lo <= words(text) <= hi:
+                return text, st["devices"]
+        raise RuntimeError("could not compose a %s review for %s" % (bucket, domain))
+
+
+# --------------------------------------------------------------------------- build
+
+def bucket_plan(domain, n_per_label, rng):
+    shares = BUCKET_SHARES.get(domain, BUCKET_SHARES["default"])
+    n_short = round(n_per_label * shares[0])
+    n_long = round(n_per_label * shares[2])
+    n_med = n_per_label - n_short - n_long
+    plan = ["short"] * n_short + ["medium"] * n_med + ["long"] * n_long
+    rng.shuffle(plan)
+    return plan
+
+
+def add_exclamations(rng, rows, share=0.1):
+    """Turn one full stop into '!' in a random share of reviews, whatever their label."""
+    for r in rows:
+        spots = [m.start() + 1 for m in re.finditer(r"[a-z]\.( |$)", r["text"])]
+        if spots and rng.random() < share:
+            i = rng.choice(spots)
+            r["text"] = r["text"][:i] + "!" + r["text"][i + 1:]
+
+
+def balance_exclamations(rng, rows):
+    """Make '!' equally common in positive and negative reviews so it is no label cue."""
+    def rate(lbl):
+        sub = [r for r in rows if r["label"] == lbl]
+        return sum("!" in r["text"] for r in sub) / len(sub)
+    lower = 0 if rate(0) < rate(1) else 1
+    cands = [r for r in rows if r["label"] == lower and "!" not in r["text"]
+             and re.search(r"[a-z]\.( |$)", r["text"])]
+    rng.shuffle(cands)
+    for r in cands:
+        if rate(lower) >= rate(1 - lower):
+            break
+        spots = [m.start() + 1 for m in re.finditer(r"[a-z]\.( |$)", r["text"])]
+        i = rng.choice(spots)
+        r["text"] = r["text"][:i] + "!" + r["text"][i + 1:]
+
+
+def build():
+    rng = random.Random(SEED)
+    common = Pools(os.path.join(POOL_DIR, "common.txt"))
+    comp = Composer(rng, common)
+    seen = set()
+    rows = []
+    device_counts = collections.Counter()
+    for domain, size in DOMAIN_SIZES.items():
+        dom = Pools(os.path.join(POOL_DIR, domain + ".txt"))
+        for label in (1, 0):
+            for bucket in bucket_plan(domain, size // 2, rng):
+                for _attempt in range(100):
+                    text, devices = comp.compose(domain, dom, label, bucket)
+                    if rng.random() < INFORMAL_RATE:
+                        text = informalize(rng, text, label)
+                        devices = devices | {"informal"}
+                    key = norm_key(text)
+                    if key and key not in seen:
+                        break
+                else:
+                    raise RuntimeError("too many duplicates in " + domain)
+                seen.add(key)
+                device_counts.update(devices)
+                rows.append({"domain": domain, "text": text, "label": label})
+    add_exclamations(rng, rows)
+    balance_exclamations(rng, rows)
+    rng.shuffle(rows)
+    with open(OUT_CSV, "w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "domain", "text", "label"])
+        for i, r in enumerate(rows, 1):
+            w.writerow([i, r["domain"], r["text"], r["label"]])
+    return device_counts
+
+
+# --------------------------------------------------------------------------- checks / statistics
+
+POS_WORDS = set("""good great love loved lovely excellent amazing brilliant perfect perfectly best happy
+pleased impressed recommend recommended worth fantastic wonderful superb solid comfy comfortable
+enjoyed enjoy gorgeous beautiful fast friendly delicious reliable clean helpful fun gem keeper
+stunning favourite nice glad""".split())
+NEG_WORDS = set("""bad awful terrible worst poor rubbish garbage waste broke broken useless disappointing
+disappointed disappointment hate hated cheap flimsy slow rude dirty cold noisy boring avoid refund
+regret dreadful annoying frustrating laggy junk mess problem problems issue issues fault faulty
+crashes crashed lost late wrong painful overpriced mediocre bland""".split())
+NEGATORS = re.compile(r"\b(not|no|never|nothing|none|nobody|hardly|can't|cannot|couldn't|won't|wouldn't|"
+                      r"don't|didn't|doesn't|isn't|wasn't|aren't|haven't|hasn't)\b")
+CONTRAST = re.compile(r"\b(but|however|although|though|yet|whereas|that said|still,|even so|despite|"
+                      r"on the other hand|admittedly|in fairness|to be fair|granted)\b")
+SARCASM = re.compile(r"(oh great|oh good|oh joy|just what i needed|thanks for nothing|love how|love that for me|"
+                     r"said nobody|\bnot\.|bravo|what a treat|how thoughtful|impressive stuff|stellar, just|"
+                     r"surprise, surprise|who doesn't love|clearly money well spent|truly a (marvel|masterpiece)|"
+                     r"wow,|great job|congratulations|slow clap|genius|how lovely|because nothing says|"
+                     r"nothing says|what more could|fantastic\.|wonderful\.|brilliant,|chef's kiss|"
+                     r"if you enjoy|cutting-edge|yeah, that|sure, why not|top marks for)")
+RATING = re.compile(r"(\b(zero|half a|one|two|three|four|five|six)\b[\w ]{0,12}\bstars?\b|\bfull marks\b|top marks|"
+                    r"\bout of (five|ten|5|10)\b|\b\d+(\.\d)?/(5|10)\b|\b(a|an) (seven|eight|nine|ten|two|three|four)\b)")
+COMPARE = re.compile(r"(better than|worse than|compared (to|with)|than (my|the|our|any|a|his|her) (old|last|previous|"
+                     r"other|original|first|free|big)|\bunlike\b|switched from|\bbeats\b|no match for|step (up|down)"
+                     r"|should have stuck with|on par with|than the (book|original|trailer|first)|"
+                     r"outperforms|miles (better|ahead)|\bthan\b [^.]{0,30}\b(used to|ever|before)\b)")
+SLANG = re.compile(r"\b(u|ur|rly|tbh|ngl|lol|smh|fr|imo|gonna|wanna|kinda|dunno|tho|cuz|alot|definately|"
+                   r"recieved|untill|teh|wierd|seperate|somethin|ppl|pls|b4|tonite|aint|sooo|lowkey|mid|"
+                   r"slaps|meh|ugh|af|omg|srsly|legit|nah|yep|yeah|sus|vibes|ok)\b")
+ALLCAPS = re.compile(r"\b[A-Z]{3,}\b")
+CAPS_OK = {"GPS", "USB", "HDMI", "LED", "TV", "SPF", "ATM", "UK", "USA", "NPC", "NPCs", "DLC", "RPG", "CGI",
+           "FAQ", "OLED", "BBQ", "VPN", "DIY", "PIN", "SMS", "CEO", "OK", "TBH", "PDF", "RAM", "FPS", "XP",
+           "MMO", "PVP", "AOE", "NPC", "AAA", "DVD", "SIM", "HQ", "NYC", "WIFI"}
+TOKEN = re.compile(r"[a-z0-9']+")
+
+
+def tokens(text):
+    return TOKEN.findall(text.lower())
+
+
+def negated_sentiment(text):
+    toks = tokens(text)
+    for i, t in enumerate(toks):
+        if NEGATORS.fullmatch(t):
+            window = toks[i + 1:i + 4]
+            if any(w in POS_WORDS or w in NEG_WORDS or w in ("fault", "complain", "complaint", "complaints",
+                                                             "regret", "regrets", "disappoint", "like",
+                                                             "expect", "recommend", "call", "bother")
+                   for w in window):
+                return True
+    return False
+
+
+def phenomena(text):
+    low = text.lower()
+    toks = tokens(text)
+    caps = [w for w in ALLCAPS.findall(text) if w not in CAPS_OK]
+    informal = bool(SLANG.search(low)) or bool(caps) or (text == low and any(c.isalpha() for c in text))
+    has_pos = any(t in POS_WORDS for t in toks)
+    has_neg = any(t in NEG_WORDS for t in toks)
+    return {
+        "negation (negator within 3 words before a sentiment word)": negated_sentiment(text),
+        "contrast marker (but/however/though/yet/still,/that said...)": bool(CONTRAST.search(low)),
+        "sarcasm marker phrase": bool(SARCASM.search(low)),
+        "mixed polarity words (>=1 positive and >=1 negative lexicon word)": has_pos and has_neg,
+        "informal: slang/typo list, ALL-CAPS word, or all lower case": informal,
+        "short fragment (<= 5 words)": len(text.split()) <= 5,
+        "rating in words or numbers (stars, out of ten, 8/10)": bool(RATING.search(low)),
+        "comparison (better than, switched from, compared to...)": bool(COMPARE.search(low)),
+    }
+
+
+def stats(path=OUT_CSV, device_counts=None):
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    n = len(rows)
+    out = []
+    p = out.append
+    assert [int(r["id"]) for r in rows] == list(range(1, n + 1)), "ids must be 1..N"
+    assert all(r["text"].strip() and "\n" not in r["text"] and "\r" not in r["text"] for r in rows)
+    keys = [norm_key(r["text"]) for r in rows]
+    dup = n - len(set(keys))
+    pos = sum(r["label"] == "1" for r in rows)
+    p("rows: %d  positive: %d (%.2f%%)  negative: %d  duplicates (case/space/punctuation-insensitive): %d"
+      % (n, pos, 100 * pos / n, n - pos, dup))
+    p("")
+    p("| domain | reviews | share | positive | negative | median words |")
+    p("|---|---:|---:|---:|---:|---:|")
+    by = collections.defaultdict(list)
+    for r in rows:
+        by[r["domain"]].append(r)
+    for d in sorted(by, key=lambda d: (-len(by[d]), d)):
+        rs = by[d]
+        pp = sum(r["label"] == "1" for r in rs)
+        lens = sorted(len(r["text"].split()) for r in rs)
+        p("| %s | %d | %.1f%% | %d | %d | %d |" % (d, len(rs), 100 * len(rs) / n, pp, len(rs) - pp,
+                                                 lens[len(lens) // 2]))
+    p("")
+    lens = [len(r["text"].split()) for r in rows]
+    b = collections.Counter("<15" if L < 15 else "15-60" if L <= 60 else "61-200" if L <= 200 else ">200"
+                            for L in lens)
+    p("| length (words) | reviews | share |")
+    p("|---|---:|---:|")
+    for k in ("<15", "15-60", "61-200", ">200"):
+        p("| %s | %d | %.1f%% |" % (k, b[k], 100 * b[k] / n))
+    sl = sorted(lens)
+    p("")
+    p("words: min %d, median %d, mean %.1f, max %d" % (sl[0], sl[n // 2], sum(sl) / n, sl[-1]))
+    for lbl, name in (("1", "positive"), ("0", "negative")):
+        ls = [len(r["text"].split()) for r in rows if r["label"] == lbl]
+        ex = sum("!" in r["text"] for r in rows if r["label"] == lbl)
+        p("%s: mean %.1f words, %.1f%% contain '!'" % (name, sum(ls) / len(ls), 100 * ex / len(ls)))
+    fl = [len(r["text"].split()) for r in rows if r["domain"] == "films"]
+    p("films with 80-200 words: %d of %d" % (sum(80 <= L <= 200 for L in fl), len(fl)))
+    # n-gram diversity
+    six = collections.Counter()
+    open3 = collections.Counter()
+    for r in rows:
+        t = tokens(r["text"])
+        six.update(set(tuple(t[i:i + 6]) for i in range(len(t) - 5)))
+        if len(t) >= 3:
+            open3[" ".join(t[:3])] += 1
+    g, c = six.most_common(1)[0]
+    o, oc = open3.most_common(1)[0]
+    p("")
+    p("most frequent 6-gram: '%s' in %d reviews (%.2f%%)" % (" ".join(g), c, 100 * c / n))
+    p("most frequent opening 3 words: '%s' in %d reviews (%.2f%%)" % (o, oc, 100 * oc / n))
+    p("distinct opening 3-word sequences: %d" % len(open3))
+    p("")
+    p("| phenomenon (text heuristic) | reviews | share | of which positive |")
+    p("|---|---:|---:|---:|")
+    ph = collections.Counter()
+    php = collections.Counter()
+    for r in rows:
+        for k, v in phenomena(r["text"]).items():
+            if v:
+                ph[k] += 1
+                php[k] += r["label"] == "1"
+    for k in phenomena("x"):
+        p("| %s | %d | %.1f%% | %d |" % (k, ph[k], 100 * ph[k] / n, php[k]))
+    if device_counts:
+        p("")
+        p("| device inserted by the generator | reviews | share |")
+        p("|---|---:|---:|")
+        for k in ("contrast", "mixed", "sarcasm", "negation", "turn", "comparison", "rating", "informal"):
+            p("| %s | %d | %.1f%% |" % (k, device_counts[k], 100 * device_counts[k] / n))
+    return "\n".join(out), six, open3
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="only print statistics of the existing CSV")
+    ap.add_argument("--top", type=int, default=0, help="also list the N most frequent 6-grams and openings")
+    args = ap.parse_args()
+    devices = None if args.check else build()
+    report, six, open3 = stats(device_counts=devices)
+    print(report)
+    if args.top:
+        print("\ntop 6-grams:")
+        for g, c in six.most_common(args.top):
+            print("  %3d  %s" % (c, " ".join(g)))
+        print("top openings:")
+        for o, c in open3.most_common(args.top):
+            print("  %3d  %s" % (c, o))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

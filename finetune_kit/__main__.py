@@ -1,0 +1,3 @@
+from finetune_kit.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,41 @@
+"""``python -m finetune_kit <command>``: each command parses its arguments and calls one library step.
+
+Commands live in their own modules (``finetune_kit/commands/<name>.py``), each exposing
+``configure(parser)`` and ``run(args) -> int``; this table is the only place that lists them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+#: command name -> (module under finetune_kit.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "the main job: run every solution notebook, rebuild the release, grade a sample"),
+    "release": ("release", "regenerate the student notebooks (notebooks/) from solutions/ with nbgrader"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m finetune_kit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        mod = importlib.import_module(f"finetune_kit.commands.{module}")
+        mod.configure(cmd)
+        cmd.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, FileNotFoundError) as err:  # user errors: one clear line, no traceback
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,17 @@
+"""``release``: regenerate ``notebooks/`` from ``solutions/`` with nbgrader generate_assignment."""
+
+from __future__ import annotations
+
+import argparse
+
+from finetune_kit import course
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("assignments", nargs="*", help="assignment names (default: all that have a source)")
+
+
+def run(args: argparse.Namespace) -> int:
+    for path in course.release(args.assignments or None):
+        print(f"released {path}")
+    return 0
