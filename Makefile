@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-fast release lab grade lint clean
+.PHONY: setup demo test test-fast release sources lab grade lint clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ test: setup  ## every test, offline
 
 test-fast: setup  ## unit tests only (no notebooks, no nbgrader)
 	$(PY) -m pytest -m "not slow"
+
+sources: setup  ## rebuild solutions/ from autograde/sources/*.py
+	cd autograde && $(PY) notebook_source.py
 
 release: setup  ## regenerate notebooks/ (student release) from solutions/ with nbgrader
 	$(PY) -m finetune_kit release

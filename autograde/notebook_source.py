@@ -2,7 +2,8 @@
 
 Why not edit the ``.ipynb`` files by hand? nbgrader's metadata (grade ids, points, locked cells)
 is easy to break in JSON and hard to review in a diff. Each notebook is described in
-``autograde/sources/<assignment>.py`` as a list of cells made by the helpers below; run
+``autograde/sources/<assignment>/<notebook>.py`` as a list ``CELLS`` made by the helpers below
+(modules whose name starts with ``_`` hold shared sections and are not notebooks); run
 ``python autograde/notebook_source.py`` (``make sources``) to rewrite ``solutions/``. A test
 checks that the committed solutions match their sources.
 """
@@ -18,7 +19,6 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = Path(__file__).resolve().parent / "sources"
-ASSIGNMENTS = ("part1_fundamentals", "part2_finetuning", "part3_evaluate_deploy")
 
 
 def _clean(text: str) -> str:
@@ -73,28 +73,40 @@ def locked_md(grade_id: str, text: str) -> nbformat.NotebookNode:
     return cell
 
 
-def build(assignment: str) -> nbformat.NotebookNode:
-    spec = importlib.util.spec_from_file_location(f"sources_{assignment}", SOURCES / f"{assignment}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def notebook_sources() -> list[Path]:
+    """Every notebook source, as ``sources/<assignment>/<notebook>.py``."""
+    return sorted(p for p in SOURCES.glob("*/*.py") if not p.name.startswith("_"))
+
+
+def build(source: Path) -> nbformat.NotebookNode:
+    sys.path.insert(0, str(source.parent))  # sections of a notebook import each other by name
+    sys.path.insert(0, str(SOURCES.parent))
+    try:
+        spec = importlib.util.spec_from_file_location(f"source_{source.stem}", source)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(source.parent))
+        sys.path.remove(str(SOURCES.parent))
     nb = nbformat.v4.new_notebook(cells=module.CELLS)
     for i, cell in enumerate(nb.cells):
-        cell["id"] = f"{assignment[:5]}-{i:03d}"
+        cell["id"] = f"{source.stem[:12]}-{i:03d}"
     nb.metadata["kernelspec"] = {"display_name": "Python 3 (finetune-kit)", "language": "python", "name": "python3"}
     nb.metadata["language_info"] = {"name": "python"}
     return nb
 
 
-def target(assignment: str) -> Path:
-    return ROOT / "solutions" / assignment / f"{assignment}.ipynb"
+def target(source: Path) -> Path:
+    return ROOT / "solutions" / source.parent.name / f"{source.stem}.ipynb"
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = argv if argv else [a for a in ASSIGNMENTS if (SOURCES / f"{a}.py").exists()]
-    for name in names:
-        path = target(name)
+    for source in notebook_sources():
+        if argv and source.parent.name not in argv:
+            continue
+        path = target(source)
         path.parent.mkdir(parents=True, exist_ok=True)
-        nbformat.write(build(name), path)
+        nbformat.write(build(source), path)
         print(f"wrote {path.relative_to(ROOT)}")
     return 0
 

@@ -57,7 +57,7 @@ TASKS: dict[str, TaskChoice] = {
 
 def _tiny_config(task: str) -> Any:
     """A configuration of the right family, small enough to build and run in milliseconds."""
-    from transformers import BertConfig, GPT2Config, T5Config, ViTConfig, VisionEncoderDecoderConfig
+    from transformers import BertConfig, GPT2Config, T5Config, VisionEncoderDecoderConfig, ViTConfig
 
     if task == "sentiment-analysis":
         return BertConfig(

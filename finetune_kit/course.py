@@ -21,7 +21,7 @@ ASSIGNMENTS = ("part1_fundamentals", "part2_finetuning", "part3_evaluate_deploy"
 
 def available_assignments() -> list[str]:
     """Assignments that have a source notebook (later parts appear as they are written)."""
-    return [a for a in ASSIGNMENTS if (REPO_ROOT / "solutions" / a / f"{a}.ipynb").exists()]
+    return [a for a in ASSIGNMENTS if any((REPO_ROOT / "solutions" / a).glob("*.ipynb"))]
 
 
 def _ensure_tools_on_path() -> None:
@@ -95,12 +95,18 @@ class Score:
     by_cell: dict[str, tuple[float | None, float]] = field(default_factory=dict)
 
 
-def submit(notebook: Path, student: str, assignment: str, work_dir: Path) -> Path:
-    """Place a notebook where nbgrader expects a submission (``submitted/<student>/<assignment>/``)."""
+def assignment_notebooks(folder: Path) -> list[Path]:
+    """The notebooks of one assignment folder (an assignment may hold several)."""
+    return sorted(Path(folder).glob("*.ipynb"))
+
+
+def submit(folder: Path, student: str, assignment: str, work_dir: Path) -> Path:
+    """Copy an assignment folder's notebooks to where nbgrader expects them (``submitted/<student>/<assignment>/``)."""
     cfg = load_config(work_dir)
     dest = Path(cfg.CourseDirectory.submitted_directory) / student / assignment
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(notebook, dest / f"{assignment}.ipynb")
+    for notebook in assignment_notebooks(folder):
+        shutil.copy(notebook, dest / notebook.name)
     return dest
 
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     grading = out / "sample_grading"
     print("[demo] autograding the solutions as a sample submission (grading profile: smoke) ...", flush=True)
     for name in course.available_assignments():
-        course.submit(REPO_ROOT / "solutions" / name / f"{name}.ipynb", "sample_solution", name, grading)
+        course.submit(REPO_ROOT / "solutions" / name, "sample_solution", name, grading)
         score = course.autograde("sample_solution", name, grading)
         print(f"[demo]   {name}: {score.auto_score:g}/{score.auto_max:g} autograded points "
               f"(+{score.manual_max:g} points graded by hand)")
