@@ -66,6 +66,13 @@ def written(grade_id: str, points: float, text: str) -> nbformat.NotebookNode:
     return cell
 
 
+def written_code(grade_id: str, points: float, src: str) -> nbformat.NotebookNode:
+    """A manually graded answer written as code (e.g. a reflection in a string an autograded test can count)."""
+    cell = nbformat.v4.new_code_cell(_clean(src))
+    cell.metadata.update(_nbgrader(grade_id, solution=True, grade=True, locked=False, points=points))
+    return cell
+
+
 def locked_md(grade_id: str, text: str) -> nbformat.NotebookNode:
     """Instructions the student cannot edit (nbgrader restores them when grading)."""
     cell = nbformat.v4.new_markdown_cell(_clean(text))

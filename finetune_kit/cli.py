@@ -14,6 +14,8 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "the main job: run every solution notebook, rebuild the release, grade a sample"),
     "release": ("release", "regenerate the student notebooks (notebooks/) from solutions/ with nbgrader"),
+    "train": ("train", "fine-tune the sentiment classifier (profiles smoke, offline, azure)"),
+    "evaluate": ("evaluate", "accuracy, precision, recall and F1 of a trained model on a labelled CSV"),
 }
 
 
@@ -32,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args._run(args) or 0)
-    except (ValueError, FileNotFoundError) as err:  # user errors: one clear line, no traceback
+    except (ValueError, FileNotFoundError) as err:  # user errors (DataError too): a clear message, no traceback
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -90,6 +90,26 @@ PROFILES: dict[str, Profile] = {
 }
 
 
+def artifact_dir(profile: Profile) -> Path:
+    """Where a profile's trained models and plots go, shared by the notebooks and the CLI.
+
+    Smoke runs (CI, grading every student) write to a temporary folder so they never leave
+    hundreds of megabytes in a student's directory; the others write to ``outputs/<profile>``.
+    Override with ``FINETUNE_KIT_OUTPUTS``.
+    """
+    import tempfile
+
+    if os.environ.get("FINETUNE_KIT_OUTPUTS"):
+        base = Path(os.environ["FINETUNE_KIT_OUTPUTS"])
+    elif profile.name == "smoke":
+        base = Path(tempfile.gettempdir()) / "finetune-kit"
+    else:
+        base = REPO_ROOT / "outputs"
+    path = base / profile.name
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def _is_set(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
 
@@ -172,3 +192,9 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore")
     for logger in ("transformers", "datasets", "huggingface_hub", "mlflow", "torch"):
         logging.getLogger(logger).setLevel(logging.ERROR)
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()

@@ -146,8 +146,10 @@ def read_score(student: str, assignment: str, work_dir: Path) -> Score:
         sub = gb.find_submission(assignment, student)
         score = Score(student, assignment, 0.0, 0.0, 0.0)
         for nb in sub.notebooks:
+            # A grade cell that is also a solution cell is graded by hand (written answers).
+            by_hand = {cell.name for cell in nb.notebook.solution_cells}
             for grade in nb.grades:
-                automatic = grade.cell.cell_type == "code"
+                automatic = grade.name not in by_hand
                 if automatic:
                     score.auto_score += grade.auto_score or 0.0
                     score.auto_max += grade.max_score

@@ -48,7 +48,15 @@ BUCKET_SHARES = {
     "default": (0.215, 0.495, 0.29),
 }
 
-INFORMAL_RATE = 0.09  # share of reviews passed through the informal-typing transform
+# Product domains may use common lines tagged [prod], service domains those tagged [serv].
+DOMAIN_KIND = {
+    "electronics": "prod", "apps": "prod", "clothing": "prod", "books": "prod",
+    "home_appliances": "prod", "beauty": "prod", "games": "prod",
+    "restaurants": "serv", "hotels": "serv", "airlines": "serv", "customer_service": "serv",
+    "films": "film",
+}
+
+INFORMAL_RATE = 0.1  # share of reviews passed through the informal-typing transform
 
 
 # --------------------------------------------------------------------------- pools
@@ -56,7 +64,9 @@ INFORMAL_RATE = 0.09  # share of reviews passed through the informal-typing tran
 class Pools:
     """Sections of one pool file. Lines may carry a "[tag] " prefix (sub-category)."""
 
-    def __init__(self, path):
+    def __init__(self, path, kind=None):
+        self.kind = kind
+        self.no_common = False
         self.sections = collections.defaultdict(list)
         self.slots = collections.defaultdict(list)
         self.tags = {}
@@ -78,11 +88,16 @@ class Pools:
                 elif current == "tags":
                     name, weight = line.split()
                     self.tags[name] = float(weight)
+                elif current == "options":
+                    self.no_common = self.no_common or line == "no_common"
                 else:
                     self.sections[current].append((tag, line))
 
     def get(self, name):
         return self.sections.get(name, [])
+
+    def has(self, name):
+        return bool(self.sections.get(name))
 
 
 class Picker:
@@ -109,8 +124,10 @@ class Picker:
 KEEP_CAPS = {"I", "I'm", "I've", "I'd", "I'll", "TV", "GPS", "OK"}
 CONNECT_ADD = ["Also,", "Plus,", "On top of that,", "And", "Oh, and", "What's more,", "Besides that,"]
 CONNECT_ADD_POS = ["Best of all,", "Even better,", "Happily,"]
-CONNECT_ADD_NEG = ["Worse still,", "To top it off,", "And don't get me started:", "Even worse,"]
+CONNECT_ADD_NEG = ["Worse still,", "To top it off,", "Even worse,", "And sadly,"]
 CONNECT_CONCEDE = ["To be fair,", "In fairness,", "Admittedly,", "Mind you,", "If I'm picky,", "Granted,"]
+FILM_ASPECTS = ("act_", "dir_", "script_", "pace_")
+FILLER_DEVICE = {"cont": "contrast", "negp": "negation", "negn": "negation", "cmp_": "comparison"}
 CONNECT_RETURN = ["Still,", "Even so,", "That said,", "But", "Overall though,", "Regardless,", "Either way,"]
 
 
@@ -156,7 +173,7 @@ INFORMAL_TAILS_ANY = ["lol", "tbh", "ngl", "fr", "imo", "just saying", "honestly
 INFORMAL_TAILS = {1: ["10/10", "highly rec", "love it"], 0: ["smh", "ugh", "avoid avoid avoid", "not happy"]}
 EMPHASIS = re.compile(
     r"\b(love[ds]?|great|amazing|brilliant|perfect|best|awful|terrible|worst|never|broke|broken|useless|"
-    r"garbage|rubbish|waste|not|no|so|really|every|nothing|always|actually|refund|avoid|hate|again)\b",
+    r"garbage|rubbish|waste|not|never|really|every|nothing|always|actually|refund|avoid|hate|again|worth)\b",
     re.IGNORECASE)
 
 
@@ -194,7 +211,8 @@ def informalize(rng, text, label):
     if rng.random() < 0.5:
         text = swap_typo(rng, text)
     if rng.random() < 0.25:
-        text = re.sub(r"\b(so|really|sooo)\b", "sooo", text, count=1)
+        text = re.sub(r"\bso (good|bad|happy|comfy|slow|easy|glad|pleased|soft|cheap|fun|boring|rude|dirty|loud)\b",
+                      r"sooo \1", text, count=1, flags=re.IGNORECASE)
     r = rng.random()
     if r < 0.3:
         text = text.rstrip(".") if text.endswith(".") else text
@@ -219,9 +237,14 @@ class Composer:
     # pools: domain section plus, where it exists, the common section of the same name
     def pool(self, dom, name, with_common=True):
         items = list(dom.get(name))
-        if with_common:
-            items += self.common.get(name)
+        if with_common and not dom.no_common:
+            for tag, text in self.common.get(name):
+                if tag is None or tag == dom.kind:
+                    items.append((None, text))
         return items
+
+    def has(self, dom, name):
+        return bool(self.pool(dom, name))
 
     def choose(self, dom, name, st, with_common=True):
         text = self.picker.pick(self.pool(dom, name, with_common), st["tag"], st["avoid"])
@@ -244,8 +267,6 @@ class Composer:
             ctx[slot + "2"] = ok[1] if len(ok) > 1 else ok[0]
         if "brand" in ctx:
             ctx["rival"] = ctx["brand2"]
-        if "name" in ctx:
-            ctx["name2"] = ctx["name2"]
         return {"tag": tag, "avoid": set(), "ctx": ctx, "devices": set()}
 
     # ---- building blocks
@@ -261,7 +282,7 @@ class Composer:
         pool = list(CONNECT_ADD) + (CONNECT_ADD_POS if label else CONNECT_ADD_NEG)
         return connect(self.rng.choice(pool), s)
 
-    def concession(self, dom, st, label):
+    def concession(self, dom, st, label, back_sections=("asp_",)):
         """A small opposite-polarity remark followed by a return to the overall verdict."""
         rng = self.rng
         S = "pos" if label else "neg"
@@ -270,7 +291,7 @@ class Composer:
             return []
         if rng.random() < 0.35:
             minor = connect(rng.choice(CONNECT_CONCEDE), minor)
-        back = self.sent(dom, "asp_" + S, st) or self.sent(dom, "close_" + S, st)
+        back = self.sent(dom, rng.choice(back_sections) + S, st) or self.sent(dom, "close_" + S, st)
         if back is None:
             return [minor]
         if rng.random() < 0.7:
@@ -331,8 +352,9 @@ class Composer:
                 b = self.sent(dom, b_pool, st)
                 parts = [a, b] if rng.random() < 0.6 else [b, a]
             else:
-                name = rng.choice(["asp_" + S, "neg" + S[0], "contrast_" + S] +
-                                  (["sarc", "sarc"] if not label else ["cmp_pos"]))
+                names = ["asp_" + S, "act_" + S, "end_" + S, "neg" + S[0], "contrast_" + S] + (
+                    ["sarc", "sarc"] if not label else ["cmp_pos"])
+                name = rng.choice([n for n in names if self.has(dom, n)])
                 dev = {"sarc": "sarcasm", "negp": "negation", "negn": "negation",
                        "contrast_pos": "contrast", "contrast_neg": "contrast", "cmp_pos": "comparison"}.get(name)
                 parts = [self.sent(dom, name, st, dev)]
@@ -380,7 +402,7 @@ class Composer:
                 out += self.ending(dom, st, label, 0.8, 0.2)
         elif plan == "turn":
             out.append(self.sent(dom, "turn_start_" + S, st, "turn"))
-            if rng.random() < 0.65:
+            if rng.random() < 0.8:
                 out.append(self.sent(dom, "turn_pivot_" + S, st, "turn"))
             out.append(self.sent(dom, "asp_" + S, st))
             out += self.ending(dom, st, label, 0.7, 0.15)
@@ -431,13 +453,15 @@ class Composer:
             body.append([self.sent(dom, "sarc", st, "sarcasm")])
         rng.shuffle(body)
         tail = self.ending(dom, st, label, 0.85, 0.3)
-        target = rng.randint(min_words, min(max_words, min_words + rng.choice([40, 60, 90, 130])))
+        target = rng.randint(min_words, min(max_words, min_words + rng.choice([25, 40, 60, 90])))
 
         def total():
             return words(" ".join(s for s in head + [x for b in body for x in b] + tail if s))
 
+        fillers = ["asp_" + S, "asp_" + S, "story_" + S, "contrast_" + S, "neg" + S[0], "cmp_" + S]
         while total() < target:
-            extra = self.sent(dom, "asp_" + S, st, with_common=False)
+            name = rng.choice(fillers)
+            extra = self.sent(dom, name, st, FILLER_DEVICE.get(name[:4]))
             if extra is None:
                 break
             body.insert(rng.randrange(len(body) + 1), [self.maybe_connect(extra, "add", label)])
@@ -462,7 +486,7 @@ class Composer:
             if rng.random() < p:
                 body.append([self.maybe_connect(self.sent(dom, name + S, st, with_common=False), "add", label, 0.12)])
         if rng.random() < 0.5:
-            body.append(self.concession(dom, st, label))
+            body.append(self.concession(dom, st, label, FILM_ASPECTS))
         if rng.random() < 0.22:
             body.append([self.sent(dom, "contrast_" + S, st, "contrast")])
         if rng.random() < 0.22:
@@ -499,7 +523,7 @@ class Composer:
         picks = rng.sample(["act_", "dir_", "pace_", "script_", "end_"], k=rng.choice([1, 2]))
         out += [self.sent(dom, p + S, st, with_common=False) for p in picks]
         if rng.random() < 0.2:
-            out += self.concession(dom, st, label)
+            out += self.concession(dom, st, label, FILM_ASPECTS)
         elif rng.random() < 0.15:
             out.append(self.sent(dom, "contrast_" + S, st, "contrast"))
         out += self.ending(dom, st, label, 0.7, 0.3)
@@ -573,7 +597,7 @@ def build():
     rows = []
     device_counts = collections.Counter()
     for domain, size in DOMAIN_SIZES.items():
-        dom = Pools(os.path.join(POOL_DIR, domain + ".txt"))
+        dom = Pools(os.path.join(POOL_DIR, domain + ".txt"), DOMAIN_KIND[domain])
         for label in (1, 0):
             for bucket in bucket_plan(domain, size // 2, rng):
                 for _attempt in range(100):
@@ -618,7 +642,7 @@ SARCASM = re.compile(r"(oh great|oh good|oh joy|just what i needed|thanks for no
                      r"said nobody|\bnot\.|bravo|what a treat|how thoughtful|impressive stuff|stellar, just|"
                      r"surprise, surprise|who doesn't love|clearly money well spent|truly a (marvel|masterpiece)|"
                      r"wow,|great job|congratulations|slow clap|genius|how lovely|because nothing says|"
-                     r"nothing says|what more could|fantastic\.|wonderful\.|brilliant,|chef's kiss|"
+                     r"nothing says|what more could|fantastic[.,]|brilliant,|ah yes|"
                      r"if you enjoy|cutting-edge|yeah, that|sure, why not|top marks for)")
 RATING = re.compile(r"(\b(zero|half a|one|two|three|four|five|six)\b[\w ]{0,12}\bstars?\b|\bfull marks\b|top marks|"
                     r"\bout of (five|ten|5|10)\b|\b\d+(\.\d)?/(5|10)\b|\b(a|an) (seven|eight|nine|ten|two|three|four)\b)")
@@ -632,7 +656,7 @@ SLANG = re.compile(r"\b(u|ur|rly|tbh|ngl|lol|smh|fr|imo|gonna|wanna|kinda|dunno|
 ALLCAPS = re.compile(r"\b[A-Z]{3,}\b")
 CAPS_OK = {"GPS", "USB", "HDMI", "LED", "TV", "SPF", "ATM", "UK", "USA", "NPC", "NPCs", "DLC", "RPG", "CGI",
            "FAQ", "OLED", "BBQ", "VPN", "DIY", "PIN", "SMS", "CEO", "OK", "TBH", "PDF", "RAM", "FPS", "XP",
-           "MMO", "PVP", "AOE", "NPC", "AAA", "DVD", "SIM", "HQ", "NYC", "WIFI"}
+           "MMO", "PVP", "AOE", "AAA", "DVD", "SIM", "HQ", "NYC", "WIFI"}
 TOKEN = re.compile(r"[a-z0-9']+")
 
 

@@ -1,0 +1,47 @@
+"""``train``: fine-tune the sentiment classifier; the same command runs locally and as an Azure ML job.
+
+    python -m finetune_kit train --profile offline --output-dir outputs/model
+    torchrun --nproc_per_node 2 -m finetune_kit train --profile smoke --output-dir outputs/ddp
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from finetune_kit import data, train
+from finetune_kit.config import PROFILES, use_profile
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=None,
+                        help="smoke | offline | azure (default: FINETUNE_KIT_PROFILE, else offline)")
+    parser.add_argument("--output-dir", type=Path, required=True,
+                        help="model directory to write (from_pretrained-loadable, model card, metrics.json)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="a CSV with text,label columns instead of the profile's dataset")
+    parser.add_argument("--from-scratch", action="store_true",
+                        help="same architecture, random weights (the baseline fine-tuning is compared with)")
+    parser.add_argument("--epochs", type=float, default=None, help="override the profile's number of epochs")
+    parser.add_argument("--mlflow", choices=("auto", "on", "off"), default="auto",
+                        help="MLflow tracking (auto: on except under smoke)")
+    parser.add_argument("--seed", type=int, default=data.SEED)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    rank0 = int(os.environ.get("RANK", "0")) == 0
+    profile = use_profile(args.profile, quiet=not rank0)
+    splits = data.load_splits(profile, args.data, seed=args.seed)
+    if rank0:
+        print(f"splits: {splits.sizes()}")
+    report_to = {"auto": None, "on": ("mlflow",), "off": ()}[args.mlflow]
+    overrides = {} if args.epochs is None else {"num_train_epochs": args.epochs}
+    result = train.fine_tune(profile, splits, args.output_dir, pretrained=not args.from_scratch,
+                             seed=args.seed, report_to=report_to, **overrides)
+    if rank0:
+        print(json.dumps({"test": result.metrics, "train_seconds": round(result.train_seconds, 1)}, indent=2))
+        print(f"model written to {args.output_dir}")
+    return 0
