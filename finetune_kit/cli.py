@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "release": ("release", "regenerate the student notebooks (notebooks/) from solutions/ with nbgrader"),
     "train": ("train", "fine-tune the sentiment classifier (profiles smoke, offline, azure)"),
     "evaluate": ("evaluate", "accuracy, precision, recall and F1 of a trained model on a labelled CSV"),
+    "summarize-train": ("summarize_train", "fine-tune a legal summariser; ROUGE against lead-3 (metrics.json)"),
+    "caption-train": ("caption_train", "train a ViT + GPT-2 captioner; BLEU against a constant caption"),
 }
 
 

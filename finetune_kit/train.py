@@ -86,6 +86,7 @@ def training_arguments(profile: Profile, output_dir: Path, *, seed: int = data.S
         seed=seed,
         data_seed=seed,
         dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,  # every parameter takes part in the forward pass
         use_cpu=not _has_gpu(),
     )
     settings.update(overrides)
@@ -105,7 +106,8 @@ def compute_metrics(eval_pred: Any) -> dict[str, float]:
     return result
 
 
-def build_trainer(model: Any, tokenizer: Any, train_ds: Any, eval_ds: Any, args: Any, *, patience: int = 2) -> Any:
+def build_trainer(model: Any, tokenizer: Any, train_ds: Any, eval_ds: Any, args: Any, *,
+                  patience: int | None = 2) -> Any:
     """A ``Trainer`` with dynamic padding, validation-based early stopping and our metrics."""
     from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
 
@@ -117,7 +119,7 @@ def build_trainer(model: Any, tokenizer: Any, train_ds: Any, eval_ds: Any, args:
         processing_class=tokenizer,  # was tokenizer= (removed in transformers 5)
         data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=compute_metrics,
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=patience)],
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=patience)] if patience else [],
     )
 
 
@@ -128,7 +130,7 @@ def default_tracking(profile: Profile) -> tuple[str, ...]:
 
 def fine_tune(profile: Profile, splits: data.Splits, output_dir: Path | str, *, pretrained: bool = True,
               seed: int = data.SEED, report_to: tuple[str, ...] | None = None, evaluate_test: bool = True,
-              **overrides: Any) -> TrainResult:
+              patience: int | None = 2, **overrides: Any) -> TrainResult:
     """Fine-tune the profile's model (or, with ``pretrained=False``, the same architecture from scratch)."""
     report_to = default_tracking(profile) if report_to is None else tuple(report_to)
     output_dir = Path(output_dir)
@@ -141,7 +143,11 @@ def fine_tune(profile: Profile, splits: data.Splits, output_dir: Path | str, *, 
     steps_per_epoch = max(1, len(train_ds) // profile.batch_size)
     args = training_arguments(profile, output_dir, seed=seed, report_to=report_to,
                               steps_per_epoch=steps_per_epoch, **overrides)
-    trainer = build_trainer(model, tokenizer, train_ds, val_ds, args)
+    trainer = build_trainer(model, tokenizer, train_ds, val_ds, args, patience=patience)
+    if args.disable_tqdm:  # smoke runs: no progress bars, and no per-step log lines either
+        from transformers import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     if "mlflow" in report_to:
         os.environ.setdefault("MLFLOW_RUN_NAME", f"{profile.name}-{'pretrained' if pretrained else 'scratch'}")
 
@@ -183,6 +189,7 @@ def _write_outputs(result: TrainResult, profile: Profile, splits: data.Splits, t
         "validation": result.validation_metrics,
         "best_checkpoint_selected_on": f"validation {SELECTION_METRIC}",
         "epochs_run": float(trainer.state.epoch or 0),
+        "world_size": int(trainer.args.world_size),
         "train_seconds": round(result.train_seconds, 1),
         "train_samples_per_second": result.train_samples_per_second,
     }

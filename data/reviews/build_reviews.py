@@ -1,11 +1,22 @@
 #!/usr/bin/env python3
 """Build the course sentiment dataset data/reviews/reviews.csv.
 
-The reviews are composed from hand-written sentence pools in data/reviews/pools/
-(one text file per domain plus common.txt).  Every pool line was written by hand
-for this dataset; this script only chooses, orders and joins them, fills a few
-fictional-name slots ({brand}, {rival}, {title}, ...), and applies a light
-"informal typing" transform to a minority of reviews.
+The reviews are composed from sentence pools in data/reviews/pools/ (one text file
+per domain plus common.txt).  Every pool line was written specifically for this
+dataset (see README.md, "How it was written"); this script only chooses, orders
+and joins them, fills a few fictional-name slots ({brand}, {rival}, {title},
+{fname}, {mname}), and applies a light "informal typing" transform (slang,
+misspellings, lower case, CAPS) to about one review in ten.
+
+Pool file format: "== section" starts a section (short_pos, asp_neg, close_pos, ...;
+the suffix _pos/_neg is the polarity the line expresses); "== slot NAME" lists
+values for {NAME}; "== tags" lists sub-categories with weights; a line prefixed
+"[tag] " is only used in reviews of that sub-category.  Labels come from
+construction: a positive review is built from positive material, optionally with
+one small concession (section "flaw") that the review then overrules, and vice
+versa ("plus" for negative reviews).  "sarc" lines are sarcastic complaints and
+only appear in negative reviews.  "turn_start_pos" are negative-sounding openings
+of positive reviews ("turn_start_neg" the reverse).
 
 Deterministic (fixed seed, no external data), standard library only.
 
@@ -61,8 +72,25 @@ INFORMAL_RATE = 0.1  # share of reviews passed through the informal-typing trans
 
 # --------------------------------------------------------------------------- pools
 
+class Tag:
+    """Sub-category restriction of a pool line."""
+
+    def __init__(self, names, negate=False):
+        self.names = frozenset(names)
+        self.negate = negate
+
+    def allows(self, tag):
+        return (tag not in self.names) if self.negate else (tag in self.names)
+
+
+def allowed(line_tag, review_tag):
+    return line_tag is None or line_tag.allows(review_tag)
+
+
 class Pools:
-    """Sections of one pool file. Lines may carry a "[tag] " prefix (sub-category)."""
+    """Sections of one pool file. A line may carry a "[tag] " or "[tag1|tag2] " prefix: it is then
+    only used in reviews of that sub-category (e.g. [shoes] lines only in reviews about shoes).
+    "[!tag] " means: any sub-category except that one."""
 
     def __init__(self, path, kind=None):
         self.kind = kind
@@ -80,9 +108,9 @@ class Pools:
                     current = line[3:].strip()
                     continue
                 tag = None
-                m = re.match(r"\[(\w+)\]\s+(.*)$", line)
+                m = re.match(r"\[(!?)([\w|]+)\]\s+(.*)$", line)
                 if m:
-                    tag, line = m.group(1), m.group(2)
+                    tag, line = Tag(m.group(2).split("|"), negate=bool(m.group(1))), m.group(3)
                 if current.startswith("slot "):
                     self.slots[current[5:]].append((tag, line))
                 elif current == "tags":
@@ -109,7 +137,7 @@ class Picker:
         self.uses = collections.Counter()
 
     def pick(self, items, tag, avoid):
-        cands = [t for (tg, t) in items if (tg is None or tg == tag) and t not in avoid]
+        cands = [t for (tg, t) in items if allowed(tg, tag) and t not in avoid]
         if not cands:
             return None
         low = min(self.uses[t] for t in cands)
@@ -239,7 +267,7 @@ class Composer:
         items = list(dom.get(name))
         if with_common and not dom.no_common:
             for tag, text in self.common.get(name):
-                if tag is None or tag == dom.kind:
+                if allowed(tag, dom.kind):
                     items.append((None, text))
         return items
 
@@ -261,7 +289,7 @@ class Composer:
             tag = rng.choices(names, weights=[dom.tags[n] for n in names])[0]
         ctx = {}
         for slot, values in sorted(dom.slots.items()):
-            ok = [v for (tg, v) in values if tg is None or tg == tag]
+            ok = [v for (tg, v) in values if allowed(tg, tag)]
             rng.shuffle(ok)
             ctx[slot] = ok[0]
             ctx[slot + "2"] = ok[1] if len(ok) > 1 else ok[0]
@@ -617,7 +645,7 @@ def build():
     balance_exclamations(rng, rows)
     rng.shuffle(rows)
     with open(OUT_CSV, "w", encoding="utf-8", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv.writer(fh, lineterminator="\n")
         w.writerow(["id", "domain", "text", "label"])
         for i, r in enumerate(rows, 1):
             w.writerow([i, r["domain"], r["text"], r["label"]])
@@ -696,6 +724,11 @@ def phenomena(text):
     }
 
 
+def top_items(counter, n):
+    """Most frequent items; ties broken alphabetically so the report is reproducible."""
+    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
 def stats(path=OUT_CSV, device_counts=None):
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -746,8 +779,8 @@ def stats(path=OUT_CSV, device_counts=None):
         six.update(set(tuple(t[i:i + 6]) for i in range(len(t) - 5)))
         if len(t) >= 3:
             open3[" ".join(t[:3])] += 1
-    g, c = six.most_common(1)[0]
-    o, oc = open3.most_common(1)[0]
+    g, c = top_items(six, 1)[0]
+    o, oc = top_items(open3, 1)[0]
     p("")
     p("most frequent 6-gram: '%s' in %d reviews (%.2f%%)" % (" ".join(g), c, 100 * c / n))
     p("most frequent opening 3 words: '%s' in %d reviews (%.2f%%)" % (o, oc, 100 * oc / n))
@@ -783,10 +816,10 @@ def main():
     print(report)
     if args.top:
         print("\ntop 6-grams:")
-        for g, c in six.most_common(args.top):
+        for g, c in top_items(six, args.top):
             print("  %3d  %s" % (c, " ".join(g)))
         print("top openings:")
-        for o, c in open3.most_common(args.top):
+        for o, c in top_items(open3, args.top):
             print("  %3d  %s" % (c, o))
     return 0
 

@@ -1,0 +1,347 @@
+"""Inside a student's kernel: every autograded test cell meets pristine Python.
+
+Hidden tests run in the student's own kernel, after the student's code, so that code can prepare the
+ground: replace ``builtins.type``, shadow ``isinstance``, monkeypatch the ``finetune_kit`` helpers a
+test calls, add an input transformer that blanks every later cell, or patch IPython so failures never
+show. The worker (``finetune_kit.grading.worker``) therefore rewrites each test cell into one call::
+
+    __fk_guard__.run("q1_tests", "<nonce>", "<sealed source>")
+
+and the guard, installed by a first cell that runs before any student code:
+
+1. puts Python's builtins back, hides notebook variables named like builtins while the test runs,
+   drops trace/profile hooks and heals the kit's own modules (each function, class and constant is
+   compared with a fresh copy executed from the module's source file);
+2. decrypts the test (the kernel never holds a hidden test in clear text before this moment) and
+   runs it;
+3. only if the test ran to its end, publishes a proof: an HMAC of the cell's nonce under a secret
+   that no student-visible source contains. The worker scores a test cell without a valid proof 0.
+
+Anything that stops a test from finishing (a blanked cell, a swallowed exception, cleared output)
+can therefore only cost the student points, and what the guard had to repair is reported to the
+instructor. This raises the bar; it is not a sandbox: code written against this module can still
+dig the secret out of its own process memory. The worker's confinement (``sandbox``) is what keeps
+the instructor's files and the other students out of reach.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import contextlib
+import dataclasses
+import hashlib
+import hmac
+import importlib
+import io
+import sys
+import types
+import warnings
+from pathlib import Path
+
+#: MIME type of the proof a finished test cell publishes (removed from the notebook after grading).
+PROOF_MIME = "application/vnd.finetune-kit.test-proof+json"
+#: MIME type of the list of things the guard repaired before a test (reported to the instructor).
+REPAIR_MIME = "application/vnd.finetune-kit.test-repairs+json"
+#: The name the guard object has in the student's namespace.
+GUARD_NAME = "__fk_guard__"
+#: Packages whose modules are healed before every test: the helpers hidden tests call.
+HEALED_PACKAGES = ("finetune_kit",)
+#: ...except the grader itself (the guard cannot usefully check its own copy).
+NOT_HEALED = ("finetune_kit.grading", "finetune_kit.commands", "finetune_kit.course", "finetune_kit.feedback")
+#: Builtins ipykernel itself swaps during every execution (stdin forwarding): left alone.
+VOLATILE_BUILTINS = frozenset({"input", "raw_input", "_", "__"})
+#: Types whose values can be compared with == to tell a genuine constant from a replaced one.
+_PLAIN = (str, bytes, int, float, bool, tuple, list, dict, set, frozenset, type(None))
+_MISSING = object()
+
+
+# -- sealing and proofs (shared with the worker, which holds the secret) ---------------------------------
+
+def _keystream(secret: bytes, nonce: str, size: int) -> bytes:
+    out, counter = bytearray(), 0
+    while len(out) < size:
+        out += hashlib.sha256(secret + nonce.encode() + counter.to_bytes(8, "big")).digest()
+        counter += 1
+    return bytes(out[:size])
+
+
+def seal(secret: bytes, nonce: str, text: str) -> str:
+    """Encrypt a test's source so it travels to the kernel unreadable (a keystream XOR; it only
+    needs to keep the text away from code that reads cells as they arrive)."""
+    data = text.encode("utf-8")
+    return base64.b64encode(bytes(a ^ b for a, b in zip(data, _keystream(secret, nonce, len(data))))).decode()
+
+
+def unseal(secret: bytes, nonce: str, token: str) -> str:
+    data = base64.b64decode(token)
+    return bytes(a ^ b for a, b in zip(data, _keystream(secret, nonce, len(data)))).decode("utf-8")
+
+
+def proof(secret: bytes, grade_id: str, nonce: str) -> str:
+    """What a test cell must publish to count: only the guard (and the worker) can compute it."""
+    return hmac.new(secret, f"{grade_id}:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+# -- installing the guard --------------------------------------------------------------------------
+
+def install(secret_hex: str, *, block_network: bool = False) -> None:
+    """Run by the grader's first cell, before any student code: snapshot what tests rely on."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        raise RuntimeError("the grading guard runs inside an IPython kernel")
+    if block_network:
+        _block_network()
+    shell.user_ns[GUARD_NAME] = _make_guard(bytes.fromhex(secret_hex), shell.user_ns)
+
+
+def _make_guard(secret: bytes, user_ns: dict) -> types.SimpleNamespace:
+    from IPython.core.inputtransformer2 import TransformerManager
+    from IPython.display import publish_display_data
+
+    pristine_builtins = dict(vars(builtins))
+    ipython_names = {name: value for name, value in user_ns.items() if name in pristine_builtins}
+    exec_, compile_ = builtins.exec, builtins.compile
+    modules = _ModuleKeeper()
+
+    def run(grade_id: str, nonce: str, sealed: str) -> None:
+        repairs = []
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            repairs.append("a trace or profile hook was active")
+        sys.settrace(None)
+        sys.setprofile(None)
+        repairs += _restore_builtins(pristine_builtins)
+        if user_ns.get("__builtins__") is not builtins:
+            user_ns["__builtins__"] = builtins
+            repairs.append("__builtins__ was replaced in the notebook")
+        repairs += modules.heal()
+        shadows = {name: user_ns.pop(name) for name in list(user_ns)
+                   if name in pristine_builtins and not name.startswith("_")
+                   and user_ns[name] is not ipython_names.get(name, _MISSING)}
+        if repairs or shadows:
+            publish_display_data({REPAIR_MIME: {"cell": grade_id, "repairs": repairs,
+                                                "hidden_names": sorted(shadows)}})
+        source = unseal(secret, nonce, sealed)
+        try:
+            code = compile_(TransformerManager().transform_cell(source), f"<test {grade_id}>", "exec",
+                            dont_inherit=True)
+            exec_(code, user_ns)
+        finally:
+            for name, value in shadows.items():
+                user_ns.setdefault(name, value)
+        publish_display_data({PROOF_MIME: {"cell": grade_id, "proof": proof(secret, grade_id, nonce)}})
+
+    return types.SimpleNamespace(run=run)
+
+
+def _restore_builtins(pristine: dict) -> list[str]:
+    # No builtin is called before they are back: the student may have replaced any of them.
+    live, repairs = builtins.__dict__, []
+    for name, value in pristine.items():
+        if name not in VOLATILE_BUILTINS and live.get(name, _MISSING) is not value:
+            live[name] = value
+            repairs.append(f"builtins.{name} was replaced")
+    for name in [n for n in live if n not in pristine and n not in VOLATILE_BUILTINS]:
+        del live[name]
+        repairs.append(f"builtins.{name} was added")
+    return repairs
+
+
+def _block_network() -> None:
+    """Fallback when no network namespace is available: refuse sockets opened from Python.
+
+    An audit hook cannot be removed once added, but native code and subprocesses bypass it; the
+    README says so. The kernel's own channels are ZeroMQ (native) and keep working.
+    """
+    blocked = {"socket.connect", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo",
+               "socket.gethostbyname", "socket.gethostbyaddr"}
+
+    def hook(event: str, args: tuple) -> None:
+        if event in blocked:
+            raise PermissionError("network access is disabled while this notebook is graded")
+
+    sys.addaudithook(hook)
+
+
+# -- healing the kit's modules ---------------------------------------------------------------------
+
+def _healed(name: str) -> bool:
+    return (any(name == p or name.startswith(p + ".") for p in HEALED_PACKAGES)
+            and not any(name == p or name.startswith(p + ".") for p in NOT_HEALED))
+
+
+class _ModuleKeeper:
+    """Remembers the genuine module objects of the healed packages and repairs them on demand."""
+
+    def __init__(self) -> None:
+        self.roots = {}
+        for package in HEALED_PACKAGES:
+            spec = importlib.util.find_spec(package)
+            self.roots[package] = [Path(p).resolve() for p in (spec.submodule_search_locations or [])]
+        self.known: dict[str, types.ModuleType] = {}
+        self._learn()
+
+    def _genuine(self, name: str, module: object) -> bool:
+        origin = getattr(getattr(module, "__spec__", None), "origin", None)
+        if type(module) is not types.ModuleType or not origin:
+            return False
+        roots = self.roots.get(name.split(".")[0], [])
+        return any(Path(origin).resolve().is_relative_to(root) for root in roots)
+
+    def _learn(self) -> list[str]:
+        repairs = []
+        for name, module in list(sys.modules.items()):
+            if not _healed(name) or name in self.known:
+                continue
+            if not self._genuine(name, module):
+                repairs.append(f"sys.modules[{name!r}] was replaced")
+                del sys.modules[name]
+                try:
+                    module = importlib.import_module(name)
+                except Exception:  # noqa: BLE001 - a module that cannot load is simply not healed
+                    continue
+            self.known[name] = module
+        return repairs
+
+    def heal(self) -> list[str]:
+        repairs = self._learn()
+        for name, module in self.known.items():
+            if sys.modules.get(name) is not module:
+                sys.modules[name] = module
+                repairs.append(f"sys.modules[{name!r}] was replaced")
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules and child in vars(sys.modules[parent]) \
+                    and getattr(sys.modules[parent], child) is not module:
+                setattr(sys.modules[parent], child, module)
+                repairs.append(f"{name} was replaced in its package")
+            repairs += _heal_module(module)
+        return repairs
+
+
+def _twin(module: types.ModuleType) -> types.ModuleType | None:
+    """A fresh copy of a module, executed from its source file, that nothing else has touched."""
+    origin = getattr(module.__spec__, "origin", None)
+    if not origin or not origin.endswith(".py"):
+        return None
+    twin = types.ModuleType(module.__name__)
+    twin.__dict__.update(__file__=origin, __spec__=module.__spec__, __package__=module.__package__,
+                         __loader__=module.__spec__.loader, __builtins__=builtins)
+    if module.__spec__.submodule_search_locations is not None:
+        twin.__path__ = list(module.__spec__.submodule_search_locations)
+    try:
+        code = compile(Path(origin).read_text(encoding="utf-8"), origin, "exec", dont_inherit=True)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            exec(code, twin.__dict__)
+    except Exception:  # noqa: BLE001 - a module with import-time side effects is left as it is
+        return None
+    return twin
+
+
+def _same_function(live: object, fresh: types.FunctionType) -> bool:
+    return (type(live) is types.FunctionType and live.__code__ == fresh.__code__
+            and live.__defaults__ == fresh.__defaults__ and live.__kwdefaults__ == fresh.__kwdefaults__)
+
+
+def _heal_function(live: object, fresh: types.FunctionType) -> bool:
+    """Repair a function whose code or defaults were swapped, keeping its identity; False if replaced."""
+    if type(live) is not types.FunctionType or live.__qualname__ != fresh.__qualname__ \
+            or live.__module__ != fresh.__module__:
+        return False
+    try:
+        live.__code__ = fresh.__code__
+    except ValueError:  # different closure shape
+        return False
+    live.__defaults__, live.__kwdefaults__ = fresh.__defaults__, fresh.__kwdefaults__
+    return True
+
+
+def _member_function(value: object) -> types.FunctionType | None:
+    if isinstance(value, (staticmethod, classmethod)):
+        value = value.__func__
+    elif isinstance(value, property):
+        value = value.fget
+    return value if type(value) is types.FunctionType else None
+
+
+def _heal_class(live: type, fresh: type, where: str) -> list[str]:
+    repairs = []
+    for attr, fresh_value in vars(fresh).items():
+        fresh_fn = _member_function(fresh_value)
+        if fresh_fn is None:
+            continue
+        live_value = vars(live).get(attr, _MISSING)
+        live_fn = _member_function(live_value)
+        if type(live_value) is type(fresh_value) and live_fn is not None and _same_function(live_fn, fresh_fn):
+            continue
+        setattr(live, attr, fresh_value)
+        repairs.append(f"{where}.{attr} was replaced")
+    return repairs
+
+
+def _same_value(a: object, b: object, depth: int = 0) -> bool | None:
+    """Is ``a`` the same constant as ``b`` (built by a twin module)? None when it cannot be told.
+
+    Instances of the module's own dataclasses compare field by field, since the twin's classes are
+    distinct objects; plain values compare with ``==`` only when their types are exactly the same.
+    """
+    if depth > 20:
+        return None
+    if dataclasses.is_dataclass(b) and not isinstance(b, type):
+        if not (dataclasses.is_dataclass(a) and not isinstance(a, type)) \
+                or type(a).__qualname__ != type(b).__qualname__ or type(a).__module__ != type(b).__module__:
+            return False
+        return all(_same_value(getattr(a, f.name, _MISSING), getattr(b, f.name), depth + 1) is not False
+                   for f in dataclasses.fields(b))
+    if type(b) is dict:
+        if type(a) is not dict or a.keys() != b.keys():
+            return False
+        return all(_same_value(a[k], b[k], depth + 1) is not False for k in b)
+    if type(b) in (list, tuple):
+        if type(a) is not type(b) or len(a) != len(b):
+            return False
+        return all(_same_value(x, y, depth + 1) is not False for x, y in zip(a, b))
+    if isinstance(b, _PLAIN):
+        if type(a) is not type(b):
+            return False
+        try:
+            return bool(a == b)
+        except Exception:  # noqa: BLE001
+            return False
+    return None  # an object we cannot judge (a lock, a logger, a compiled pattern): left alone
+
+
+def _heal_module(module: types.ModuleType) -> list[str]:
+    twin = _twin(module)
+    if twin is None:
+        return []
+    live, repairs = vars(module), []
+    for name, fresh in vars(twin).items():
+        if name.startswith("__") and name.endswith("__") and type(fresh) is not types.FunctionType:
+            continue
+        current = live.get(name, _MISSING)
+        where = f"{module.__name__}.{name}"
+        if current is fresh:
+            continue
+        if type(fresh) is types.FunctionType:
+            if _same_function(current, fresh):
+                continue
+            if _heal_function(current, fresh):
+                repairs.append(f"{where} was modified")
+                continue
+        elif isinstance(fresh, type):
+            if type(current) is type(fresh) and current.__qualname__ == fresh.__qualname__ \
+                    and current.__module__ == fresh.__module__:
+                repairs += _heal_class(current, fresh, where)
+                continue
+        elif isinstance(fresh, types.ModuleType):
+            if current is sys.modules.get(fresh.__name__, fresh):
+                continue
+        elif _same_value(current, fresh) is not False:
+            continue
+        live[name] = fresh
+        repairs.append(f"{where} was replaced")
+    return repairs

@@ -1,0 +1,326 @@
+"""The nbgrader preprocessors a worker adds around autograde, in the order they run.
+
+nbgrader's ``Autograde`` converter runs two lists of preprocessors on every notebook: *sanitize*
+(put the instructor's cells back) and *autograde* (execute, then save the grades). The worker
+(``finetune_kit.grading.worker``) uses nbgrader's own lists with four additions:
+
+* ``CheckSubmittedCells`` (first): grading metadata is made to match the gradebook, so forged or
+  edited metadata (extra points, a made-up graded cell, a test cell marked unlocked) changes
+  nothing, and every edited or deleted locked cell is noted before nbgrader restores it;
+* ``GuardTests`` (before execution): a first cell installs ``finetune_kit.grading.guard``, the grading
+  profile is pinned after the ``parameters`` cell, and each test cell becomes a sealed guard call;
+* ``SandboxExecute`` (replaces nbgrader's ``Execute``): runs the notebook in a ``sandbox.Jail``; per
+  cell and per notebook time limits; a kernel that dies (``os._exit``, a limit) or ignores the
+  interrupt is restarted and the cells that ran before are replayed, so one bad cell costs only
+  itself; output beyond a byte budget is dropped as it arrives;
+* ``CheckProofs`` (after execution): a test cell scores only if the guard proved it ran to the end;
+  injected cells, proofs and injected partial-credit results are removed; test sources are restored.
+
+What happened is written to ``JOURNAL`` for the worker to report (failures and their reasons).
+"""
+
+from __future__ import annotations
+
+import secrets
+from time import monotonic
+
+import nbformat
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.client import NotebookClient
+from nbgrader import utils
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+from finetune_kit.grading import guard
+from finetune_kit.grading.sandbox import Jail, Limits, SandboxKernelManager, describe_exit
+
+#: Events of the notebook being graded: dicts with notebook, cell, kind and detail.
+JOURNAL: list[dict] = []
+#: How many times one notebook's kernel may be restarted before the rest of it is not run.
+MAX_RESTARTS = 3
+_META = "finetune_kit"
+
+
+def note(resources: dict, kind: str, detail: str, cell: str | None = None) -> None:
+    JOURNAL.append({"notebook": resources.get("nbgrader", {}).get("notebook"), "cell": cell,
+                    "kind": kind, "detail": detail})
+
+
+def _error_output(ename: str, evalue: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class CheckSubmittedCells(NbGraderPreprocessor):
+    """Make every cell's grading metadata what the gradebook says; note what the student changed."""
+
+    def preprocess(self, nb, resources):  # noqa: ANN001, ANN201 - nbconvert's signature
+        info = resources["nbgrader"]
+        with Gradebook(info["db_url"]) as gb:
+            try:
+                source_nb = gb.find_notebook(info["notebook"], info["assignment"])
+            except MissingEntry:
+                return nb, resources
+            sources = {c.name: (c.cell_type, c.locked, c.source) for c in source_nb.source_cells}
+            points = {c.name: c.max_score for c in source_nb.grade_cells}
+            tasks = {c.name: c.max_score for c in source_nb.task_cells}
+            solutions = {c.name for c in source_nb.solution_cells}
+        seen = set()
+        for cell in nb.cells:
+            meta = cell.get("metadata", {}).get("nbgrader")
+            if meta is None:
+                continue
+            grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+            if grade_id not in sources:
+                if isinstance(meta, dict) and (meta.get("grade") or meta.get("locked") or meta.get("solution")):
+                    note(resources, "forged-cell", f"a cell claims to be graded cell {grade_id!r}, which the "
+                                                   "assignment does not have: graded as plain student work")
+                del cell.metadata["nbgrader"]
+                continue
+            seen.add(grade_id)
+            cell_type, locked, source = sources[grade_id]
+            canonical = {"grade_id": grade_id, "grade": grade_id in points, "solution": grade_id in solutions,
+                         "locked": locked, "schema_version": 3}
+            if grade_id in points:
+                canonical["points"] = points[grade_id]
+            if grade_id in tasks:
+                canonical.update(task=True, points=tasks[grade_id])
+            changed = sorted(k for k in canonical if meta.get(k) != canonical[k])
+            if changed:
+                note(resources, "edited-metadata", f"grading metadata changed ({', '.join(changed)}): reset",
+                     grade_id)
+            if locked and (cell.get("source") != source or cell.get("cell_type") != cell_type):
+                note(resources, "edited-cell", "a locked cell was edited: the instructor's version was "
+                                               "restored", grade_id)
+            cell.metadata["nbgrader"] = {k: v for k, v in meta.items() if k in ("checksum", "cell_type")} | canonical
+        for grade_id in [*points, *tasks]:
+            if grade_id not in seen:
+                note(resources, "deleted-cell", "a graded cell was deleted: the instructor's version was "
+                                                "restored", grade_id)
+        return nb, resources
+
+
+class GuardTests(NbGraderPreprocessor):
+    """Install the guard first, pin the grading profile, and seal every test cell."""
+
+    def preprocess(self, nb, resources):  # noqa: ANN001, ANN201
+        jail = SandboxKernelManager.jail
+        secret = secrets.token_bytes(32)
+        resources[_META] = {"secret": secret.hex()}
+        setup = nbformat.v4.new_code_cell(
+            f"__import__('finetune_kit.grading.guard', fromlist=['install']).install("
+            f"{secret.hex()!r}, block_network={bool(jail and jail.block_network)})")
+        cells = [self._injected(setup)]
+        for cell in nb.cells:
+            cells.append(cell)
+            if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+                profile = jail.profile if jail else "smoke"
+                cells.append(self._injected(nbformat.v4.new_code_cell(f"PROFILE = {profile!r}  # the grading profile")))
+            if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+                nonce = secrets.token_hex(8)
+                grade_id = cell.metadata.nbgrader["grade_id"]
+                cell.metadata[_META] = {"nonce": nonce, "source": cell.source}
+                cell.source = (f"{guard.GUARD_NAME}.run({grade_id!r}, {nonce!r}, "
+                               f"{guard.seal(secret, nonce, cell.source)!r})")
+        nb.cells = cells
+        return nb, resources
+
+    @staticmethod
+    def _injected(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
+        cell.metadata[_META] = {"injected": True}
+        return cell
+
+
+class SandboxExecute(Execute):
+    """nbgrader's Execute, run in a jail, surviving kernels that die, hang or flood the output."""
+
+    limits: Limits = Limits()  # set by the worker
+
+    def __init__(self, **kw):  # noqa: ANN003
+        kw["kernel_manager_class"] = SandboxKernelManager
+        super().__init__(**kw)
+
+    # -- the execution loop ------------------------------------------------------------------------
+    def preprocess(self, nb, resources, km=None):  # noqa: ANN001, ANN201
+        NotebookClient.__init__(self, nb, km)
+        self.reset_execution_trackers()
+        self._check_assign_resources(resources)
+        limits = type(self).limits
+        deadline = monotonic() + limits.notebook_timeout
+        self.timeout = limits.cell_timeout
+        self.timeout_func = lambda cell: max(1, int(min(limits.cell_timeout, deadline - monotonic())))
+        self._kept: dict[int, int] = {}
+        order = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
+        done: list[int] = []
+        restarts, pos, stop_reason = 0, 0, None
+        self._start()
+        try:
+            while pos < len(order):
+                index = order[pos]
+                if monotonic() >= deadline:
+                    stop_reason = f"the notebook time limit ({limits.notebook_timeout} s) was reached"
+                    break
+                try:
+                    self._run(index)
+                    done.append(index)
+                except (DeadKernelError, CellTimeoutError) as err:
+                    self._kernel_lost(index, err)
+                    restarts += 1
+                    pos += 1
+                    if restarts > MAX_RESTARTS:
+                        stop_reason = f"the kernel was lost {restarts} times"
+                        break
+                    stop_reason = self._restart_and_replay(done)
+                    if stop_reason:
+                        break
+                    continue
+                pos += 1
+        finally:
+            self._stop()
+        for index in order[pos:]:
+            cell = nb.cells[index]
+            if not cell.metadata.get(_META, {}).get("injected"):
+                cell.outputs.append(_error_output("NotRun", f"not run by the grader: {stop_reason}"))
+        if order[pos:]:
+            note(resources, "not-run", f"{len(order[pos:])} cell(s) not run: {stop_reason}")
+        self.set_widgets_metadata()
+        return self.nb, self.resources
+
+    def _run(self, index: int) -> None:
+        cell = self.nb.cells[index]
+        self._kept.pop(index, None)
+        injected = bool(cell.metadata.get(_META, {}).get("injected"))
+        self.execute_cell(cell, index, store_history=not injected)
+        if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
+            note(self.resources, "timeout", f"a cell ran longer than {self.timeout} s and was interrupted",
+                 self._cell_name(cell))
+
+    def _kernel_lost(self, index: int, err: Exception) -> None:
+        cell = self.nb.cells[index]
+        if isinstance(err, DeadKernelError):
+            why = describe_exit(self.km.exit_status() if self.km is not None else None)
+            ename, kind = "KernelDied", "kernel-died"
+        else:
+            why = "the cell hit the time limit and the kernel ignored the interrupt"
+            ename, kind = "CellTimeoutError", "kernel-stuck"
+        cell.outputs.append(_error_output(ename, f"{why}; the grader restarted the kernel and re-ran the "
+                                                 "cells above, skipping this one"))
+        note(self.resources, kind, why, self._cell_name(cell))
+
+    def _restart_and_replay(self, done: list[int]) -> str | None:
+        self._stop()
+        self._start()
+        try:
+            for index in done:
+                self._run(index)
+        except (DeadKernelError, CellTimeoutError):
+            return "the kernel was lost again while re-running earlier cells"
+        return None
+
+    def _start(self) -> None:
+        if self.km is None:
+            self.km = self.create_kernel_manager()
+        self.start_new_kernel()
+        self.start_new_kernel_client()
+        info = self.wait_for_reply(self.kc.kernel_info())
+        if info is not None and "language_info" in info["content"]:
+            self.nb.metadata["language_info"] = info["content"]["language_info"]
+
+    def _stop(self) -> None:
+        if self.km is not None:
+            try:
+                self._cleanup_kernel()
+            except Exception as err:  # noqa: BLE001 - a kernel that will not stop is killed below
+                self.log.warning("kernel cleanup: %s", err)
+            self.km = self.kc = None
+        if SandboxKernelManager.jail is not None:
+            SandboxKernelManager.jail.kill_leftovers()
+
+    @staticmethod
+    def _cell_name(cell: nbformat.NotebookNode) -> str | None:
+        return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+    # -- output budget -----------------------------------------------------------------------------
+    def output(self, outs, msg, display_id, cell_index):  # noqa: ANN001, ANN201
+        content = msg.get("content", {})
+        data = content.get("data") or {}
+        if msg["msg_type"] == "error" or guard.PROOF_MIME in data or guard.REPAIR_MIME in data:
+            return super().output(outs, msg, display_id, cell_index)
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in data.values())
+        budget = type(self).limits.output_bytes
+        kept = self._kept.get(cell_index, 0)
+        if kept + size > budget:
+            if kept <= budget:
+                self._kept[cell_index] = budget + 1
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stdout", text=f"\n[output truncated by the grader after {budget:,} bytes]\n"))
+                note(self.resources, "output-truncated", f"output over {budget:,} bytes was dropped",
+                     self._cell_name(self.nb.cells[cell_index]))
+            return None
+        self._kept[cell_index] = kept + size
+        return super().output(outs, msg, display_id, cell_index)
+
+
+class CheckProofs(NbGraderPreprocessor):
+    """A test cell counts only with the guard's proof; then the notebook is put back as it was."""
+
+    def preprocess(self, nb, resources):  # noqa: ANN001, ANN201
+        secret = bytes.fromhex(resources[_META]["secret"])
+        kept_cells = []
+        for cell in nb.cells:
+            meta = cell.metadata.pop(_META, {})
+            if meta.get("injected"):
+                continue
+            if cell.cell_type == "code":
+                self._check_cell(cell, meta, secret, resources)
+            kept_cells.append(cell)
+        nb.cells = kept_cells
+        return nb, resources
+
+    def _check_cell(self, cell, meta: dict, secret: bytes, resources: dict) -> None:  # noqa: ANN001
+        is_test = "nonce" in meta
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        proofs, outputs = set(), []
+        for out in cell.get("outputs", []):
+            data = out.get("data", {}) if out.output_type in ("display_data", "execute_result") else {}
+            if guard.PROOF_MIME in data:
+                proofs.add((data[guard.PROOF_MIME].get("cell"), data[guard.PROOF_MIME].get("proof")))
+            elif guard.REPAIR_MIME in data:
+                report = data[guard.REPAIR_MIME]
+                if report.get("repairs"):
+                    note(resources, "tampering", "; ".join(report["repairs"][:8]), grade_id)
+                if report.get("hidden_names"):
+                    note(resources, "shadowed-builtins", "notebook variables named like builtins were hidden "
+                                                         f"during the test: {', '.join(report['hidden_names'])}",
+                         grade_id)
+            elif not (is_test and out.output_type == "execute_result"):  # no partial credit smuggled in
+                outputs.append(out)
+        if is_test:
+            cell.source = meta["source"]
+            if (grade_id, guard.proof(secret, grade_id, meta["nonce"])) not in proofs \
+                    and not any(o.output_type == "error" for o in outputs):
+                outputs.append(_error_output("TestIncomplete", "this test cell did not run to its end under the "
+                                                               "grader (its code was replaced or its failure hidden)"))
+                note(resources, "no-proof", "a test cell did not run to its end under the guard", grade_id)
+        cell.outputs = outputs
+
+
+#: The pipelines, as data: nbgrader's own lists with the additions above (see the module docstring).
+def sanitize_preprocessors() -> list:
+    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
+                                        OverwriteKernelspec)
+
+    return [CheckSubmittedCells, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
+            CheckCellMetadata]
+
+
+def autograde_preprocessors() -> list:
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                        SaveAutoGrades)
+
+    return [GuardTests, SandboxExecute, CheckProofs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+            SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+
+
+__all__ = ["JOURNAL", "CheckProofs", "CheckSubmittedCells", "GuardTests", "Jail", "SandboxExecute",
+           "autograde_preprocessors", "sanitize_preprocessors"]

@@ -1,0 +1,347 @@
+"""Confinement for student code: resource limits, no network, a private view of the file system.
+
+nbgrader runs a student's notebook in a Jupyter kernel with the grader's own permissions. Here the
+grading of each student happens in a worker process started through ``unshare`` and the kernel is
+started by ``SandboxKernelManager``; together they give three levels, the best one available wins:
+
+=========  =======================================================================================
+``full``   root with ``unshare``: the worker gets its own network (only a loopback), mount and PID
+           namespaces. ``/tmp`` is the job's scratch folder, ``/dev/shm`` and ``/var/tmp`` are empty,
+           and the instructor's tree (the output folder with every gradebook and submission, the
+           submissions download, everything in the repository but the package, data and
+           environment, the folders next to it, ``$HOME``) is covered by empty read-only mounts.
+           The kernel runs under a uid of its own (``UID_BASE`` + worker slot, no groups), so it
+           can write nothing but its home folder, cannot read the worker's course copy or private
+           gradebook, and cannot signal another student's kernel.
+``user``   no root but unprivileged user namespaces: the same namespaces and hidden folders, but
+           the kernel keeps the instructor's uid (it could undo the mounts or write where the
+           instructor can; it still cannot reach the network or see other jobs' processes).
+``none``   neither: resource limits only, and an audit hook in the kernel refuses Python sockets
+           (native code and subprocesses bypass it). Use a container or root for real classes.
+=========  =======================================================================================
+
+At every level the kernel gets ``setrlimit`` limits (address space, processes, file size, CPU time,
+open files, no core dumps), a scratch working directory and home, a clean environment pinned to the
+grading profile, and dies with its worker (``PR_SET_PDEATHSIG``); a worker dies with the parent.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from finetune_kit.config import DATA_DIR, REPO_ROOT
+
+ISOLATION_LEVELS = ("full", "user", "none")
+#: First uid of the kernels' throw-away users (one per worker slot); far from real and container ids.
+UID_BASE = 1_500_000_000
+#: Entries of the repository a kernel may see: the package, its data and the student-facing files.
+VISIBLE_IN_REPO = frozenset({"finetune_kit", "data", "notebooks", "azure", "pyproject.toml", "README.md",
+                             "requirements.txt", "environment.yml", "finetune_kit.egg-info", "LICENSE"})
+
+_UNSHARE = {
+    "full": ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"],
+    "user": ["unshare", "--user", "--map-root-user", "--net", "--mount", "--pid", "--fork", "--kill-child",
+             "--mount-proc"],
+    "none": [],
+}
+_GIB, _MIB = 2**30, 2**20
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one notebook may use. Every field is a command-line option of ``grade``."""
+
+    cell_timeout: int = 120  # seconds per cell (nbgrader's Execute.timeout), then the kernel is interrupted
+    notebook_timeout: int = 600  # seconds of wall time per notebook; cells left then are not run
+    memory_bytes: int = 4 * _GIB  # RLIMIT_AS of the kernel: a memory bomb gets MemoryError
+    processes: int = 256  # RLIMIT_NPROC (threads count too)
+    file_bytes: int = 512 * _MIB  # RLIMIT_FSIZE: the biggest file the kernel may write
+    cpu_seconds: int = 900  # RLIMIT_CPU of a kernel, a backstop behind the timeouts
+    open_files: int = 1024  # RLIMIT_NOFILE
+    output_bytes: int = 1 * _MIB  # output kept per cell; the rest is dropped as it arrives
+    threads: int = 1  # OMP/MKL threads per kernel, so parallel workers do not oversubscribe the CPU
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_size(text: str) -> int:
+    """``"4G"``, ``"512M"``, ``"1.5G"`` or a number of bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", str(text).lower())
+    if not match:
+        raise ValueError(f"not a size: {text!r} (use e.g. 4G, 512M or a number of bytes)")
+    return int(float(match[1]) * 1024 ** " kmgt".index(match[2] or " "))
+
+
+def _unshare_works(args: list[str]) -> bool:
+    if not args or shutil.which(args[0]) is None:
+        return False
+    try:
+        return subprocess.run([*args, "true"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def detect_isolation(requested: str = "auto") -> str:
+    """The strongest level this machine allows, or ``requested`` if it is available."""
+    if requested not in ("auto", *ISOLATION_LEVELS):
+        raise ValueError(f"isolation must be auto, {', '.join(ISOLATION_LEVELS)}; got {requested!r}")
+    candidates = ISOLATION_LEVELS if requested == "auto" else (requested,)
+    for level in candidates:
+        if level == "none" or (level == "full" and os.geteuid() == 0 and _unshare_works(_UNSHARE["full"])) \
+                or (level == "user" and _unshare_works(_UNSHARE["user"])):
+            return level
+    raise ValueError(f"isolation {requested!r} is not available here "
+                     f"({'needs root and unshare' if requested == 'full' else 'needs unprivileged user namespaces'})")
+
+
+def worker_prefix(level: str) -> list[str]:
+    """The command that puts a worker process into its namespaces."""
+    return list(_UNSHARE[level])
+
+
+# -- process helpers -------------------------------------------------------------------------------
+
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (for ``preexec_fn``)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the timeouts still apply
+        pass
+
+
+def processes_of(uid: int) -> list[int]:
+    """Pids owned by ``uid`` (as /proc shows them: inside a PID namespace, only its own)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def kill_user(uid: int) -> int:
+    """SIGKILL every process of a sandbox uid (daemons a notebook left behind); returns how many."""
+    killed = 0
+    for pid in processes_of(uid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        except ProcessLookupError:
+            pass
+    return killed
+
+
+# -- inside the worker: namespaces and hidden folders --------------------------------------------------
+
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_MOVE = 1, 2, 4, 32, 4096, 8192
+_MS_REC, _MS_PRIVATE = 16384, 1 << 18
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    args = [source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
+            data.encode() if data else None]
+    if libc.mount(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
+
+
+def loopback_up() -> None:
+    """A new network namespace has ``lo`` down; the kernel's channels and local servers need it."""
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        req = struct.pack("16sH14s", b"lo", 0, b"\0" * 14)
+        flags = struct.unpack("16sH14s", fcntl.ioctl(sock, siocgifflags, req))[1]
+        fcntl.ioctl(sock, siocsifflags, struct.pack("16sH14s", b"lo", flags | iff_up, b"\0" * 14))
+
+
+def needed_paths() -> list[Path]:
+    """What a kernel must still see: Python, the environment, the kit's package and data."""
+    import site
+    import sysconfig
+
+    paths = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).parent, DATA_DIR,
+             Path(sysconfig.get_paths()["purelib"]), Path(sysconfig.get_paths()["stdlib"])}
+    paths |= {Path(p) for p in site.getsitepackages()}
+    paths |= {REPO_ROOT / name for name in VISIBLE_IN_REPO}
+    resolved = sorted({p.resolve() for p in paths if p.exists()})
+    return [p for p in resolved if not any(p != q and p.is_relative_to(q) for q in resolved)]
+
+
+def visibility_plan(extra: list[Path]) -> dict[str, list[str]]:
+    """Which folders a kernel must not see (``cover``) and what inside them it needs (``keep``).
+
+    Covered are the repository, the folder holding it (other projects next to the course),
+    ``$HOME`` and ``extra`` (the output folder, the submissions). A covered folder is replaced by an
+    empty one into which the needed paths below it (the package, data, the virtual environment, a
+    Python installed under ``$HOME``) are mounted back read-only, so the kernel can reach exactly those.
+    """
+    candidates = {REPO_ROOT.resolve(), *(Path(p).resolve() for p in extra)}
+    if REPO_ROOT.resolve().parent != Path("/"):
+        candidates.add(REPO_ROOT.resolve().parent)
+    home = Path(os.path.expanduser("~")).resolve()
+    if home != Path("/"):
+        candidates.add(home)
+    needed = needed_paths()
+    candidates = {c for c in candidates if c.exists() and not any(c.is_relative_to(n) for n in needed)}
+    cover = sorted(c for c in candidates if not any(c != o and c.is_relative_to(o) for o in candidates))
+    keep = [n for n in needed if any(n.is_relative_to(c) for c in cover)]
+    return {"cover": [str(c) for c in cover], "keep": [str(k) for k in keep]}
+
+
+def private_view(scratch: Path, plan: dict[str, list[str]]) -> Path:
+    """Inside the worker's mount namespace: scratch becomes ``/tmp``; the plan's folders are covered.
+
+    Returns the scratch folder's new path (``/tmp``).
+    """
+    _mount("none", "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here shows on the host
+    _mount(str(scratch), "/tmp", None, _MS_BIND)
+    for target in ("/dev/shm", "/var/tmp"):
+        if Path(target).is_dir():
+            _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=256m")
+    staging = Path("/tmp/.keep")
+    staging.mkdir(mode=0o700, exist_ok=True)
+    keep = [Path(k) for k in plan["keep"]]
+    for i, path in enumerate(keep):  # hold on to what is needed before its parents are covered
+        spot = staging / str(i)
+        spot.mkdir() if path.is_dir() else spot.touch()
+        _mount(str(path), str(spot), None, _MS_BIND | _MS_REC)
+    covered = [f for f in plan["cover"] if Path(f).exists()]  # what lay under /tmp is gone already
+    for folder in covered:
+        _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755,size=1m")
+    for i, path in enumerate(keep):
+        for parent in reversed(path.parents):
+            if not parent.exists():
+                parent.mkdir(mode=0o755)
+        if not path.exists():
+            path.mkdir(mode=0o755) if (staging / str(i)).is_dir() else path.touch()
+        _mount(str(staging / str(i)), str(path), None, _MS_MOVE)
+        _mount("none", str(path), None, _MS_BIND | _MS_REMOUNT | _MS_RDONLY)
+    for folder in covered:
+        _mount("none", folder, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    os.chdir("/tmp")
+    return Path("/tmp")
+
+
+# -- the kernel ------------------------------------------------------------------------------------
+
+@dataclass
+class Jail:
+    """Where and as whom one kernel runs."""
+
+    home: Path  # the kernel's HOME; it may write only here (and in its TMPDIR inside)
+    cwd: Path  # working directory: a copy of the assignment's released files
+    limits: Limits
+    uid: int | None = None  # dropped uid (``full`` isolation), None = keep ours
+    block_network: bool = False  # ``none`` isolation: the guard adds an audit hook
+    profile: str = "smoke"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def prepare(self) -> None:
+        for folder in (self.home, self.home / "tmp", self.cwd):
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.uid is not None:
+            for root, dirs, files in os.walk(self.home):
+                for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+                    os.chown(name, self.uid, self.uid)
+            os.chmod(self.home, 0o700)
+
+    def env(self) -> dict[str, str]:
+        """A clean environment: nothing of the grader's leaks in, the grading profile is pinned."""
+        threads = str(self.limits.threads)
+        env = {
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(self.home), "TMPDIR": str(self.home / "tmp"), "USER": "student", "LOGNAME": "student",
+            "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+            "MPLCONFIGDIR": str(self.home / ".config" / "matplotlib"), "IPYTHONDIR": str(self.home / ".ipython"),
+            "XDG_CACHE_HOME": str(self.home / ".cache"), "HF_HOME": str(self.home / ".cache" / "huggingface"),
+            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+            "FINETUNE_KIT_PROFILE": self.profile, "NBGRADER_EXECUTION": "autograde",
+            "FINETUNE_KIT_OUTPUTS": str(self.home / "outputs"),
+        }
+        if os.environ.get("FINETUNE_KIT_DATA"):
+            env["FINETUNE_KIT_DATA"] = os.environ["FINETUNE_KIT_DATA"]
+        env.update(self.extra_env)
+        return env
+
+    def preexec(self) -> None:
+        """Runs in the forked kernel process before exec: limits, then the uid, then the death signal."""
+        lim = self.limits
+        nproc = lim.processes if self.uid is not None else lim.processes + len(processes_of(os.getuid()))
+        for which, value in ((resource.RLIMIT_AS, lim.memory_bytes), (resource.RLIMIT_NPROC, nproc),
+                             (resource.RLIMIT_FSIZE, lim.file_bytes), (resource.RLIMIT_NOFILE, lim.open_files),
+                             (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(which, (value, value))
+        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 5))
+        if self.uid is not None:
+            os.setgroups([])
+            os.setresgid(self.uid, self.uid, self.uid)
+            os.setresuid(self.uid, self.uid, self.uid)
+        die_with_parent()  # after the uid change, which would clear it
+
+    def kill_leftovers(self) -> int:
+        return kill_user(self.uid) if self.uid is not None else 0
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """Starts the kernel inside a ``Jail``: its cwd, environment, uid and limits."""
+
+    jail: Jail | None = None  # set by the worker (one jail per notebook)
+
+    async def _async_pre_start_kernel(self, **kw):  # noqa: ANN001, ANN202 - jupyter_client's signature
+        jail = type(self).jail
+        if jail is None:
+            raise RuntimeError("SandboxKernelManager.jail is not set")
+        kw["cwd"] = str(jail.cwd)
+        kw["env"] = jail.env()
+        # The connection file holds the channel keys; the kernel (another uid) must read it.
+        self.connection_file = str(jail.home / f"kernel-{uuid.uuid4().hex[:12]}.json")
+        return await super()._async_pre_start_kernel(**kw)
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):  # noqa: ANN001, ANN202
+        jail = type(self).jail
+        if jail.uid is not None:
+            os.chown(self.connection_file, jail.uid, jail.uid)
+        kw["preexec_fn"] = jail.preexec
+        kw["stdout"] = kw["stderr"] = subprocess.DEVNULL  # a student's os.write(1, ...) goes nowhere
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    def exit_status(self) -> int | None:
+        """The kernel process's exit status once it died (negative: killed by that signal)."""
+        process = getattr(self.provisioner, "process", None)
+        return process.poll() if process is not None else None
+
+
+def describe_exit(status: int | None) -> str:
+    """Why a kernel died, in words an instructor can act on."""
+    reasons = {signal.SIGKILL: "killed (SIGKILL: memory, CPU hard limit or the grader)",
+               signal.SIGXCPU: "CPU time limit reached", signal.SIGXFSZ: "file size limit reached",
+               signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted"}
+    if status is None:
+        return "the kernel stopped responding"
+    if status < 0:
+        return reasons.get(-status, f"killed by signal {-status}")
+    return f"the kernel process exited with status {status} (os._exit or a crash)"

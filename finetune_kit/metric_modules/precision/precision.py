@@ -1,0 +1,48 @@
+"""Precision: of the reviews predicted positive, the share that are positive (scikit-learn ``precision_score``).
+
+Same name, inputs, arguments and output as the Hub's ``evaluate-metric/precision``.
+"""
+
+import datasets
+import evaluate
+from sklearn.metrics import precision_score
+
+_DESCRIPTION = "Precision = TP / (TP + FP): of everything predicted positive, the share that really is."
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `int`): predicted labels.
+    references (`list` of `int`): true labels.
+    labels (`list` of `int`): labels to include when `average` is not "binary".
+    pos_label (`int`): the class that counts as positive when `average="binary"` (default 1).
+    average (`str`): "binary" (default), "micro", "macro", "weighted" or None (one score per class).
+    sample_weight (`list` of `float`): optional weight per example.
+    zero_division (`"warn"`, 0 or 1): the value when the score is undefined (0/0); "warn" gives 0 and warns.
+Returns:
+    precision (`float`, or an array of floats with average=None): between 0 and 1.
+Example:
+    >>> precision = evaluate.load("finetune_kit/metric_modules/precision")
+    >>> precision.compute(references=[0, 1, 1, 0, 1], predictions=[0, 1, 0, 1, 1])
+    {'precision': 0.6666666666666666}
+"""
+
+_CITATION = "Pedregosa et al., Scikit-learn: Machine Learning in Python, JMLR 12, pp. 2825-2830, 2011."
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class Precision(evaluate.Metric):
+    def _info(self):
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            features=datasets.Features({"predictions": datasets.Value("int32"),
+                                        "references": datasets.Value("int32")}),
+            reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.precision_score.html"],
+        )
+
+    def _compute(self, predictions, references, labels=None, pos_label=1, average="binary",
+                 sample_weight=None, zero_division="warn"):
+        score = precision_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
+                                sample_weight=sample_weight, zero_division=zero_division)
+        return {"precision": float(score) if score.size == 1 else score}

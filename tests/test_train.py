@@ -1,0 +1,121 @@
+"""Does fine-tuning produce a loadable model, honest metrics and the promised artefacts?"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+from finetune_kit import cli, config, data, recipe, train
+
+SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    profile = config.PROFILES["smoke"]
+    result = train.fine_tune(profile, data.load_splits(profile, SMALL), out, report_to=("mlflow",))
+    return out, result
+
+
+def test_model_directory_is_standard_and_complete(trained):
+    out, result = trained
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(out)
+    assert model.config.id2label == {0: "negative", 1: "positive"}
+    AutoTokenizer.from_pretrained(out)
+    record = json.loads((out / "metrics.json").read_text())
+    assert set(record["test"]) == {"accuracy", "precision", "recall", "f1", "n"}
+    assert record["test"] == result.metrics and record["test"]["n"] == 5
+    assert record["best_checkpoint_selected_on"] == "validation f1"
+    card = (out / "README.md").read_text()
+    assert card.startswith("---\n") and "pipeline_tag: text-classification" in card
+    assert not (out / "checkpoints").exists()
+
+
+def test_history_has_validation_evaluations_per_epoch(trained):
+    _, result = trained
+    evals = [h for h in result.history if "eval_f1" in h]
+    assert evals and all("epoch" in h for h in evals)
+    assert any("loss" in h for h in result.history)
+
+
+def test_mlflow_recorded_the_run(trained):
+    out, _ = trained
+    import mlflow
+
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{out.parent / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("finetune-kit-sentiment")
+    runs = client.search_runs([experiment.experiment_id])
+    assert runs and "eval_f1" in runs[0].data.metrics
+
+
+def test_predictions_are_probabilities_in_input_order(trained):
+    out, _ = trained
+    model, tok = train.load_trained(out)
+    texts = ["ok", "a much longer text about a product that I liked a lot", "bad"]
+    scores = train.predict_proba(model, tok, texts)
+    single = [float(train.predict_proba(model, tok, [t])[0]) for t in texts]
+    assert scores.shape == (3,) and ((scores >= 0) & (scores <= 1)).all()
+    assert scores.tolist() == pytest.approx(single, abs=1e-5)
+
+
+def test_evaluate_command_on_any_csv(trained, tmp_path, capsys):
+    out, _ = trained
+    dest = tmp_path / "eval.json"
+    assert cli.main(["evaluate", "--model", str(out), "--data", str(SMALL), "--output", str(dest)]) == 0
+    result = json.loads(dest.read_text())
+    assert result["n"] == 48 and 0 <= result["accuracy"] <= 1
+    assert {"precision", "recall", "f1"} <= set(result)
+
+
+def test_evaluate_command_rejects_bad_csv_clearly(trained, tmp_path, capsys):
+    out, _ = trained
+    bad = tmp_path / "bad.csv"
+    bad.write_text("text,label\nfine,1\nawful,negative\n")
+    assert cli.main(["evaluate", "--model", str(out), "--data", str(bad)]) == 2
+    assert "row 3, field 'label'" in capsys.readouterr().err
+
+
+def test_original_recipe_fails_and_fixed_one_runs():
+    message = recipe.run_original_arguments()
+    assert message.startswith("TypeError") and "evaluation_strategy" in message
+    assert str(recipe.run_fixed_arguments().eval_strategy) in ("epoch", "IntervalStrategy.EPOCH")
+
+
+def test_selecting_on_test_inflates_the_score():
+    sim = recipe.selection_on_test()
+    assert sim["chosen_on_test_reported_on_test"] > 0.55
+    assert abs(sim["chosen_on_validation_reported_on_test"] - 0.5) < 0.1
+    assert abs(sim["chosen_model_on_new_data"] - 0.5) < 0.01
+
+
+def test_train_command_smoke_and_from_scratch(tmp_path):
+    out = tmp_path / "scratch"
+    assert cli.main(["train", "--profile", "smoke", "--data", str(SMALL), "--from-scratch",
+                     "--output-dir", str(out)]) == 0
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["pretrained"] is False and record["profile"] == "smoke"
+
+
+def test_distributed_training_with_torchrun(tmp_path):
+    """Two CPU processes (gloo) train one model: the same command Azure runs on several GPUs."""
+    out = tmp_path / "ddp"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "finetune_kit", "train", "--profile", "smoke", "--data", str(SMALL), "--output-dir", str(out)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    from transformers import AutoModelForSequenceClassification
+
+    AutoModelForSequenceClassification.from_pretrained(out)
+    record = json.loads((out / "metrics.json").read_text())
+    assert record["test"]["n"] == 5
+    assert record["world_size"] == 2
