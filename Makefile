@@ -23,8 +23,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 setup: $(VENV)/.installed  ## create .venv and install the pinned environment
 
+PROFILE ?= offline
 demo: setup  ## the main job: run every solution notebook, rebuild the release, grade a sample
-	$(PY) -m finetune_kit demo
+	$(PY) -m finetune_kit demo --profile $(PROFILE)
 
 test: setup  ## every test, offline
 	$(PY) -m pytest

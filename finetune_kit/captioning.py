@@ -24,9 +24,10 @@ import json
 import math
 import random
 import re
+import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -83,6 +84,15 @@ def settings_for(profile: Profile) -> CaptionSettings:
     if profile.name not in SETTINGS:
         raise ValueError(f"No captioning settings for profile {profile.name!r}: choose one of {', '.join(SETTINGS)}")
     return SETTINGS[profile.name]
+
+
+def describe(profile: Profile) -> str:
+    """One line for the notebook banner: what the captioning lesson uses under this profile."""
+    s = settings_for(profile)
+    if s.encoder == TINY_VIT:
+        return (f"captioning: tiny ViT + GPT-2 trained from scratch on {s.train_images} pictures of shapes "
+                f"drawn by the kit")
+    return f"captioning: {s.encoder} + {s.decoder} fine-tuned on {s.dataset} from the Hugging Face Hub"
 
 
 # --- the kit's pictures: two coloured shapes and where they are -------------------------------------
@@ -249,18 +259,20 @@ def tiny_configs(settings: CaptionSettings, tokenizer: Any) -> tuple[Any, Any]:
     return encoder, decoder
 
 
-def apply_special_tokens(model: Any, tokenizer: Any) -> Any:
-    """Copy the tokenizer's BOS/EOS/pad ids to the model config *and* its generation config.
+def apply_special_tokens(model: Any, config: Any) -> Any:
+    """Copy ``config``'s start, pad and end ids to the model's config *and* its generation config.
 
     ``generate`` reads ``model.generation_config``, which is made once when the model is built, so a
     model loaded with ``from_encoder_decoder_pretrained`` needs both updated.
     """
-    ids = {"decoder_start_token_id": tokenizer.bos_token_id, "pad_token_id": tokenizer.eos_token_id,
-           "eos_token_id": tokenizer.eos_token_id}
+    names = ("decoder_start_token_id", "pad_token_id", "eos_token_id")
+    for name in names:
+        if getattr(config, name, None) is None:
+            raise ValueError(f"the captioner's config has no {name}: set it from the tokenizer (see caption_config)")
     for target in (model.config, model.generation_config):
-        for name, value in ids.items():
-            setattr(target, name, value)
-    model.config.decoder.pad_token_id = tokenizer.eos_token_id
+        for name in names:
+            setattr(target, name, getattr(config, name))
+    model.config.decoder.pad_token_id = config.pad_token_id
     return model
 
 
@@ -270,18 +282,26 @@ def model_from_config(config: Any, seed: int = 0) -> Any:
     from transformers import VisionEncoderDecoderModel
 
     torch.manual_seed(seed)
-    return VisionEncoderDecoderModel(config=config)
+    return apply_special_tokens(VisionEncoderDecoderModel(config=config), config)
 
 
-def build_captioner(settings: CaptionSettings, tokenizer: Any, seed: int = 0) -> Any:
-    """The profile's captioner: tiny and from scratch offline, pre-trained ViT + GPT-2 on Azure."""
+ConfigFn = Callable[[Any, Any, Any], Any]
+
+
+def build_captioner(settings: CaptionSettings, tokenizer: Any, config_fn: ConfigFn | None = None,
+                    seed: int = 0) -> Any:
+    """The profile's captioner: tiny and from scratch offline, pre-trained ViT + GPT-2 on Azure.
+
+    ``config_fn(encoder_config, decoder_config, tokenizer)`` joins the two halves and sets the
+    special tokens (``caption_config`` by default; the notebook passes the student's own).
+    """
     from transformers import VisionEncoderDecoderModel
 
+    config_fn = config_fn or caption_config
     if settings.encoder == TINY_VIT:
-        model = model_from_config(caption_config(*tiny_configs(settings, tokenizer), tokenizer), seed)
-    else:
-        model = VisionEncoderDecoderModel.from_encoder_decoder_pretrained(settings.encoder, settings.decoder)
-    return apply_special_tokens(model, tokenizer)
+        return model_from_config(config_fn(*tiny_configs(settings, tokenizer), tokenizer), seed)
+    model = VisionEncoderDecoderModel.from_encoder_decoder_pretrained(settings.encoder, settings.decoder)
+    return apply_special_tokens(model, config_fn(model.config.encoder, model.config.decoder, tokenizer))
 
 
 def load_tokenizer(settings: CaptionSettings, train_items: Any) -> Any:
@@ -348,8 +368,11 @@ def pixel_values(processor: Any, images: list) -> Any:
 
 
 def build_caption_trainer(model: Any, tokenizer: Any, processor: Any, splits: dict[str, Any],
-                          settings: CaptionSettings, output_dir: Path | str) -> Any:
-    """A ``Seq2SeqTrainer`` over (image, caption) pairs; on Azure it also evaluates every epoch."""
+                          settings: CaptionSettings, output_dir: Path | str | None = None) -> Any:
+    """A ``Seq2SeqTrainer`` over (image, caption) pairs; on Azure it also evaluates every epoch.
+
+    ``output_dir`` only holds the trainer's scratch files (nothing is saved): a temporary folder by default.
+    """
     import torch
     from transformers import Seq2SeqTrainer, Seq2SeqTrainingArguments
 
@@ -359,7 +382,7 @@ def build_caption_trainer(model: Any, tokenizer: Any, processor: Any, splits: di
                            cache_pixels=cache)
     evaluate_each_epoch = settings.encoder != TINY_VIT  # offline, the final test score is enough
     args = Seq2SeqTrainingArguments(
-        output_dir=str(output_dir),
+        output_dir=str(output_dir or tempfile.mkdtemp(prefix="captioner-")),
         num_train_epochs=settings.num_epochs,
         max_steps=settings.max_steps,
         per_device_train_batch_size=settings.batch_size,
@@ -573,7 +596,8 @@ def evaluate_captioner(model: Any, tokenizer: Any, processor: Any, train_items: 
     """BLEU-4 and ROUGE-L of the model and of the best constant caption on the test images."""
     images = [test_items[i].image for i in range(len(test_items))]
     references = [test_items[i].captions for i in range(len(test_items))]
-    predictions = generate_captions(model, tokenizer, processor, images, settings)
+    with torch_threads(settings.torch_threads):
+        predictions = generate_captions(model, tokenizer, processor, images, settings)
     constant = best_constant_caption(train_items)
     return {
         "images": len(images),
@@ -586,6 +610,22 @@ def evaluate_captioner(model: Any, tokenizer: Any, processor: Any, train_items: 
                                                                                   strict=True))[:8]],
         "predictions": predictions,
     }
+
+
+def results_table(result: dict) -> Any:
+    """BLEU-4 and ROUGE-L of the model and of the best constant caption as one small table."""
+    import pandas as pd
+
+    rows = {"trained captioner": result["scores"],
+            f"constant: \"{result['baseline']['caption']}\"": result["baseline"]["scores"]}
+    return pd.DataFrame(rows).T.rename(columns={"bleu4": "BLEU-4", "rougeL": "ROUGE-L"})
+
+
+def settings_table() -> Any:
+    """``SETTINGS`` as a table: one code path, three sizes."""
+    import pandas as pd
+
+    return pd.DataFrame({name: s.summary() for name, s in SETTINGS.items()})
 
 
 def train_and_evaluate(profile: Profile, output_dir: Path | str, *, save_model: bool = False) -> dict:

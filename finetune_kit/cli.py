@@ -14,8 +14,11 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "the main job: run every solution notebook, rebuild the release, grade a sample"),
     "release": ("release", "regenerate the student notebooks (notebooks/) from solutions/ with nbgrader"),
+    "grade": ("grade", "grade a class from an LMS download in a sandbox: grades.csv, feedback, report.html"),
     "train": ("train", "fine-tune the sentiment classifier (profiles smoke, offline, azure)"),
-    "evaluate": ("evaluate", "accuracy, precision, recall and F1 of a trained model on a labelled CSV"),
+    "evaluate": ("evaluate", "metrics (and, with --plots, pictures) of a trained model on a labelled CSV"),
+    "export-onnx": ("export_onnx", "export a trained model to ONNX (fp32 + int8) and check parity with PyTorch"),
+    "bench-inference": ("bench_inference", "PyTorch vs ONNX Runtime fp32/int8: latency, throughput, size, accuracy"),
     "summarize-train": ("summarize_train", "fine-tune a legal summariser; ROUGE against lead-3 (metrics.json)"),
     "caption-train": ("caption_train", "train a ViT + GPT-2 captioner; BLEU against a constant caption"),
 }

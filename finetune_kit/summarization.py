@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from finetune_kit import config
+from finetune_kit.captioning import torch_threads
 from finetune_kit.config import DATA_DIR, OFFLINE_MINILM, Profile
 
 LEGAL_FILE = DATA_DIR / "legal" / "legal_documents.jsonl"
@@ -54,6 +57,7 @@ class SummarizationSettings:
     batch_size: int
     learning_rate: float
     summary_sentences: int  # k: sentences an extractive summary keeps, and the lead-k baseline
+    torch_threads: int | None  # CPU threads while training (1 for smoke: see captioning.torch_threads)
 
     def summary(self) -> dict:
         return asdict(self)
@@ -63,17 +67,18 @@ SETTINGS: dict[str, SummarizationSettings] = {
     "smoke": SummarizationSettings(
         method="extractive", model=OFFLINE_MINILM, dataset="kit-legal", max_train_docs=4, max_eval_docs=3,
         num_epochs=1, max_steps=2, max_length=48, max_target_length=0, generation_max_length=0,
-        batch_size=16, learning_rate=5e-5, summary_sentences=3,
+        batch_size=16, learning_rate=5e-5, summary_sentences=3, torch_threads=1,
     ),
     "offline": SummarizationSettings(
         method="extractive", model=OFFLINE_MINILM, dataset="kit-legal", max_train_docs=None, max_eval_docs=None,
         num_epochs=4, max_steps=-1, max_length=96, max_target_length=0, generation_max_length=0,
-        batch_size=16, learning_rate=5e-5, summary_sentences=3,
+        batch_size=16, learning_rate=5e-5, summary_sentences=3, torch_threads=None,
     ),
     "azure": SummarizationSettings(
         method="abstractive", model="t5-small", dataset="FiscalNote/billsum", max_train_docs=None,
         max_eval_docs=1000, num_epochs=3, max_steps=-1, max_length=1024, max_target_length=256,
         generation_max_length=128, batch_size=8, learning_rate=2e-4, summary_sentences=3,
+        torch_threads=None,
     ),
 }
 
@@ -82,6 +87,23 @@ def settings_for(profile: Profile) -> SummarizationSettings:
     if profile.name not in SETTINGS:
         raise ValueError(f"No summarisation settings for profile {profile.name!r}: choose one of {', '.join(SETTINGS)}")
     return SETTINGS[profile.name]
+
+
+def extractive_settings(profile: Profile) -> SummarizationSettings:
+    """Settings for the extractive lesson on the kit's corpus; Azure's recipe is abstractive, so it uses offline's."""
+    settings = settings_for(profile)
+    return settings if settings.method == "extractive" else SETTINGS["offline"]
+
+
+def describe(profile: Profile) -> str:
+    """One line for the notebook banner: what the summarisation lesson uses under this profile."""
+    ex = extractive_settings(profile)
+    docs = "all" if ex.max_train_docs is None else f"{ex.max_train_docs} training"
+    line = f"summarisation: MiniLM picks sentences ({docs} documents of {LEGAL_FILE.parent})"
+    settings = settings_for(profile)
+    if settings.method == "abstractive":
+        line += f"; the command runs {settings.model} on {settings.dataset} (abstractive)"
+    return line
 
 
 def _model_source(model: str) -> str:
@@ -246,7 +268,7 @@ def lead_summary(sentences: list[str] | tuple[str, ...], k: int = 3) -> str:
     return " ".join(sentences[:k])
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z0-9])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "U.S.", "Sec.", "No.", "Mr.", "Ms.", "Dr.", "Inc.", "Ltd.", "Co.", "U.S.C.", "etc.")
 
 
@@ -279,11 +301,20 @@ def baseline_scores(docs: list[LegalDocument], k: int = 3) -> dict[str, dict[str
 # --- extractive: fine-tune an encoder to score sentences ----------------------------------------------
 
 
-def sentence_examples(docs: list[LegalDocument], k: int = 3) -> list[dict]:
-    """One training row per sentence: its text and its oracle label (1 = belongs in the summary)."""
+Labeler = Callable[[list[str], str, int], list[int]]
+
+
+def sentence_examples(docs: list[LegalDocument], k: int = 3, labeler: Labeler | None = None) -> list[dict]:
+    """One training row per sentence: its text and its label (1 = belongs in the summary).
+
+    ``labeler(sentences, summary, k)`` makes the labels; by default the greedy ROUGE oracle.
+    """
+    labeler = labeler or oracle_labels
     rows = []
     for d in docs:
-        labels = oracle_labels(d.sentences, d.summary, k)
+        labels = [int(v) for v in labeler(list(d.sentences), d.summary, k)]
+        if len(labels) != len(d.sentences):
+            raise ValueError(f"labeler gave {len(labels)} labels for the {len(d.sentences)} sentences of {d.id}")
         for i, (sentence, label) in enumerate(zip(d.sentences, labels, strict=True)):
             rows.append({"doc_id": d.id, "position": i, "text": sentence, "label": label})
     return rows
@@ -316,16 +347,20 @@ def _sentence_dataset(rows: list[dict], tokenizer: Any, max_length: int) -> Any:
 
 
 def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
-                    settings: SummarizationSettings, output_dir: Path | str,
-                    eval_docs: list[LegalDocument] | None = None) -> Any:
-    """Fine-tune the encoder as a sentence classifier on oracle labels; returns the ``Trainer``."""
+                    settings: SummarizationSettings, output_dir: Path | str | None = None,
+                    eval_docs: list[LegalDocument] | None = None, labeler: Labeler | None = None) -> Any:
+    """Fine-tune the encoder as a sentence classifier on oracle labels; returns the ``Trainer``.
+
+    ``output_dir`` only holds the trainer's scratch files (nothing is saved): a temporary folder by default.
+    """
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     k = settings.summary_sentences
-    train_ds = _sentence_dataset(sentence_examples(train_docs, k), tokenizer, settings.max_length)
-    eval_ds = _sentence_dataset(sentence_examples(eval_docs, k), tokenizer, settings.max_length) if eval_docs else None
+    train_ds = _sentence_dataset(sentence_examples(train_docs, k, labeler), tokenizer, settings.max_length)
+    eval_ds = (_sentence_dataset(sentence_examples(eval_docs, k, labeler), tokenizer, settings.max_length)
+               if eval_docs else None)
     args = TrainingArguments(
-        output_dir=str(output_dir),
+        output_dir=str(output_dir or tempfile.mkdtemp(prefix="extractor-")),
         num_train_epochs=settings.num_epochs,
         max_steps=settings.max_steps,
         per_device_train_batch_size=settings.batch_size,
@@ -342,7 +377,8 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
     )
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                       data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
-    trainer.train()
+    with torch_threads(settings.torch_threads):
+        trainer.train()
     return trainer
 
 
@@ -377,7 +413,8 @@ def evaluate_extractive(model: Any, tokenizer: Any, docs: list[LegalDocument],
                         settings: SummarizationSettings) -> dict:
     """ROUGE of the fine-tuned extractor, lead-k and the oracle on ``docs``, plus a few examples."""
     k = settings.summary_sentences
-    predictions = summarize_documents(model, tokenizer, docs, k, settings.max_length)
+    with torch_threads(settings.torch_threads):
+        predictions = summarize_documents(model, tokenizer, docs, k, settings.max_length)
     baselines = baseline_scores(docs, k)
     return {
         "documents": len(docs),
@@ -387,6 +424,23 @@ def evaluate_extractive(model: Any, tokenizer: Any, docs: list[LegalDocument],
         "examples": [{"id": d.id, "reference": d.summary, "model": p, f"lead-{k}": lead_summary(d.sentences, k)}
                      for d, p in list(zip(docs, predictions, strict=True))[:3]],
     }
+
+
+def results_table(result: dict) -> Any:
+    """ROUGE of the model, the lead baseline and (offline) the oracle as one small table."""
+    import pandas as pd
+
+    rows = {"fine-tuned model": result["scores"], result["baseline"]["name"]: result["baseline"]["scores"]}
+    if "oracle" in result:
+        rows["oracle (best possible extract)"] = result["oracle"]
+    return pd.DataFrame(rows).T.rename(columns={"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L"})
+
+
+def settings_table() -> Any:
+    """``SETTINGS`` as a table: one code path, three sizes."""
+    import pandas as pd
+
+    return pd.DataFrame({name: s.summary() for name, s in SETTINGS.items()})
 
 
 def run_extractive(settings: SummarizationSettings, output_dir: Path) -> dict:

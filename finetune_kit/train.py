@@ -196,6 +196,10 @@ def _write_outputs(result: TrainResult, profile: Profile, splits: data.Splits, t
     (result.output_dir / "metrics.json").write_text(json.dumps(record, indent=2))
     (result.output_dir / "history.json").write_text(json.dumps(result.history, indent=2))
     (result.output_dir / "README.md").write_text(model_card(record, profile))
+    from finetune_kit import plots
+
+    label = "pre-trained" if result.pretrained else "from scratch"
+    plots.save(plots.training_curves({label: result.history}), result.output_dir / "training_curves.png")
 
 
 def model_card(record: dict, profile: Profile) -> str:

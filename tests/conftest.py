@@ -13,3 +13,28 @@ _bin = str(Path(sys.executable).parent)
 os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- shared, session-scoped: a saved model and its ONNX export (Part 3 deployment tests) ----------
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def fresh_model_dir(tmp_path_factory):
+    """The packaged MiniLM with a new, untrained 2-label head, saved as a standard model folder."""
+    from finetune_kit import config, models
+
+    path = tmp_path_factory.mktemp("fresh-model")
+    profile = config.PROFILES["smoke"]
+    models.load_classifier(profile).save_pretrained(path)
+    models.load_tokenizer(profile).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def onnx_export(fresh_model_dir, tmp_path_factory):
+    """``export_onnx`` of ``fresh_model_dir``: model.onnx (fp32), model.int8.onnx, tokenizer, export.json."""
+    from finetune_kit import export
+
+    return export.export_onnx(fresh_model_dir, tmp_path_factory.mktemp("onnx"), max_length=128)

@@ -36,6 +36,7 @@ def test_model_directory_is_standard_and_complete(trained):
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "pipeline_tag: text-classification" in card
     assert not (out / "checkpoints").exists()
+    assert (out / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_history_has_validation_evaluations_per_epoch(trained):

@@ -70,12 +70,14 @@ def seal(secret: bytes, nonce: str, text: str) -> str:
     """Encrypt a test's source so it travels to the kernel unreadable (a keystream XOR; it only
     needs to keep the text away from code that reads cells as they arrive)."""
     data = text.encode("utf-8")
-    return base64.b64encode(bytes(a ^ b for a, b in zip(data, _keystream(secret, nonce, len(data))))).decode()
+    stream = _keystream(secret, nonce, len(data))
+    return base64.b64encode(bytes(a ^ b for a, b in zip(data, stream, strict=True))).decode()
 
 
 def unseal(secret: bytes, nonce: str, token: str) -> str:
     data = base64.b64decode(token)
-    return bytes(a ^ b for a, b in zip(data, _keystream(secret, nonce, len(data)))).decode("utf-8")
+    stream = _keystream(secret, nonce, len(data))
+    return bytes(a ^ b for a, b in zip(data, stream, strict=True)).decode("utf-8")
 
 
 def proof(secret: bytes, grade_id: str, nonce: str) -> str:
@@ -303,7 +305,7 @@ def _same_value(a: object, b: object, depth: int = 0) -> bool | None:
     if type(b) in (list, tuple):
         if type(a) is not type(b) or len(a) != len(b):
             return False
-        return all(_same_value(x, y, depth + 1) is not False for x, y in zip(a, b))
+        return all(_same_value(x, y, depth + 1) is not False for x, y in zip(a, b, strict=True))
     if isinstance(b, _PLAIN):
         if type(a) is not type(b):
             return False

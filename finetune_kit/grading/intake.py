@@ -125,17 +125,30 @@ def _files(root: Path) -> list[Path]:
     return out
 
 
+def _visible(folder: Path) -> list[Path]:
+    return [p for p in folder.iterdir() if p.name not in _SKIP_PARTS and not p.name.startswith(".")
+            and not p.is_symlink()]
+
+
 def _content_root(root: Path) -> Path:
-    """Look through folders that only wrap everything (``class.zip`` -> ``class/``)."""
+    """Look through a folder that only wraps the class (``class.zip`` -> ``class/``).
+
+    A lone folder is a wrapper when it holds ``submitted/``, two or more folders, or files named
+    the LMS way; otherwise it is the only student's folder and stays.
+    """
     while True:
-        entries = [p for p in root.iterdir() if p.name not in _SKIP_PARTS and not p.name.startswith(".")]
-        if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink() \
-                and entries[0].name != _NBGRADER and not _MOODLE.match(entries[0].name):
-            inner = [p for p in entries[0].iterdir() if not p.name.startswith(".")]
-            if inner and all(p.is_dir() for p in inner) and len(inner) > 1 or any(
-                    p.name == _NBGRADER for p in inner):
-                root = entries[0]
-                continue
+        entries = _visible(root)
+        if len(entries) != 1 or not entries[0].is_dir() or entries[0].name == _NBGRADER \
+                or _MOODLE.match(entries[0].name):
+            return root
+        inner = _visible(entries[0])
+        folders = [p for p in inner if p.is_dir()]
+        lms_files = [p for p in inner if p.is_file() and (_CANVAS.match(p.name) or _MOODLE.match(p.name)
+                                                          or _BLACKBOARD.match(p.name))]
+        if any(p.name == _NBGRADER for p in folders) or len(folders) >= 2 or lms_files \
+                or any(_MOODLE.match(p.name) for p in folders):
+            root = entries[0]
+            continue
         return root
 
 

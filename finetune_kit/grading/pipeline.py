@@ -22,11 +22,12 @@ What happened is written to ``JOURNAL`` for the worker to report (failures and t
 from __future__ import annotations
 
 import secrets
+import sys
 from time import monotonic
 
 import nbformat
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.client import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -41,6 +42,11 @@ MAX_RESTARTS = 3
 _META = "finetune_kit"
 
 
+def _trace(message: str) -> None:
+    """Timings for ``logs/<student>.log`` (the worker's stderr)."""
+    print(f"[worker] {message}", file=sys.stderr, flush=True)
+
+
 def note(resources: dict, kind: str, detail: str, cell: str | None = None) -> None:
     JOURNAL.append({"notebook": resources.get("nbgrader", {}).get("notebook"), "cell": cell,
                     "kind": kind, "detail": detail})
@@ -48,6 +54,19 @@ def note(resources: dict, kind: str, detail: str, cell: str | None = None) -> No
 
 def _error_output(ename: str, evalue: str) -> nbformat.NotebookNode:
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def _released(source: str) -> str:
+    """A locked cell as students got it: nbgrader's ClearHiddenTests removes the hidden region."""
+    kept, hiding = [], False
+    for line in source.split("\n"):
+        if "BEGIN HIDDEN TESTS" in line:
+            hiding = True
+        elif "END HIDDEN TESTS" in line:
+            hiding = False
+        elif not hiding:
+            kept.append(line)
+    return "\n".join(kept)
 
 
 class CheckSubmittedCells(NbGraderPreprocessor):
@@ -88,7 +107,8 @@ class CheckSubmittedCells(NbGraderPreprocessor):
             if changed:
                 note(resources, "edited-metadata", f"grading metadata changed ({', '.join(changed)}): reset",
                      grade_id)
-            if locked and (cell.get("source") != source or cell.get("cell_type") != cell_type):
+            if locked and (cell.get("source") not in (source, _released(source))
+                           or cell.get("cell_type") != cell_type):
                 note(resources, "edited-cell", "a locked cell was edited: the instructor's version was "
                                                "restored", grade_id)
             cell.metadata["nbgrader"] = {k: v for k, v in meta.items() if k in ("checksum", "cell_type")} | canonical
@@ -147,6 +167,7 @@ class SandboxExecute(Execute):
         limits = type(self).limits
         deadline = monotonic() + limits.notebook_timeout
         self.timeout = limits.cell_timeout
+        self.shutdown_kernel = "immediate"  # nothing to save: a polite shutdown only costs seconds
         self.timeout_func = lambda cell: max(1, int(min(limits.cell_timeout, deadline - monotonic())))
         self._kept: dict[int, int] = {}
         order = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
@@ -189,7 +210,9 @@ class SandboxExecute(Execute):
         cell = self.nb.cells[index]
         self._kept.pop(index, None)
         injected = bool(cell.metadata.get(_META, {}).get("injected"))
+        started = monotonic()
         self.execute_cell(cell, index, store_history=not injected)
+        _trace(f"cell {index} ({self._cell_name(cell) or 'code'}): {monotonic() - started:.2f} s")
         if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
             note(self.resources, "timeout", f"a cell ran longer than {self.timeout} s and was interrupted",
                  self._cell_name(cell))
@@ -217,6 +240,7 @@ class SandboxExecute(Execute):
         return None
 
     def _start(self) -> None:
+        started = monotonic()
         if self.km is None:
             self.km = self.create_kernel_manager()
         self.start_new_kernel()
@@ -224,8 +248,10 @@ class SandboxExecute(Execute):
         info = self.wait_for_reply(self.kc.kernel_info())
         if info is not None and "language_info" in info["content"]:
             self.nb.metadata["language_info"] = info["content"]["language_info"]
+        _trace(f"kernel started: {monotonic() - started:.2f} s")
 
     def _stop(self) -> None:
+        started = monotonic()
         if self.km is not None:
             try:
                 self._cleanup_kernel()
@@ -234,6 +260,7 @@ class SandboxExecute(Execute):
             self.km = self.kc = None
         if SandboxKernelManager.jail is not None:
             SandboxKernelManager.jail.kill_leftovers()
+        _trace(f"kernel stopped: {monotonic() - started:.2f} s")
 
     @staticmethod
     def _cell_name(cell: nbformat.NotebookNode) -> str | None:
@@ -306,8 +333,13 @@ class CheckProofs(NbGraderPreprocessor):
 
 #: The pipelines, as data: nbgrader's own lists with the additions above (see the module docstring).
 def sanitize_preprocessors() -> list:
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds, OverwriteCells,
-                                        OverwriteKernelspec)
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
 
     return [CheckSubmittedCells, ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
             CheckCellMetadata]
@@ -315,8 +347,13 @@ def sanitize_preprocessors() -> list:
 
 def autograde_preprocessors() -> list:
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                        SaveAutoGrades)
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        IgnorePattern,
+        LimitOutput,
+        SaveAutoGrades,
+    )
 
     return [GuardTests, SandboxExecute, CheckProofs, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
             SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

@@ -111,21 +111,25 @@ def detect_isolation(requested: str = "auto") -> str:
 
 
 def worker_prefix(level: str) -> list[str]:
-    """The command that puts a worker process into its namespaces."""
-    return list(_UNSHARE[level])
+    """The command that starts a worker: dying with the grader (``setpriv --pdeathsig``, set in C
+    rather than a ``preexec_fn``, which is unsafe in the parent's threads), in its namespaces."""
+    prefix = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
+    return prefix + list(_UNSHARE[level])
 
 
 # -- process helpers -------------------------------------------------------------------------------
 
 _PR_SET_PDEATHSIG = 1
+try:  # resolved once, so the forked child in a preexec_fn only makes a plain call
+    _PRCTL = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux: the timeouts still apply
+    _PRCTL = None
 
 
 def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (for ``preexec_fn``)."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the timeouts still apply
-        pass
+    """Ask Linux to SIGKILL this process when its parent dies."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 def processes_of(uid: int) -> list[int]:
@@ -160,7 +164,7 @@ _MS_REC, _MS_PRIVATE = 16384, 1 << 18
 
 
 def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
+    libc = ctypes.CDLL(None, use_errno=True)  # the trusted worker, single-threaded at this point
     args = [source.encode(), target.encode(), fstype.encode() if fstype else None, flags,
             data.encode() if data else None]
     if libc.mount(*args) != 0:
@@ -287,10 +291,17 @@ class Jail:
         env.update(self.extra_env)
         return env
 
-    def preexec(self) -> None:
-        """Runs in the forked kernel process before exec: limits, then the uid, then the death signal."""
+    def process_limit(self) -> int:
+        """RLIMIT_NPROC counts every process of the uid: ours when the kernel keeps our uid."""
+        extra = 0 if self.uid is not None else len(processes_of(os.getuid()))
+        return self.limits.processes + extra
+
+    def preexec(self, nproc: int) -> None:
+        """Runs in the forked kernel process before exec: limits, then the uid, then the death signal.
+
+        Only plain system calls here: the worker may have other threads when it forks.
+        """
         lim = self.limits
-        nproc = lim.processes if self.uid is not None else lim.processes + len(processes_of(os.getuid()))
         for which, value in ((resource.RLIMIT_AS, lim.memory_bytes), (resource.RLIMIT_NPROC, nproc),
                              (resource.RLIMIT_FSIZE, lim.file_bytes), (resource.RLIMIT_NOFILE, lim.open_files),
                              (resource.RLIMIT_CORE, 0)):
@@ -325,7 +336,8 @@ class SandboxKernelManager(AsyncKernelManager):
         jail = type(self).jail
         if jail.uid is not None:
             os.chown(self.connection_file, jail.uid, jail.uid)
-        kw["preexec_fn"] = jail.preexec
+        nproc = jail.process_limit()
+        kw["preexec_fn"] = lambda: jail.preexec(nproc)
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL  # a student's os.write(1, ...) goes nowhere
         await super()._async_launch_kernel(kernel_cmd, **kw)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import sys
 import time
@@ -150,9 +151,11 @@ def grade(scratch: Path) -> dict:
         sandbox.SandboxKernelManager.jail = jail
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         outcome = api.autograde(assignment, student, force=True, create=True)
+        print(f"[worker] {assignment}: autograde {time.perf_counter() - started:.1f} s", file=sys.stderr)
         if not outcome.get("success"):
-            entry["status"] = "error"; print(outcome.get("log"), outcome.get("error"))
+            entry["status"] = "error"
             log = (outcome.get("error") or "") + "\n" + (outcome.get("log") or "")
+            print(log, file=sys.stderr)  # the parent keeps the worker's stderr in logs/<student>.log
             entry["events"].append({"notebook": None, "cell": None, "kind": "autograde-error",
                                     "detail": _last_error_line(log)})
         else:
@@ -167,6 +170,7 @@ def grade(scratch: Path) -> dict:
                     "autograded": str(nb.relative_to(scratch)),
                     "feedback": str(html.relative_to(scratch)) if html.exists() else None,
                 }
+        print(f"[worker] {assignment}: done {time.perf_counter() - started:.1f} s", file=sys.stderr)
         entry["events"] += list(pipeline.JOURNAL)
         entry["seconds"] = round(time.perf_counter() - started, 2)
         jail.kill_leftovers()
@@ -188,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if os.getpid() == 1:
         _become_init()
+    job = json.loads((Path(args[0]) / JOB).read_text(encoding="utf-8"))
+    # the worker parses untrusted notebooks and kernel messages: bound its memory too
+    memory = job["limits"]["memory_bytes"] + 2 * 2**30
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     try:
         grade(Path(args[0]))
     except Exception:  # noqa: BLE001 - the parent reads the traceback from our stderr

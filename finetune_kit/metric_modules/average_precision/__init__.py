@@ -1,1 +1,1 @@
-"""The kit's offline ``average_precision``: an ``evaluate`` metric module, loaded with ``evaluate.load(<this folder>)``."""
+"""The kit's ``average_precision``: an ``evaluate`` metric module (``evaluate.load(<this folder>)``)."""

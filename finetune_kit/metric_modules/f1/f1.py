@@ -43,4 +43,5 @@ class F1(evaluate.Metric):
     def _compute(self, predictions, references, labels=None, pos_label=1, average="binary", sample_weight=None):
         score = f1_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
                          sample_weight=sample_weight)
-        return {"f1": float(score) if score.size == 1 else score}
+        # scikit-learn >= 1.6 returns a plain float for one score, an array for several
+        return {"f1": score if getattr(score, "size", 1) > 1 else float(score)}

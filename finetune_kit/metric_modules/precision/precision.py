@@ -45,4 +45,5 @@ class Precision(evaluate.Metric):
                  sample_weight=None, zero_division="warn"):
         score = precision_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
                                 sample_weight=sample_weight, zero_division=zero_division)
-        return {"precision": float(score) if score.size == 1 else score}
+        # scikit-learn >= 1.6 returns a plain float for one score, an array for several
+        return {"precision": score if getattr(score, "size", 1) > 1 else float(score)}

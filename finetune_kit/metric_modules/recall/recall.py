@@ -45,4 +45,5 @@ class Recall(evaluate.Metric):
                  sample_weight=None, zero_division="warn"):
         score = recall_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
                              sample_weight=sample_weight, zero_division=zero_division)
-        return {"recall": float(score) if score.size == 1 else score}
+        # scikit-learn >= 1.6 returns a plain float for one score, an array for several
+        return {"recall": score if getattr(score, "size", 1) > 1 else float(score)}

@@ -1,0 +1,413 @@
+"""Generate the sample class in ``autograde/examples/class/`` from the course's own notebooks.
+
+Every "student" is built from the student release (``notebooks/``) with answers taken from the
+solutions (``solutions/``), so the corpus follows the course when it changes: rerun this script
+(``make examples``) and commit the result; ``tests/test_grading.py`` fails when it is stale.
+
+The class is a robustness corpus for ``python -m finetune_kit grade``: honest work (perfect,
+partial, blank) and adversarial submissions aimed at Part 1, each with the score it must get in
+``expected.json`` ("cheats earn nothing for what they tampered with, honest parts still count").
+The layout is a folder per student, mixing ``<student>/<notebook>.ipynb`` and
+``<student>/<assignment>/<notebook>.ipynb``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+CLASS = HERE / "class"
+EXPECTED = HERE / "expected.json"
+TARGET = "part1_fundamentals"  # the assignment adversarial students attack (complete and stable)
+TARGET_NB = "part1_fundamentals.ipynb"  # ...and its notebook (the others of TARGET they do not hand in)
+_MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
+
+
+def assignments() -> list[str]:
+    return sorted(p.name for p in (ROOT / "solutions").iterdir() if any(p.glob("*.ipynb")))
+
+
+def notebooks(assignment: str) -> list[str]:
+    """Notebooks of an assignment that are released (a source still being written is skipped)."""
+    released = {p.name for p in (ROOT / "notebooks" / assignment).glob("*.ipynb")}
+    return sorted(p.name for p in (ROOT / "solutions" / assignment).glob("*.ipynb") if p.name in released)
+
+
+def _read(kind: str, assignment: str, name: str) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / kind / assignment / name, as_version=4)
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def auto_points(assignment: str, only: str | None = None) -> dict[str, float]:
+    """Autograded test cells (``<notebook>/<grade id>``) and their points; ``only`` one notebook."""
+    out = {}
+    for name in notebooks(assignment):
+        if only and name != only:
+            continue
+        for cell in _read("solutions", assignment, name).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade") and cell.cell_type == "code" and not meta.get("solution"):
+                out[f"{Path(name).stem}/{meta['grade_id']}"] = float(meta["points"])
+    return out
+
+
+def student_copy(assignment: str, name: str, answered: set[str] | None = None) -> nbformat.NotebookNode:
+    """The release, with the solution's answer in every answer cell whose grade id is in
+    ``answered`` (all of them when None), written the way a student would (no markers)."""
+    nb = _read("notebooks", assignment, name)
+    solution = {_grade_id(c): c for c in _read("solutions", assignment, name).cells if _grade_id(c)}
+    for cell in nb.cells:
+        gid = _grade_id(cell)
+        if gid and cell.metadata["nbgrader"].get("solution") and (answered is None or gid in answered):
+            lines = solution[gid].source.split("\n")
+            if cell.cell_type == "markdown":
+                cell.source = "I would fine-tune a pre-trained model of the family that writes this output."
+            else:
+                cell.source = "\n".join(ln for ln in lines if not _MARKER.match(ln))
+    return nb
+
+
+def set_source(nb: nbformat.NotebookNode, grade_id: str, source: str) -> None:
+    next(c for c in nb.cells if _grade_id(c) == grade_id).source = source
+
+
+def insert_after(nb: nbformat.NotebookNode, grade_id: str, source: str) -> None:
+    index = next(i for i, c in enumerate(nb.cells) if _grade_id(c) == grade_id)
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(source))
+
+
+def delete(nb: nbformat.NotebookNode, grade_id: str) -> None:
+    nb.cells = [c for c in nb.cells if _grade_id(c) != grade_id]
+
+
+def append(nb: nbformat.NotebookNode, source: str) -> None:
+    nb.cells.append(nbformat.v4.new_code_cell(source))
+
+
+# -- the students --------------------------------------------------------------------------------
+
+ALWAYS_EQUAL = '''
+class Anything:
+    """Equal to everything: a classic way to fool `answer == expected`."""
+    def __eq__(self, other):
+        return True
+    def __hash__(self):
+        return 0
+'''
+
+
+@dataclass
+class Case:
+    name: str
+    why: str
+    build: Callable[[], dict[str, tuple[str, object]]]  # key -> (path in the student's folder, notebook or text)
+    cells: Callable[[], dict[str, dict[str, float]]]  # assignment -> "<notebook>/<grade id>" -> expected score
+    status: str = "graded"
+    events: tuple[str, ...] = ()  # event kinds the grader must report for the target assignment
+
+
+def _full(assignment: str) -> dict[str, float]:
+    return auto_points(assignment)
+
+
+def _zero(assignment: str) -> dict[str, float]:
+    return dict.fromkeys(auto_points(assignment), 0.0)
+
+
+def _target(**scores: float) -> dict[str, dict[str, float]]:
+    """Expected for an attack on the target notebook: full marks there except the cells named
+    (grade id -> score), 0 for the assignment's other notebooks (not handed in)."""
+    stem = Path(TARGET_NB).stem
+    return {TARGET: _zero(TARGET) | auto_points(TARGET, TARGET_NB)
+            | {f"{stem}/{k}": float(v) for k, v in scores.items()}}
+
+
+def _honest(mutate: Callable[[nbformat.NotebookNode], None] | None = None, path: str = "") -> Callable:
+    def build() -> dict[str, tuple[str, object]]:
+        nb = student_copy(TARGET, TARGET_NB)
+        if mutate:
+            mutate(nb)
+        return {TARGET: (path or TARGET_NB, nb)}
+    return build
+
+
+def _every(kind: str) -> dict[str, tuple[str, object]]:
+    out = {}
+    for assignment in assignments():
+        for name in notebooks(assignment):
+            nb = student_copy(assignment, name) if kind == "perfect" else _read("notebooks", assignment, name)
+            if kind == "partial":
+                ids = [_grade_id(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+                nb = student_copy(assignment, name, set(ids[: max(1, len(ids) // 2)]))
+                if assignment == TARGET and name == TARGET_NB:
+                    set_source(nb, "tf1_answer", "tf1_no_metrics = True")
+            folder = f"{assignment}/" if kind == "partial" else ""
+            out[f"{assignment}/{name}"] = (f"{folder}{name}", nb)
+    return out
+
+
+def _partial_cells() -> dict[str, dict[str, float]]:
+    # the first half of the target notebook's answer cells are the four concept checks (tf1 wrong);
+    # the other notebooks' partial scores depend on their tests and are not pinned here
+    stem = Path(TARGET_NB).stem
+    target = {k: v for k, v in _zero(TARGET).items() if k.startswith(f"{stem}/")}
+    return {TARGET: target | {f"{stem}/{k}": 1.0 for k in ("q1_tests", "q2_tests", "tf2_tests")}}
+
+
+def _corrupt() -> dict[str, tuple[str, object]]:
+    text = nbformat.writes(student_copy(TARGET, TARGET_NB))
+    return {TARGET: (TARGET_NB, text[: len(text) * 2 // 5])}
+
+
+def _missing() -> dict[str, tuple[str, object]]:
+    return {"notes": ("notes.txt", "I could not get Jupyter to start, sorry!\n"),
+            "untitled": ("Untitled.ipynb", nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]))}
+
+
+def _edited_tests(nb: nbformat.NotebookNode) -> None:
+    set_source(nb, "q2_answer", 'q2_deploy_tool = "C"')
+    set_source(nb, "q2_tests", "pass  # nothing to see here")
+    cell = next(c for c in nb.cells if _grade_id(c) == "tf1_tests")
+    cell.metadata["nbgrader"].update(points=100, locked=False)
+
+
+def _deleted_tests(nb: nbformat.NotebookNode) -> None:
+    set_source(nb, "q1_answer", 'q1_benefit = "B"')
+    delete(nb, "q1_tests")
+    delete(nb, "model_class_tests")
+
+
+def _forged(nb: nbformat.NotebookNode) -> None:
+    cell = nbformat.v4.new_code_cell("print('bonus points, please')")
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True, "points": 100,
+                                 "schema_version": 3, "solution": False}
+    nb.cells.append(cell)
+
+
+def _loops(nb: nbformat.NotebookNode) -> None:
+    insert_after(nb, "q1_answer", "while True:  # never ends\n    pass")
+    insert_after(nb, "q2_answer", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)  # ignore the "
+                                  "interrupt\nwhile True:\n    pass")
+
+
+def _exits(nb: nbformat.NotebookNode) -> None:
+    insert_after(nb, "q1_answer", "import sys\nsys.exit(3)")
+    insert_after(nb, "tf1_answer", "import os\nos._exit(1)")
+
+
+def _huge_output(nb: nbformat.NotebookNode) -> None:
+    insert_after(nb, "q2_answer", 'for _ in range(600):\n    print("x" * 100_000)  # 60 MB in all')
+
+
+def _memory_bomb(nb: nbformat.NotebookNode) -> None:
+    insert_after(nb, "q1_answer", "blocks = [b'x' * 2**27 for _ in range(10_000)]  # 1.3 TB, 128 MB at a time")
+
+
+def _process_bomb(nb: nbformat.NotebookNode) -> None:
+    append(nb, 'import subprocess\nprocs = []\ntry:\n    for _ in range(3000):\n'
+               '        procs.append(subprocess.Popen(["sleep", "600"], start_new_session=True))\n'
+               'except OSError as err:\n    print("stopped after", len(procs), "processes:", type(err).__name__)')
+
+
+def _always_equal(nb: nbformat.NotebookNode) -> None:
+    for gid, var in (("q1_answer", "q1_benefit"), ("q2_answer", "q2_deploy_tool"),
+                     ("tf1_answer", "tf1_no_metrics"), ("tf2_answer", "tf2_monitoring")):
+        set_source(nb, gid, f"{ALWAYS_EQUAL}\n{var} = Anything()" if gid == "q1_answer" else f"{var} = Anything()")
+
+
+def _patched_builtins(nb: nbformat.NotebookNode) -> None:
+    set_source(nb, "q1_answer", ALWAYS_EQUAL + '''
+import builtins
+_real_type = builtins.type
+def _type(*args):
+    if len(args) == 1 and _real_type(args[0]) is Anything:
+        return str  # "of course it is a string"
+    return _real_type(*args)
+builtins.type = _type
+q1_benefit = Anything()''')
+    set_source(nb, "q2_answer", "q2_deploy_tool = Anything()")
+
+
+def _patched_helpers(nb: nbformat.NotebookNode) -> None:
+    set_source(nb, "model_class_answer", '''
+import transformers
+from finetune_kit import architectures
+class Fake:
+    """Stands for every answer at once."""
+for _name in ("AutoModelForSequenceClassification", "AutoModelForSeq2SeqLM", "VisionEncoderDecoderModel"):
+    setattr(transformers, _name, Fake)
+    globals()[_name] = Fake
+isinstance = lambda *args, **kwargs: True
+architectures.tiny_model = lambda task, cls: None
+architectures.forward_once = lambda model, task: {
+    "kind": "label scores" if task == "sentiment-analysis" else "generated token ids",
+    "shape": (1, 2), "tensor": None}
+def model_class_for(task):
+    return Fake''')
+
+
+def _blanked_tests(nb: nbformat.NotebookNode) -> None:
+    set_source(nb, "q1_answer", 'q1_benefit = "D"\n'
+                                '# from now on every cell, the tests included, runs as `pass`\n'
+                                'get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])')
+
+
+SPY = r'''
+import json, os, pathlib, re
+import finetune_kit
+found = {"answer_keys": [], "gradebooks_written": [], "others_written": []}
+stolen = {}
+skip = {".venv", "site-packages", "node_modules", ".git", "proc", "sys", "usr", "lib", "dev", "boot", "etc"}
+roots = {pathlib.Path(finetune_kit.__file__).resolve().parents[1], pathlib.Path.cwd(), pathlib.Path.home(),
+         pathlib.Path("/tmp"), pathlib.Path("/work"), pathlib.Path("/root"), pathlib.Path("/home"),
+         pathlib.Path("/var/tmp"), pathlib.Path("/dev/shm"), *pathlib.Path.cwd().parents}
+for root in sorted(roots):
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [] if len(pathlib.Path(folder).parts) > 8 else [d for d in dirs if d not in skip]
+        for name in files:
+            path = pathlib.Path(folder, name)
+            if name == "gradebook.db":
+                try:
+                    with open(path, "r+b") as db:
+                        db.write(b"garbage")
+                    found["gradebooks_written"].append(str(path))
+                except OSError:
+                    pass
+            elif name.endswith(".ipynb"):
+                try:
+                    cells = json.loads(path.read_text())["cells"]
+                except (OSError, ValueError, KeyError):
+                    continue
+                text = "\n".join("".join(c.get("source", "")) for c in cells)
+                if "BEGIN SOLUTION" in text or "HIDDEN TESTS" in text:
+                    found["answer_keys"].append(str(path))
+                    for var in ("q1_benefit", "q2_deploy_tool", "tf1_no_metrics", "tf2_monitoring"):
+                        match = re.search(var + r' = ("[A-D]"|True|False)', text)
+                        if match:
+                            stolen[var] = eval(match[1])
+                if "submitted" in path.parts:
+                    try:
+                        path.write_text("{}")
+                        found["others_written"].append(str(path))
+                    except OSError:
+                        pass
+q1_benefit = stolen.get("q1_benefit", "D")
+q2_deploy_tool = stolen.get("q2_deploy_tool", "D")
+tf1_no_metrics = stolen.get("tf1_no_metrics", True)
+tf2_monitoring = stolen.get("tf2_monitoring", False)
+print("SPY-REPORT " + json.dumps(found, sort_keys=True))
+'''
+
+
+def _spy(nb: nbformat.NotebookNode) -> None:
+    set_source(nb, "q1_answer", SPY)
+    for gid in ("q2_answer", "tf1_answer", "tf2_answer"):
+        set_source(nb, gid, "# answered above, from whatever I could find")
+    set_source(nb, "model_class_answer", "def model_class_for(task):\n    raise NotImplementedError()")
+
+
+NETWORK = r'''
+import json, socket, urllib.request
+reached = {}
+for name, attempt in {
+    "https://pypi.org": lambda: urllib.request.urlopen("https://pypi.org/simple/", timeout=5).status,
+    "1.1.1.1:53": lambda: socket.create_connection(("1.1.1.1", 53), timeout=3).close(),
+}.items():
+    try:
+        attempt()
+        reached[name] = True
+    except Exception as err:
+        reached[name] = type(err).__name__
+print("NETWORK-REPORT " + json.dumps(reached, sort_keys=True))
+tf2_monitoring = any(v is True for v in reached.values())  # only right if the network was reachable
+'''
+
+
+def _network(nb: nbformat.NotebookNode) -> None:
+    set_source(nb, "tf2_answer", NETWORK)
+
+
+CASES = [
+    Case("perfect", "the solutions, every assignment", lambda: _every("perfect"),
+         lambda: {a: _full(a) for a in assignments()}),
+    Case("partial", "half of each assignment's answers, one of them wrong",
+         lambda: _every("partial"), _partial_cells),
+    Case("blank", "the release as handed out, every assignment", lambda: _every("blank"),
+         lambda: {a: _zero(a) for a in assignments()}),
+    Case("corrupt_json", "a notebook cut off in the middle of its JSON", _corrupt, lambda: {TARGET: _zero(TARGET)},
+         status="invalid", events=("invalid-notebook",)),
+    Case("missing_notebook", "no notebook of the course, only notes and an Untitled notebook", _missing,
+         lambda: {TARGET: _zero(TARGET)}, status="missing"),
+    Case("deleted_tests", "deletes two test cells (one answer wrong), notebook renamed '(1)'",
+         _honest(_deleted_tests, f"{Path(TARGET_NB).stem} (1).ipynb"), lambda: _target(q1_tests=0),
+         events=("deleted-cell",)),
+    Case("edited_tests", "replaces a test by `pass` (answer wrong) and raises a test's points to 100",
+         _honest(_edited_tests), lambda: _target(q2_tests=0), events=("edited-cell", "edited-metadata")),
+    Case("forged_cell", "adds a made-up graded cell worth 100 points", _honest(_forged), lambda: _target(),
+         events=("forged-cell",)),
+    Case("loops", "an infinite loop, then one that ignores the interrupt", _honest(_loops), lambda: _target(),
+         events=("timeout", "kernel-stuck")),
+    Case("exits", "sys.exit() in one cell, os._exit() in another", _honest(_exits), lambda: _target(),
+         events=("kernel-died",)),
+    Case("huge_output", "prints 60 MB", _honest(_huge_output), lambda: _target(), events=("output-truncated",)),
+    Case("memory_bomb", "allocates memory until something breaks", _honest(_memory_bomb), lambda: _target()),
+    Case("process_bomb", "starts thousands of background processes (last cell)", _honest(_process_bomb),
+         lambda: _target()),
+    Case("always_equal", "answers with an object equal to everything", _honest(_always_equal),
+         lambda: _target(q1_tests=0, q2_tests=0, tf1_tests=0, tf2_tests=0)),
+    Case("patched_builtins", "replaces builtins.type so its fake answers look like strings",
+         _honest(_patched_builtins), lambda: _target(q1_tests=0, q2_tests=0), events=("tampering",)),
+    Case("patched_helpers", "redefines isinstance, rebinds transformers classes, patches finetune_kit helpers",
+         _honest(_patched_helpers), lambda: _target(model_class_tests=0), events=("tampering",)),
+    Case("blanked_tests", "an input transformer turns every later cell, tests included, into `pass`",
+         _honest(_blanked_tests), lambda: {TARGET: _zero(TARGET)}, events=("no-proof",)),
+    Case("spy", "hunts for the answer key, gradebooks and other students' files", _honest(_spy),
+         lambda: {TARGET: _zero(TARGET)}),
+    Case("network", "gets one answer right only if the internet is reachable", _honest(_network),
+         lambda: _target(tf2_tests=0)),
+]
+
+
+def _write(path: Path, content: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, nbformat.NotebookNode):
+        nb = copy.deepcopy(content)
+        for i, cell in enumerate(nb.cells):  # stable ids: the committed files only change with the course
+            cell["id"] = f"cell-{i:03d}"
+        nbformat.write(nb, path)
+    else:
+        path.write_text(str(content), encoding="utf-8")
+
+
+def generate(out: Path = CLASS, expected_path: Path = EXPECTED) -> dict:
+    if out.exists():
+        shutil.rmtree(out)
+    expected = {"target": TARGET, "students": {}}
+    for case in CASES:
+        for _, (rel, content) in sorted(case.build().items()):
+            _write(out / case.name / rel, content)
+        expected["students"][case.name] = {
+            "why": case.why, "status": case.status, "events": list(case.events),
+            "cells": {a: dict(sorted(cells.items())) for a, cells in case.cells().items()},
+        }
+    expected_path.write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return expected
+
+
+if __name__ == "__main__":
+    data = generate()
+    print(f"wrote {len(data['students'])} students to {CLASS.relative_to(ROOT)} and {EXPECTED.relative_to(ROOT)}")
+    sys.exit(0)

@@ -1,0 +1,338 @@
+"""Part 1 — application tasks, live (source of solutions/part1_fundamentals/part1_applications.ipynb)."""
+
+from notebook_source import answer, code, md, tests
+
+CELLS = [
+    md("""
+    # Part 1 (continued) — watch two architectures learn
+
+    **Goal:** in the main Part 1 notebook you *chose* a model for legal summarisation and for image
+    captioning. Here you fine-tune both, small enough to run on your laptop, and score them against an
+    honest baseline.
+
+    **Steps:** (A) summarise legal documents by fine-tuning an encoder to pick the key sentences;
+    (B) train a ViT + GPT-2 captioner that describes pictures. Each part has one exercise for you.
+
+    Run the cells from top to bottom. Cells that say `YOUR CODE HERE` are yours; the cells after them
+    check your work.
+    """),
+    md("""
+    ## Setup
+
+    Leave `PROFILE = None` to let the kit choose (`smoke` when graded: seconds; `offline` on your laptop:
+    a few minutes; `azure`: the full recipe on a GPU). The next cell prints what it chose and why; the
+    last two lines say what *this* notebook trains (the "data" line is about Part 2's reviews).
+    """),
+    code("PROFILE = None  # or \"smoke\", \"offline\", \"azure\"", tags=("parameters",)),
+    code("""
+    import finetune_kit as fk
+    from finetune_kit import captioning, summarization
+
+    profile = fk.use_profile(PROFILE)
+    print(summarization.describe(profile), captioning.describe(profile), sep="\\n")
+    """),
+    md("""
+    ## A. Summarising legal documents
+
+    There are two kinds of summary:
+
+    - **extractive**: copy the most important sentences of the document, word for word;
+    - **abstractive**: write new, shorter sentences, as a person would.
+
+    An **encoder** such as BERT turns text into vectors, so it can *score* sentences, which is all an
+    extractive summary needs. It has no decoder, so it cannot *write* anything: abstractive summaries
+    need an **encoder-decoder** (BART, T5, Pegasus; LED, a Longformer encoder-decoder, for filings
+    longer than a thousand tokens; or BERT2BERT, an encoder-decoder warm-started from two BERTs).
+
+    On your laptop we fine-tune the small pre-trained encoder the kit ships (MiniLM, a BERT) as an
+    extractive summariser. The data: 67 short legal texts written for this course (contract clauses,
+    terms of service, statutes), each with a plain-English reference summary.
+    """),
+    code("""
+    docs = summarization.load_legal_corpus()
+    settings = summarization.extractive_settings(profile)
+    splits = summarization.legal_splits(docs, settings)
+    print({name: len(part) for name, part in splits.items()}, "documents per split in this profile")
+    """),
+    code("""
+    doc = {d.id: d for d in docs}["franch-01"]  # a test document: a franchise agreement
+    for i, sentence in enumerate(doc.sentences):
+        print(f"[{i}] {sentence}")
+    print("\\nREFERENCE SUMMARY:", doc.summary)
+    """),
+    md("""
+    Notice that the opening sentences name the parties and explain the background, while the
+    obligations a reader cares about (fees, territory, suppliers) come later: typical of contracts and
+    statutes. The reference summary is *abstractive*: it rephrases those
+    obligations.
+
+    ### The baseline: lead-3
+
+    The simplest summary keeps the first three sentences. On news it is famously hard to beat; let's
+    measure it here with **ROUGE**, which counts the words (ROUGE-1), word pairs (ROUGE-2) and longest
+    common word sequence (ROUGE-L) shared with the reference, as an F1 score in percent.
+    """),
+    code("""
+    lead = summarization.lead_summary(doc.sentences, 3)
+    print(lead)
+    summarization.rouge_scores([lead], [doc.summary])
+    """),
+    md("""
+    ### Exercise A — turn a reference summary into sentence labels
+
+    To fine-tune an encoder we need a label for every sentence: 1 = "belongs in the summary", 0 = "skip".
+    Our references are abstractive, so no sentence is marked. The standard trick is a **greedy oracle**:
+
+    1. start with no sentence selected (score 0);
+    2. for every sentence not yet selected, compute
+       `summarization.overlap_score(candidate, summary)`, where `candidate` is the selected sentences
+       *plus that one*, joined with spaces **in document order**;
+    3. if the best of these scores is higher than the current score, select that sentence (on a tie,
+       the earlier sentence) and repeat from step 2; otherwise stop;
+    4. stop as well once `k` sentences are selected.
+
+    Write `label_sentences(sentences, summary, k)` returning a list of ints, one per sentence (1 for the
+    selected ones). `overlap_score` is the mean of ROUGE-1 and ROUGE-2 F1, between 0 and 1.
+    """),
+    answer("label_sentences_answer", '''
+    def label_sentences(sentences: list[str], summary: str, k: int = 3) -> list[int]:
+        """1 for each sentence the greedy ROUGE oracle selects (at most k), else 0."""
+        ### BEGIN SOLUTION
+        chosen = []
+        best = 0.0
+        while len(chosen) < k:
+            best_i, best_score = None, best
+            for i in range(len(sentences)):
+                if i in chosen:
+                    continue
+                candidate = " ".join(sentences[j] for j in sorted(chosen + [i]))
+                score = summarization.overlap_score(candidate, summary)
+                if score > best_score:
+                    best_i, best_score = i, score
+            if best_i is None:
+                break
+            chosen.append(best_i)
+            best = best_score
+        return [1 if i in chosen else 0 for i in range(len(sentences))]
+        ### END SOLUTION
+    '''),
+    code("""
+    labels = label_sentences(list(doc.sentences), doc.summary, 3)
+    print(labels)
+    for sentence, label in zip(doc.sentences, labels):
+        if label:
+            print("KEEP:", sentence)
+    """),
+    tests("label_sentences_tests", 3, """
+    _sents = ["The parties are listed below.", "The tenant shall pay rent of 900 dollars monthly.",
+              "Headings do not matter.", "Pets are not allowed."]
+    _labels = label_sentences(_sents, "The tenant shall pay rent of 900 dollars monthly.", 1)
+    assert type(_labels) is list, "label_sentences must return a list"
+    assert len(_labels) == len(_sents), "one label per sentence"
+    assert all(type(v) is int and v in (0, 1) for v in _labels), "each label is the int 0 or 1"
+    assert _labels == [0, 1, 0, 0], "a sentence identical to the summary must be the one selected"
+    assert sum(label_sentences(list(doc.sentences), doc.summary, 2)) <= 2, "select at most k sentences"
+    ### BEGIN HIDDEN TESTS
+    _contract = ["This Agreement is made between Alder Ltd and Birch plc.",
+                 "The Buyer shall pay 500 dollars on delivery.", "Headings are for convenience only.",
+                 "The Seller shall deliver the goods within ten days.",
+                 "This Agreement is governed by the laws of Ruritania."]
+    _summary = "The seller delivers the goods within ten days and the buyer pays 500 dollars on delivery."
+    assert label_sentences(_contract, _summary, 3) == [0, 1, 0, 1, 0]
+    assert label_sentences(_contract, _summary, 1) == [0, 0, 0, 1, 0]
+    assert label_sentences(_contract, "zebra quokka", 3) == [0, 0, 0, 0, 0]
+    assert label_sentences(["rent is due", "rent is due", "other"], "rent is due", 1) == [1, 0, 0]
+    for _d in summarization.load_legal_corpus()[:6]:
+        _got = label_sentences(list(_d.sentences), _d.summary, 3)
+        assert type(_got) is list and all(type(v) is int for v in _got)
+        assert _got == summarization.oracle_labels(_d.sentences, _d.summary, 3), _d.id
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    ### Fine-tune the encoder to pick sentences
+
+    Now every sentence of the training documents gets a label from *your* `label_sentences`, and the
+    pre-trained MiniLM learns, sentence by sentence, what a key obligation looks like. To summarise a
+    new document it scores every sentence and keeps the best three, in document order: the same
+    budget as lead-3, so the comparison is fair.
+    """),
+    code("""
+    model, tokenizer = summarization.load_extractor(settings)
+    trainer = summarization.train_extractor(model, tokenizer, splits["train"], settings,
+                                            eval_docs=splits["validation"], labeler=label_sentences)
+    """),
+    code("""
+    result = summarization.evaluate_extractive(model, tokenizer, splits["test"], settings)
+    summarization.results_table(result)
+    """),
+    code("""
+    example = result["examples"][0]
+    print("MODEL  :", example["model"])
+    print("LEAD-3 :", example["lead-3"])
+    print("TRUE   :", example["reference"])
+    """),
+    md("""
+    The **oracle** row is the best any three-sentence extract could score: the ceiling for extractive
+    summaries. The gap between it and the reference is what an abstractive model could still win.
+    (Under the `smoke` profile the model trains for two steps on four documents, so expect little;
+    run with `PROFILE = "offline"` to see it beat lead-3 clearly.)
+
+    **For real, on Azure**, the kit fine-tunes the encoder-decoder `t5-small` on BillSum (US bills with
+    their official summaries) with `Seq2SeqTrainer`, which *generates* summaries while evaluating.
+    Same library, other rows of the settings table:
+
+    ```bash
+    python -m finetune_kit summarize-train --profile azure --output-dir outputs/summarization
+    ```
+    """),
+    code("summarization.settings_table()"),
+    md("""
+    **Question A.** Which of these models can write an *abstractive* summary on its own?
+
+    - A) BERT
+    - B) T5
+    - C) ViT
+    - D) MiniLM
+    """),
+    code("""
+    fk.widgets.choice("qa_abstractive", {"A": "BERT", "B": "T5", "C": "ViT", "D": "MiniLM"})
+    """),
+    answer("qa_answer", """
+    # Type one letter as a string, e.g. qa_abstractive = "C"
+    ### BEGIN SOLUTION
+    qa_abstractive = "B"
+    ### END SOLUTION
+    """),
+    tests("qa_tests", 1, """
+    assert type(qa_abstractive) is str, "qa_abstractive must be a string such as \\"C\\""
+    assert qa_abstractive in ("A", "B", "C", "D"), "qa_abstractive must be one capital letter: A, B, C or D"
+    ### BEGIN HIDDEN TESTS
+    assert type(qa_abstractive) is str and qa_abstractive == "B"
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    ## B. Image captioning with ViT + GPT-2
+
+    `VisionEncoderDecoderModel` joins a **vision encoder** (ViT: cuts the picture into patches and
+    turns them into vectors) to a **text decoder** (GPT-2: writes one word at a time). New
+    *cross-attention* layers let every word the decoder writes look at the picture's patches.
+
+    On Azure both halves come pre-trained (`google/vit-base-patch16-224-in21k` and `gpt2`) and learn
+    to talk to each other on Flickr8k photos. On your laptop we build tiny versions of both and train
+    them from scratch on pictures the kit draws: two coloured shapes and where they are.
+    """),
+    code("""
+    cap_settings = captioning.settings_for(profile)
+    pictures = captioning.load_splits(cap_settings)
+    cap_tokenizer = captioning.load_tokenizer(cap_settings, pictures["train"])
+    processor = captioning.load_image_processor(cap_settings)
+    """),
+    code("""
+    _sample = [pictures["train"][i] for i in range(8)]
+    fig = captioning.plot_captions([p.image for p in _sample], [p.captions[0] for p in _sample])
+    """),
+    md("""
+    ### Exercise B — the decoder's special tokens
+
+    A decoder needs three token ids to be set in the model's configuration, and GPT-2 gets them wrong
+    unless you set them by hand:
+
+    - `decoder_start_token_id`: the token the decoder starts writing from: the tokenizer's **BOS**
+      (beginning-of-sequence) id;
+    - `eos_token_id`: the token that ends a caption: the tokenizer's **EOS** id;
+    - `pad_token_id`: GPT-2 has **no padding token**, so it pads with its EOS id.
+
+    Write `caption_config(encoder_config, decoder_config, tokenizer)`: join the two configs with
+    `VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)`, set the
+    three ids from the tokenizer's `bos_token_id` and `eos_token_id`, and return the config.
+    """),
+    answer("caption_config_answer", '''
+    from transformers import VisionEncoderDecoderConfig
+
+
+    def caption_config(encoder_config, decoder_config, tokenizer):
+        """A VisionEncoderDecoderConfig with the decoder's start, end and padding ids set."""
+        ### BEGIN SOLUTION
+        config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)
+        config.decoder_start_token_id = tokenizer.bos_token_id
+        config.eos_token_id = tokenizer.eos_token_id
+        config.pad_token_id = tokenizer.eos_token_id
+        return config
+        ### END SOLUTION
+    '''),
+    tests("caption_config_tests", 3, """
+    _enc, _dec = captioning.tiny_configs(captioning.SETTINGS["smoke"], cap_tokenizer)
+    _config = caption_config(_enc, _dec, cap_tokenizer)
+    assert type(_config) is VisionEncoderDecoderConfig, "return a VisionEncoderDecoderConfig"
+    for _name in ("decoder_start_token_id", "eos_token_id", "pad_token_id"):
+        assert type(getattr(_config, _name, None)) is int, f"set {_name} to a token id (an int)"
+    ### BEGIN HIDDEN TESTS
+    assert _config.decoder_start_token_id == cap_tokenizer.bos_token_id
+    assert _config.eos_token_id == cap_tokenizer.eos_token_id and _config.pad_token_id == cap_tokenizer.eos_token_id
+    assert _config.decoder.add_cross_attention is True and _config.decoder.is_decoder is True
+
+
+    class _OddTokenizer:  # GPT-2-like: no padding token; unusual ids so nothing can be hard-coded
+        bos_token, eos_token, pad_token = "<s>", "</s>", None
+        bos_token_id, eos_token_id, pad_token_id = 7, 9, None
+
+
+    _enc_odd, _dec_odd = captioning.tiny_configs(captioning.SETTINGS["smoke"], cap_tokenizer)
+    _odd = caption_config(_enc_odd, _dec_odd, _OddTokenizer())
+    assert type(_odd) is VisionEncoderDecoderConfig
+    assert (_odd.decoder_start_token_id, _odd.eos_token_id, _odd.pad_token_id) == (7, 9, 9)
+    _enc_new, _dec_new = captioning.tiny_configs(captioning.SETTINGS["smoke"], cap_tokenizer)
+    _model = captioning.model_from_config(caption_config(_enc_new, _dec_new, cap_tokenizer))
+    _pairs = captioning.CaptionPairs([pictures["train"][0], pictures["train"][1]], cap_tokenizer, processor, 12,
+                                     cache_pixels=True)
+    _loss = _model(**captioning.collate_captions([_pairs[0], _pairs[1]])).loss.item()
+    assert type(_loss) is float and _loss == _loss
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    ### Train the captioner
+
+    The model below is built with *your* `caption_config`. Each picture has two correct captions
+    ("a red circle left of a blue square" is "a blue square right of a red circle"), and the model
+    learns from both.
+    """),
+    code("""
+    captioner = captioning.build_captioner(cap_settings, cap_tokenizer, config_fn=caption_config)
+    cap_trainer = captioning.build_caption_trainer(captioner, cap_tokenizer, processor, pictures, cap_settings)
+    print(f"trained in {captioning.fit(cap_trainer, cap_settings):.0f} s")
+    """),
+    md("""
+    ### Did it learn to look?
+
+    **BLEU-4** counts the words and runs of up to four words a caption shares with the references
+    (in percent). The baseline is the **best constant caption**: the one sentence that scores highest
+    when said for *every* picture. A model that ignores the pixels cannot beat it.
+    """),
+    code("""
+    cap_result = captioning.evaluate_captioner(captioner, cap_tokenizer, processor, pictures["train"],
+                                               pictures["test"], cap_settings)
+    captioning.results_table(cap_result)
+    """),
+    code("""
+    _test = [pictures["test"][i] for i in range(8)]
+    fig = captioning.plot_captions([p.image for p in _test], cap_result["predictions"][:8], [p.captions for p in _test])
+    """),
+    md("""
+    Under `smoke` the captioner has trained for two steps and mostly repeats a word; with
+    `PROFILE = "offline"` (about a minute) it names colours, shapes and positions and beats the
+    constant caption by a wide margin. On Azure, the same code fine-tunes the pre-trained pair:
+
+    ```bash
+    python -m finetune_kit caption-train --profile azure --output-dir outputs/captioning
+    ```
+    """),
+    code("captioning.settings_table()"),
+    md("""
+    ## Check yourself
+
+    - Why can an encoder produce an extractive summary but not an abstractive one?
+    - Why is lead-3 a weak baseline for contracts and statutes, when it is strong for news?
+    - Which part of a ViT + GPT-2 captioner starts untrained even when both halves are pre-trained,
+      and why does GPT-2 pad with its end-of-text token?
+    """),
+]

@@ -1,0 +1,56 @@
+"""``grade``: autograde a whole class from an LMS download, safely and in parallel.
+
+``python -m finetune_kit grade SUBMISSIONS --output DIR`` reads a zip or a folder (Canvas, Moodle,
+Blackboard, a folder per student or nbgrader's ``submitted/``; see ``finetune_kit.grading.intake``),
+grades every student with nbgrader in a sandbox, and writes ``DIR/grades.csv``, ``DIR/report.html``,
+feedback for each student and an nbgrader gradebook formgrader can open. Run it again to resume:
+finished students are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from finetune_kit.grading import runner, sandbox
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    d = sandbox.Limits()
+    parser.add_argument("submissions", type=Path, help="a .zip or a folder of the class's submissions")
+    parser.add_argument("--output", "-o", type=Path, required=True,
+                        help="folder for grades.csv, report.html, feedback and the gradebook (reused to resume)")
+    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
+                        help="students graded at the same time (default: the number of CPU cores)")
+    parser.add_argument("--assignment", action="append", dest="assignments", metavar="NAME",
+                        help="grade only this assignment (repeat for several; default: every one submitted)")
+    parser.add_argument("--cell-timeout", type=int, default=d.cell_timeout, help="seconds per cell")
+    parser.add_argument("--notebook-timeout", type=int, default=d.notebook_timeout,
+                        help="seconds per notebook; cells left after it are not run")
+    parser.add_argument("--memory", default=f"{d.memory_bytes // 2**30}G",
+                        help="address space a kernel may use (e.g. 4G); a bigger allocation raises MemoryError")
+    parser.add_argument("--isolation", default="auto", choices=["auto", *sandbox.ISOLATION_LEVELS],
+                        help="sandbox level (auto: the strongest available; see README, 'Grading a class')")
+    parser.add_argument("--force", action="store_true", help="regrade every student, even those already graded")
+    parser.add_argument("--keep-scratch", action="store_true", help="keep each student's scratch course (debugging)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    for name in ("cell_timeout", "notebook_timeout"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1 second")
+    threads = max(1, (os.cpu_count() or 1) // args.jobs)
+    limits = sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
+                            memory_bytes=sandbox.parse_size(args.memory), threads=threads)
+    options = runner.Options(jobs=args.jobs, limits=limits, isolation=args.isolation, assignments=args.assignments,
+                             force=args.force, keep_scratch=args.keep_scratch)
+    result = runner.grade_class(args.submissions, args.output, options)
+    print(f"graded {len(result.graded)} student(s), skipped {len(result.skipped)} already graded, "
+          f"in {result.seconds:.0f} s (isolation: {result.isolation})")
+    print(f"  grades : {result.output / 'grades.csv'}")
+    print(f"  report : {result.output / 'report.html'}")
+    print(f"  feedback: {result.output / 'feedback'}/<student>/<assignment>/")
+    return 0

@@ -1,0 +1,255 @@
+"""A whole class, in parallel, resumable: the parent process of ``python -m finetune_kit grade``.
+
+1. ``intake`` maps the download to students and notebooks;
+2. ``gradebook.prepare`` sets up the release and the gradebooks (only when the sources changed);
+3. each student whose results are missing or stale becomes a job: a scratch folder with a private
+   course and a worker process (``sandbox.worker_prefix`` + ``worker``), ``jobs`` at a time, each
+   in its own worker slot (its own sandbox uid), each bounded by a deadline;
+4. as jobs finish, the parent alone merges them into the instructor's gradebook and writes
+   ``results/<student>.json`` atomically (write, then rename);
+5. ``report`` writes ``grades.csv``, ``questions.csv`` and ``report.html``.
+
+Killing the command loses at most the students being graded at that moment: a result file exists
+only once its student is fully merged, and a rerun skips every student whose result file carries the
+same submission hash (the files' bytes, the release and the limits).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from finetune_kit import course
+from finetune_kit.grading import gradebook, intake, report, sandbox, worker
+
+#: Bump when grading changes in a way that should regrade finished students.
+GRADER_VERSION = "1"
+
+
+@dataclass
+class Options:
+    """How to grade a class (``python -m finetune_kit grade --help`` explains each)."""
+
+    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    isolation: str = "auto"
+    assignments: list[str] | None = None
+    profile: str = "smoke"
+    force: bool = False
+    keep_scratch: bool = False
+
+
+@dataclass
+class ClassRun:
+    """What a run did: where things are and how long it took."""
+
+    output: Path
+    isolation: str
+    students: list[str]
+    graded: list[str]
+    skipped: list[str]
+    seconds: float
+    student_seconds: dict[str, float]
+
+
+def _log(message: str) -> None:
+    print(f"[grade] {message}", flush=True)
+
+
+def submission_hash(sub: intake.Submission, fingerprint: str) -> str:
+    digest = hashlib.sha256(fingerprint.encode())
+    for assignment in sorted(sub.files):
+        for name, path in sorted(sub.files[assignment].items()):
+            digest.update(f"\0{assignment}/{name}\0".encode())
+            digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def _grading_fingerprint(here: gradebook.Course, assignments: list[str], options: Options) -> str:
+    stamp = (here.template / "fingerprint.json").read_text()
+    data = {"grader": GRADER_VERSION, "assignments": sorted(assignments), "sources": stamp,
+            "limits": options.limits.to_dict(), "profile": options.profile}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], slot: int,
+                     level: str, options: Options, visibility: dict) -> Path:
+    scratch = here.root / ".scratch" / sub.student
+    shutil.rmtree(scratch, ignore_errors=True)
+    (scratch / "course").mkdir(parents=True)
+    os.chmod(scratch, 0o711)  # a sandboxed kernel may pass through to its home, not list or read
+    os.chmod(scratch / "course", 0o700)
+    shutil.copy(here.template / "gradebook.db", scratch / "course" / "gradebook.db")
+    job = {"student": sub.student, "uid": sandbox.UID_BASE + slot, "isolation": level,
+           "profile": options.profile, "limits": options.limits.to_dict(), "visibility": visibility,
+           "assignments": {}}
+    for assignment in assignments:
+        shutil.copytree(here.release(assignment), scratch / "course" / "release" / assignment)
+        files = sub.files.get(assignment, {})
+        dest = scratch / "course" / "submitted" / sub.student / assignment
+        dest.mkdir(parents=True)
+        for name, path in files.items():
+            shutil.copyfile(path, dest / name)
+        job["assignments"][assignment] = {"notebooks": sorted(files)}
+    worker.write_json_atomic(scratch / worker.JOB, job)
+    return scratch
+
+
+def _deadline(options: Options, notebooks: int) -> float:
+    per_notebook = options.limits.notebook_timeout + 120  # kernel start, replays, feedback
+    return 60 + per_notebook * max(1, notebooks)
+
+
+def _run_worker(scratch: Path, level: str, options: Options, log_path: Path, notebooks: int) -> str | None:
+    """Run one worker to completion; returns why it failed, or None."""
+    cmd = [*sandbox.worker_prefix(level), sys.executable, "-m", "finetune_kit.grading.worker", str(scratch)]
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(scratch),
+                                start_new_session=True)
+        try:
+            code = proc.wait(timeout=_deadline(options, notebooks))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            return f"grading took longer than {_deadline(options, notebooks):.0f} s and was stopped"
+    if code != 0 or not (scratch / worker.RESULT).exists():
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+        return f"the grading process failed (exit status {code}): {tail[0][:300]}"
+    return None
+
+
+def _merge(here: gradebook.Course, sub: intake.Submission, assignments: list[str], scratch: Path,
+           failure: str | None, digest: str, level: str, seconds: float) -> dict:
+    result = {} if failure else json.loads((scratch / worker.RESULT).read_text())
+    record = {"student": sub.student, "name": sub.name, "hash": digest, "isolation": level,
+              "layouts": sorted(sub.layouts), "problems": sub.problems, "seconds": round(seconds, 1),
+              "assignments": {}}
+    for assignment in assignments:
+        entry = result.get("assignments", {}).get(assignment)
+        if entry is None:
+            entry = {"status": "error" if failure else "missing", "notebooks": {},
+                     "events": [{"notebook": None, "cell": None, "kind": "worker-failed", "detail": failure}]
+                     if failure else []}
+        if not sub.files.get(assignment) and entry["status"] != "error":
+            entry["status"] = "missing"
+        try:
+            scores = gradebook.merge(here, sub.student, sub.name, assignment, entry, scratch)
+        except gradebook.MergeError as err:
+            entry = {"status": "error", "notebooks": {}, "events": [
+                {"notebook": None, "cell": None, "kind": "merge-refused", "detail": str(err)}]}
+            scores = gradebook.merge(here, sub.student, sub.name, assignment, entry, scratch)
+        record["assignments"][assignment] = {"status": entry["status"], "events": entry.get("events", []),
+                                             "seconds": entry.get("seconds"), **scores}
+    return record
+
+
+def grade_class(submissions: Path, output: Path, options: Options | None = None,
+                on_student: Callable[[dict], None] | None = None) -> ClassRun:
+    """Grade every student in ``submissions`` into ``output`` (see the module docstring)."""
+    options = options or Options()
+    started = time.perf_counter()
+    output = Path(output).resolve()
+    output.mkdir(parents=True, exist_ok=True)
+    course._ensure_tools_on_path()
+    level = sandbox.detect_isolation(options.isolation)
+    available = course.available_assignments()
+    wanted = options.assignments or available
+    unknown = [a for a in wanted if a not in available]
+    if unknown:
+        raise ValueError(f"unknown assignment(s) {', '.join(unknown)}; this course has {', '.join(available)}")
+    _log(f"isolation: {level}; {options.jobs} worker(s); preparing the course ...")
+    here = gradebook.prepare(output, wanted)
+    found = intake.read_submissions(Path(submissions), output / ".intake", gradebook.notebook_names(here, wanted),
+                                    gradebook.grade_cell_ids(here, wanted))
+    if not found.submissions:
+        raise ValueError(f"{submissions}: no student submissions found (layouts are listed in "
+                         "finetune_kit/grading/intake.py)")
+    # grade the assignments somebody handed in; a student without one of them scores 0 there
+    assignments = [a for a in wanted if any(a in s.files for s in found.submissions.values())] or wanted
+    fingerprint = _grading_fingerprint(here, assignments, options)
+    results_dir = output / "results"
+    logs_dir = output / "logs"
+    for folder in (results_dir, logs_dir):
+        folder.mkdir(exist_ok=True)
+    shutil.rmtree(output / ".scratch", ignore_errors=True)
+    (output / ".scratch").mkdir(mode=0o711)
+    _copy_submitted(output, found, assignments)
+
+    todo, skipped, hashes = [], [], {}
+    for student, sub in sorted(found.submissions.items()):
+        hashes[student] = submission_hash(sub, fingerprint)
+        previous = results_dir / f"{student}.json"
+        if not options.force and previous.exists():
+            try:
+                if json.loads(previous.read_text()).get("hash") == hashes[student]:
+                    skipped.append(student)
+                    continue
+            except ValueError:
+                pass
+        todo.append(sub)
+    _log(f"{len(found.submissions)} student(s), assignments {', '.join(assignments)}; "
+         f"{len(skipped)} already graded, {len(todo)} to grade")
+    plan = sandbox.visibility_plan([output, Path(submissions).resolve()]) if level in ("full", "user") else {}
+
+    slots: queue.Queue[int] = queue.Queue()
+    for slot in range(max(1, options.jobs)):
+        slots.put(slot)
+
+    def job(sub: intake.Submission) -> tuple[intake.Submission, Path, str | None, float]:
+        slot = slots.get()
+        t0 = time.perf_counter()
+        try:
+            scratch = _prepare_scratch(here, sub, assignments, slot, level, options, plan)
+            notebooks = sum(len(f) for f in sub.files.values())
+            failure = _run_worker(scratch, level, options, logs_dir / f"{sub.student}.log", notebooks)
+            return sub, scratch, failure, time.perf_counter() - t0
+        finally:
+            slots.put(slot)
+
+    graded, seconds = [], {}
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        pending: set[Future] = {pool.submit(job, sub) for sub in todo}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                sub, scratch, failure, took = future.result()
+                record = _merge(here, sub, assignments, scratch, failure, hashes[sub.student], level, took)
+                worker.write_json_atomic(results_dir / f"{sub.student}.json", record)
+                if not options.keep_scratch:
+                    shutil.rmtree(scratch, ignore_errors=True)
+                graded.append(sub.student)
+                seconds[sub.student] = took
+                _log(f"{len(graded)}/{len(todo)} {sub.student}: " + ", ".join(
+                    f"{a} {r.get('auto_score', 0):g}/{r.get('auto_max_score', 0):g}"
+                    + ("" if r["status"] == "graded" else f" ({r['status']})")
+                    for a, r in record["assignments"].items()) + f" [{took:.0f} s]")
+                if on_student:
+                    on_student(record)
+    report.write_all(output, sorted(found.submissions), assignments, found.unattributed)
+    elapsed = time.perf_counter() - started
+    _log(f"done in {elapsed:.0f} s: {output / 'grades.csv'}, {output / 'report.html'}")
+    return ClassRun(output=output, isolation=level, students=sorted(found.submissions), graded=graded,
+                    skipped=skipped, seconds=elapsed, student_seconds=seconds)
+
+
+def _copy_submitted(output: Path, found: intake.Intake, assignments: list[str]) -> None:
+    """Keep what each student handed in, under nbgrader's layout, next to the grades."""
+    for student, sub in found.submissions.items():
+        for assignment in assignments:
+            dest = output / "submitted" / student / assignment
+            shutil.rmtree(dest, ignore_errors=True)
+            for name, path in sub.files.get(assignment, {}).items():
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, dest / name)
