@@ -101,7 +101,8 @@ def wilson_interval(successes: int, n: int, *, z: float = 1.96) -> tuple[float, 
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # min/max: rounding must never put the interval beside the estimate (e.g. 100 % accuracy)
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
 
 
 def slice_accuracy(frame: pd.DataFrame, by: str) -> pd.DataFrame:

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from finetune_kit.export import torch_logits
 from finetune_kit.serve import Encoder, open_session, read_manifest
 
 PYTORCH, ORT_FP32, ORT_INT8 = "PyTorch fp32", "ONNX Runtime fp32", "ONNX Runtime int8"
@@ -146,6 +147,7 @@ class BenchReport:
             ax.margins(y=0.15)
         fig.suptitle(f"{self.settings['threads']} thread(s) per engine, same inputs", fontsize=9)
         fig.tight_layout()
+        plt.close(fig)  # shown once, as the value of a notebook cell, not again by the inline backend
         return fig
 
     def save(self, output_dir: Path | str) -> dict[str, Path]:
@@ -175,8 +177,7 @@ def _runners(model_dir: Path, export_dir: Path, manifest: dict[str, Any], thread
     names = manifest["input_names"]
 
     def pytorch(feed: dict[str, np.ndarray]) -> np.ndarray:
-        with torch.inference_mode():
-            return model(**{n: torch.from_numpy(feed[n]) for n in names}).logits.numpy()
+        return torch_logits(model, [feed], names)
 
     def onnx(session: Any) -> Runner:
         return lambda feed: session.run(None, {n: feed[n] for n in names})[0]
@@ -229,7 +230,7 @@ def _machine(load_before: tuple[float, ...]) -> dict[str, Any]:
 
 
 def bench_inference(model_dir: Path | str, export_dir: Path | str, texts: list[str], labels: np.ndarray, *,
-                    threads: int = 1, iterations: int = 400, warmup: int = 10, batch_size: int = 32,
+                    threads: int = 1, iterations: int = 400, warmup: int = 5, batch_size: int = 32,
                     throughput_passes: int = 2, data: str = "the given texts", seed: int = 0) -> BenchReport:
     """Time the three engines on ``texts`` and score them on ``labels``; see the module docstring."""
     import onnxruntime

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
 import tempfile
@@ -295,12 +296,19 @@ def build_captioner(settings: CaptionSettings, tokenizer: Any, config_fn: Config
     ``config_fn(encoder_config, decoder_config, tokenizer)`` joins the two halves and sets the
     special tokens (``caption_config`` by default; the notebook passes the student's own).
     """
-    from transformers import VisionEncoderDecoderModel
+    from transformers import AutoConfig, VisionEncoderDecoderModel
 
     config_fn = config_fn or caption_config
     if settings.encoder == TINY_VIT:
         return model_from_config(config_fn(*tiny_configs(settings, tokenizer), tokenizer), seed)
-    model = VisionEncoderDecoderModel.from_encoder_decoder_pretrained(settings.encoder, settings.decoder)
+    # Say up front that the decoder gets cross-attention: transformers 5.24's GPT2Config has no
+    # `is_decoder` attribute, and from_encoder_decoder_pretrained raises AttributeError when it checks
+    # the attribute on a config it loaded itself.
+    decoder_config = AutoConfig.from_pretrained(settings.decoder)
+    decoder_config.is_decoder = True
+    decoder_config.add_cross_attention = True
+    model = VisionEncoderDecoderModel.from_encoder_decoder_pretrained(settings.encoder, settings.decoder,
+                                                                      decoder_config=decoder_config)
     return apply_special_tokens(model, config_fn(model.config.encoder, model.config.decoder, tokenizer))
 
 
@@ -354,13 +362,34 @@ class CaptionPairs:
         return {"pixel_values": pixels, "labels": caption_labels(self.tokenizer, item.captions[j], self.max_tokens)}
 
 
-def collate_captions(batch: list[dict]) -> dict:
-    """Stack pictures; pad label lists with -100 so padding never counts in the loss."""
-    import torch
+@dataclass(frozen=True)
+class CaptionCollator:
+    """Batch (image, caption) examples for the encoder-decoder.
 
-    width = max(len(b["labels"]) for b in batch)
-    labels = [b["labels"] + [-100] * (width - len(b["labels"])) for b in batch]
-    return {"pixel_values": torch.stack([b["pixel_values"] for b in batch]), "labels": torch.tensor(labels)}
+    Labels are padded with -100, which the loss ignores. The decoder's input is the labels shifted
+    right behind ``decoder_start_token_id``, with its padded tail masked: built here explicitly (the
+    model would otherwise build it and warn that the pad id, GPT-2's EOS, appears unmasked), and
+    ``Seq2SeqTrainer`` drops both when it generates.
+    """
+
+    decoder_start_token_id: int
+    pad_token_id: int
+
+    def __call__(self, batch: list[dict]) -> dict:
+        import torch
+
+        width = max(len(b["labels"]) for b in batch)
+        labels = torch.tensor([b["labels"] + [-100] * (width - len(b["labels"])) for b in batch])
+        start = torch.full_like(labels[:, :1], self.decoder_start_token_id)
+        decoder_input_ids = torch.cat([start, labels[:, :-1].masked_fill(labels[:, :-1] == -100, self.pad_token_id)],
+                                      dim=1)
+        mask = torch.cat([torch.ones_like(start), (labels[:, :-1] != -100).long()], dim=1)
+        return {"pixel_values": torch.stack([b["pixel_values"] for b in batch]), "labels": labels,
+                "decoder_input_ids": decoder_input_ids, "decoder_attention_mask": mask}
+
+
+def collator_for(model: Any) -> CaptionCollator:
+    return CaptionCollator(model.config.decoder_start_token_id, model.config.pad_token_id)
 
 
 def pixel_values(processor: Any, images: list) -> Any:
@@ -399,13 +428,14 @@ def build_caption_trainer(model: Any, tokenizer: Any, processor: Any, splits: di
         generation_num_beams=settings.num_beams,
         remove_unused_columns=False,
         fp16=torch.cuda.is_available(),
-        dataloader_num_workers=0 if cache else 4,
+        dataloader_num_workers=0 if cache else min(4, os.cpu_count() or 1),  # decode photos in parallel
+        dataloader_pin_memory=torch.cuda.is_available(),
         report_to="none",
         disable_tqdm=True,
         seed=42,
     )
     return Seq2SeqTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                          data_collator=collate_captions, processing_class=tokenizer)
+                          data_collator=collator_for(model), processing_class=tokenizer)
 
 
 @contextmanager

@@ -18,6 +18,7 @@ The price is k trainings. ``CV_BUDGETS`` says how big a cross-validation each pr
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ class CVBudget:
 
 #: profile name -> what its cross-validation trains; the number of folds is ``profile.cv_folds``
 CV_BUDGETS: dict[str, CVBudget] = {
-    "smoke": CVBudget(None, None, "seconds for CI and grading; the scores mean nothing"),
+    "smoke": CVBudget(96, None, "seconds for CI and grading (2 folds of 48); the scores mean nothing"),
     "offline": CVBudget(1500, 1, "5 trainings must fit a laptop CPU in minutes: each fold trains 1 epoch "
                                  "on 1,200 of the 2,979 train+validation reviews (the single split: 3 "
                                  "epochs on 2,648)"),
@@ -73,9 +74,22 @@ class CrossValidation:
         """Next to the single split's test scores: the CV mean ± std, and how many stds apart they are."""
         table = self.summary()
         table["single split (test)"] = [single.get(m, np.nan) for m in table.index]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            table["difference in stds"] = (table["single split (test)"] - table["mean"]) / table["std"]
+        spread = table["std"].where(table["std"] > 1e-9)  # folds that all agree: no scale to measure in
+        table["difference in stds"] = (table["single split (test)"] - table["mean"]) / spread
         return table
+
+
+    def describe_cost(self, model_dir: Path | str | None = None) -> str:
+        """The bill, in words: k trainings, and (from its ``metrics.json``) the single split's one."""
+        n_train = int(self.folds["n_train"].iloc[0])
+        text = (f"Cross-validation: {self.k} trainings of {self.num_epochs:g} epoch(s) on about {n_train:,} reviews "
+                f"took {self.seconds:.0f} s in all ({self.seconds / self.k:.0f} s per fold).")
+        record = Path(model_dir) / "metrics.json" if model_dir else None
+        if record is not None and record.exists():
+            single = json.loads(record.read_text())
+            text += (f"\nThe single split trained once, {single.get('epochs_run', 0):g} epoch(s) on "
+                     f"{single['split_sizes']['train']:,} reviews: {single.get('train_seconds', 0):.0f} s.")
+        return text
 
 
 def budget(profile: Profile) -> CVBudget:

@@ -81,9 +81,12 @@ def request(url: str, method: str = "GET", body: bytes | str | dict | list | Non
 
 def score(url: str, inputs: str | list[str], **kwargs: Any) -> Any:
     """Classify one text or a list of texts with the endpoint at ``url`` (its ``/score`` route)."""
-    reply = request(url, "POST", {"inputs": inputs}, **kwargs)
+    return _prediction(request(url, "POST", {"inputs": inputs}, **kwargs), url)
+
+
+def _prediction(reply: Reply, where: str) -> Any:
     if reply.status != 200:
-        raise RuntimeError(f"{url} answered {reply.status}: {reply.body[:500].decode('utf-8', 'replace')}")
+        raise RuntimeError(f"{where} answered {reply.status}: {reply.body[:500].decode('utf-8', 'replace')}")
     return reply.json()
 
 
@@ -229,10 +232,7 @@ class InProcessEndpoint:
         return Reply(status, json.dumps(payload).encode(), (time.perf_counter() - start) * 1e3)
 
     def score(self, inputs: str | list[str]) -> Any:
-        reply = self.post({"inputs": inputs})
-        if reply.status != 200:
-            raise RuntimeError(f"scoring answered {reply.status}: {reply.body[:500].decode('utf-8', 'replace')}")
-        return reply.json()
+        return _prediction(self.post({"inputs": inputs}), "the scoring service")
 
     def alive(self) -> bool:
         return True
@@ -259,6 +259,30 @@ def start_local(model_dir: Path | str, *, collect_dir: Path | str | None = None,
     except PermissionError:
         return InProcessEndpoint(model_dir, collect_dir=collect_dir)
     return server
+
+
+DEPLOY_SPECS = REPO_ROOT / "azure" / "deploy"
+
+
+def load_azure_specs(folder: Path | str = DEPLOY_SPECS) -> tuple[Any, Any]:
+    """``endpoint.yml`` and ``deployment.yml`` parsed and validated by azure-ai-ml, offline (no workspace).
+
+    azure-ai-ml logs a warning that the data-collector classes are "experimental"; that is not
+    news here, so it is silenced while loading.
+    """
+    import logging
+
+    from azure.ai.ml import load_online_deployment, load_online_endpoint
+
+    folder = Path(folder)
+    experimental = logging.getLogger("azure.ai.ml._utils._experimental")
+    level = experimental.level
+    experimental.setLevel(logging.ERROR)
+    try:
+        return (load_online_endpoint(source=folder / "endpoint.yml"),
+                load_online_deployment(source=folder / "deployment.yml"))
+    finally:
+        experimental.setLevel(level)
 
 
 # --- load -----------------------------------------------------------------------------------------

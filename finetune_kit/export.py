@@ -15,7 +15,10 @@ Steps, in the order ``export_onnx`` runs them:
 2. ``onnxruntime.transformers.optimizer``: fused ``Attention``, ``EmbedLayerNormalization``,
    ``SkipLayerNormalization`` and ``BiasGelu``; saved as ``model.onnx`` (fp32).
 3. ``onnxruntime.quantization.quantize_dynamic``: weights to int8 ahead of time, activations per
-   call; the classifier head stays fp32 (tiny, and it decides the label). Saved as ``model.int8.onnx``.
+   call; the classifier head stays fp32 (tiny, and it decides the label). Weights get one scale
+   *per output channel*: with one scale per matrix, the fine-tuned MiniLM predicted a different
+   label from PyTorch on 1.5 % of the test split (accuracy −0.9 points); per channel, on none, at
+   the same size and speed. Saved as ``model.int8.onnx``.
 4. The tokenizer, ``config.json`` and ``export.json`` (what was exported, how, and the parity
    check's result) go beside them: the folder is what the endpoint serves.
 
@@ -131,7 +134,8 @@ def _quantize(source: Path, target: Path) -> None:
     level = root.level
     root.setLevel(logging.ERROR)  # quantize_dynamic advises "pre-processing" on the root logger; not for dynamic
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, nodes_to_exclude=head,
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                         nodes_to_exclude=head,
                          # shape inference cannot type the outputs of fused contrib ops; they are float
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
@@ -186,7 +190,7 @@ def export_onnx(model_dir: Path | str, output_dir: Path | str, *, quantize: bool
         "exporter": f"torch.onnx.export (TorchScript, opset {opset})",
         "optimized": optimize,
         "fused_operators": fused,
-        "quantization": "dynamic int8 weights (QInt8), fp32 classifier head" if quantize else None,
+        "quantization": "dynamic int8 (QInt8 weights per channel), fp32 classifier head" if quantize else None,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
                      "onnxruntime": onnxruntime.__version__},
     }
@@ -217,8 +221,9 @@ class ParityReport:
     n: int
     data: str
     threshold: float
-    accuracy: dict[str, float]  # engine -> accuracy; "pytorch" included
-    agreement: dict[str, float]  # ONNX variant -> share of labels equal to PyTorch's
+    accuracy: dict[str, float]  # engine -> accuracy (ONNX: batches of 32); "pytorch" included
+    agreement: dict[str, float]  # ONNX variant -> share of labels equal to PyTorch's, the worse of:
+    agreement_by_batch: dict[str, dict[str, float]]  # variant -> {"batch 1": …, "batch 32": …}
     max_abs_logit_diff: dict[str, float]
 
     @property
@@ -233,12 +238,14 @@ class ParityReport:
         lines.append(f"  {'pytorch':<8} accuracy {self.accuracy['pytorch']:.2%}")
         for variant, share in self.agreement.items():
             verdict = "ok" if share >= self.threshold else "BELOW THRESHOLD"
-            lines.append(f"  {variant:<8} accuracy {self.accuracy[variant]:.2%}   agreement {share:.2%} ({verdict}), "
-                         f"max |logit diff| {self.max_abs_logit_diff[variant]:.4f}")
+            by_batch = ", ".join(f"{k} {v:.2%}" for k, v in self.agreement_by_batch[variant].items())
+            lines.append(f"  {variant:<8} accuracy {self.accuracy[variant]:.2%}   agreement {share:.2%} ({verdict}; "
+                         f"{by_batch}), max |logit diff| {self.max_abs_logit_diff[variant]:.4f}")
         return "\n".join(lines)
 
 
 def torch_logits(model: Any, feeds: list[dict[str, np.ndarray]], input_names: list[str]) -> np.ndarray:
+    """PyTorch logits for already-encoded batches (the arrays ONNX Runtime gets, shared without a copy)."""
     import torch
 
     with torch.inference_mode():
@@ -252,7 +259,13 @@ def encode_batches(encoder: Encoder, texts: list[str], batch_size: int = 32) -> 
 
 def parity_check(model_dir: Path | str, export_dir: Path | str, texts: list[str], labels: np.ndarray, *,
                  data: str = "the given texts", threshold: float = PARITY_THRESHOLD, threads: int = 1) -> ParityReport:
-    """Predict ``texts`` with PyTorch and with each ONNX model (same token ids) and compare."""
+    """Predict ``texts`` with PyTorch and with each ONNX model (same token ids) and compare.
+
+    Each ONNX model runs twice: one text per call (how the endpoint answers single requests) and
+    in batches of 32. The int8 model's answers depend a little on the batch — dynamic quantisation
+    picks one activation scale per call — so both must agree with PyTorch; the worse counts.
+    PyTorch fp32 gives the same logits either way, so it runs once, batched.
+    """
     import torch
     from transformers import AutoModelForSequenceClassification
 
@@ -273,14 +286,18 @@ def parity_check(model_dir: Path | str, export_dir: Path | str, texts: list[str]
         torch.set_num_threads(torch_threads)
     labels = np.asarray(labels)
     accuracy = {"pytorch": float((reference.argmax(-1) == labels).mean())}
-    agreement, diff = {}, {}
+    singles = encode_batches(Encoder(export_dir, int(manifest["max_length"])), list(texts), batch_size=1)
+    agreement, by_batch, diff = {}, {}, {}
     for variant, name in manifest["files"].items():
         session = open_session(export_dir / name, threads=threads)
-        logits = np.concatenate([session.run(None, {n: f[n] for n in names})[0] for f in feeds])
-        accuracy[variant] = float((logits.argmax(-1) == labels).mean())
-        agreement[variant] = float((logits.argmax(-1) == reference.argmax(-1)).mean())
-        diff[variant] = float(np.abs(logits - reference).max())
-    return ParityReport(len(texts), data, threshold, accuracy, agreement, diff)
+        runs = {"batch 1": singles, "batch 32": feeds}
+        logits = {k: np.concatenate([session.run(None, {n: f[n] for n in names})[0] for f in fs])
+                  for k, fs in runs.items()}
+        accuracy[variant] = float((logits["batch 32"].argmax(-1) == labels).mean())
+        by_batch[variant] = {k: float((v.argmax(-1) == reference.argmax(-1)).mean()) for k, v in logits.items()}
+        agreement[variant] = min(by_batch[variant].values())
+        diff[variant] = float(max(np.abs(v - reference).max() for v in logits.values()))
+    return ParityReport(len(texts), data, threshold, accuracy, agreement, by_batch, diff)
 
 
 def record_parity(export_dir: Path | str, report: ParityReport) -> None:

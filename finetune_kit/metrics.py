@@ -72,8 +72,11 @@ HUB_MODULES = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc"})
 _TRUE = ("1", "true", "yes", "on")
 
 
-#: set once a Hub download failed in this process: later loads go straight to the kit's modules
-_hub_failed: list[str] = []
+#: What went wrong with the Hub in this process. "unreachable": a download failed, so every later
+#: load goes straight to the kit's modules (one network timeout, not one per metric). "broken":
+#: modules the Hub served but that failed to compute — the Hub's precision, recall and f1 scripts
+#: call ``score.size`` on the plain float scikit-learn >= 1.6 returns (huggingface/evaluate#658).
+_hub_problems: dict[str, dict[str, str]] = {"unreachable": {}, "broken": {}}
 
 
 def hub_offline() -> bool:
@@ -84,19 +87,19 @@ def hub_offline() -> bool:
     """
     forbidden = any(os.environ.get(name, "").strip().lower() in _TRUE
                     for name in ("HF_HUB_OFFLINE", "HF_EVALUATE_OFFLINE"))
-    return forbidden or bool(_hub_failed)
+    return forbidden or bool(_hub_problems["unreachable"])
 
 
 def metric_location(module: str, *, offline: bool | None = None) -> str:
     """What to pass to ``evaluate.load`` for ``module``: the Hub's name online, the kit's folder offline.
 
     The one place that decides. ``offline=None`` asks ``hub_offline``. A module the Hub does not
-    publish (``average_precision``) always comes from the kit.
+    publish (``average_precision``), or whose Hub version failed in this process, comes from the kit.
     """
     from finetune_kit import metric_modules
 
     offline = hub_offline() if offline is None else offline
-    if not offline and module in HUB_MODULES:
+    if not offline and module in HUB_MODULES and module not in _hub_problems["broken"]:
         return module
     return str(metric_modules.path(module))
 
@@ -113,7 +116,7 @@ def load_metric(module: str, *, offline: bool | None = None) -> Any:
     """The ``evaluate`` module for ``module`` (see ``metric_location`` for where it comes from).
 
     If the Hub was allowed but could not be reached, the kit's module is loaded instead and the Hub
-    is not tried again in this process (no network timeout per metric).
+    is not tried again in this process.
     """
     location = metric_location(module, offline=offline)
     try:
@@ -121,8 +124,24 @@ def load_metric(module: str, *, offline: bool | None = None) -> Any:
     except (ConnectionError, FileNotFoundError, OSError) as err:
         if location != module:  # the kit's own module failed: a real error, not a network one
             raise
-        _hub_failed.append(f"{module}: {err}")
+        _hub_problems["unreachable"][module] = str(err)
         return _load(metric_location(module, offline=True))
+
+
+def compute_metric(module: str, *, offline: bool | None = None, **inputs: Any) -> dict[str, Any]:
+    """``load_metric(module).compute(**inputs)``, replacing a Hub module that fails by the kit's own.
+
+    Inputs are checked before they get here, so a Hub module that raises is broken, not misused;
+    the kit's module computes the same number with scikit-learn (and raises if the inputs are bad).
+    """
+    location = metric_location(module, offline=offline)
+    try:
+        return load_metric(module, offline=offline).compute(**inputs)
+    except Exception as err:  # noqa: BLE001 - any failure of third-party code fetched from the Hub
+        if location != module:
+            raise
+        _hub_problems["broken"][module] = f"{type(err).__name__}: {err}"
+        return load_metric(module, offline=True).compute(**inputs)
 
 
 def metric_sources(*, offline: bool | None = None) -> dict[str, str]:
@@ -168,8 +187,7 @@ def evaluate_scores(y_true: Sequence[int], scores: Sequence[float], *, threshold
         inputs = {"predictions": y_pred} if spec.needs == "labels" else {"prediction_scores": scores}
         with warnings.catch_warnings():  # an undefined F1 (no positives at all) is 0, said once here
             warnings.simplefilter("ignore")
-            out = load_metric(spec.module, offline=offline).compute(references=y_true, **inputs,
-                                                                     **dict(spec.kwargs))
+            out = compute_metric(spec.module, offline=offline, references=y_true, **inputs, **dict(spec.kwargs))
         result[name] = float(out[spec.module])
     return {**result, "threshold": float(threshold), "n": int(len(y_true))}
 

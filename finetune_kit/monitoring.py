@@ -273,4 +273,5 @@ def plot_drift(reference: Any, current: Any, results: Sequence[DriftResult]) -> 
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
+    plt.close(fig)  # shown once, as the value of a notebook cell, not again by the inline backend
     return fig

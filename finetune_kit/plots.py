@@ -179,24 +179,33 @@ def reliability_diagram(y_true: Sequence[int], scores: Sequence[float], *, n_bin
                         ax: Any = None) -> Any:
     """Does a score of 0.8 mean "positive 8 times in 10"? Share positive per score bin vs the diagonal.
 
-    Points below the diagonal are over-confident, above it under-confident; the number by each point
-    is how many reviews fell in that bin (a bin of 3 says little). ECE is the weighted mean gap.
+    Points below the diagonal are over-confident, above it under-confident. Each point's size and
+    label give how many reviews fell in its bin, and its whiskers the 95 % interval of that share:
+    a bin of 2 reviews says almost nothing. ECE is the gap averaged over reviews.
     """
+    import numpy as np
+
+    from finetune_kit.analysis import wilson_interval
     from finetune_kit.metrics import calibration_table, expected_calibration_error
 
     y_true, scores = _arrays(y_true, scores)
     table = calibration_table(y_true, scores, n_bins=n_bins)
     ece = expected_calibration_error(y_true, scores, n_bins=n_bins)
+    positives = (table["positive_rate"] * table["count"]).round().astype(int)
+    bounds = np.array([wilson_interval(k, n) for k, n in zip(positives, table["count"], strict=True)])
     fig, ax = _axes(ax)
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="perfectly calibrated")
-    ax.bar(table["mean_score"], table["positive_rate"], width=0.8 / n_bins, alpha=0.35, color="tab:blue")
-    ax.plot(table["mean_score"], table["positive_rate"], "o-", color="tab:blue", label="model")
+    ax.errorbar(table["mean_score"], table["positive_rate"], fmt="none", ecolor="tab:blue", alpha=0.5, capsize=2,
+                yerr=[table["positive_rate"] - bounds[:, 0], bounds[:, 1] - table["positive_rate"]])
+    sizes = 25 + 250 * np.sqrt(table["count"] / table["count"].max())
+    ax.scatter(table["mean_score"], table["positive_rate"], s=sizes, color="tab:blue", alpha=0.8, zorder=3,
+               label="model (size = reviews in bin)")
     for _, row in table.iterrows():
         ax.annotate(f"{int(row['count'])}", (row["mean_score"], row["positive_rate"]), textcoords="offset points",
-                    xytext=(0, 6), ha="center", fontsize=7, color="dimgrey")
-    ax.set(xlabel="mean score in bin (P(positive))", ylabel="share truly positive", xlim=(0, 1), ylim=(0, 1.08),
-           title=f"Reliability diagram (ECE {ece:.3f})")
-    ax.legend(loc="upper left", fontsize=8)
+                    xytext=(9, -10), fontsize=7, color="dimgrey")
+    ax.set(xlabel="mean score in bin (P(positive))", ylabel="share truly positive", xlim=(-0.03, 1.03),
+           ylim=(-0.05, 1.08), title=f"Reliability diagram (ECE {ece:.3f})")
+    ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     return fig
 
@@ -215,7 +224,10 @@ def score_histogram(y_true: Sequence[int], scores: Sequence[float], *, threshold
                 label=f"truly {CLASS_NAMES[label]} ({len(values)})")
         ax.hist(values, bins=bins, histtype="step", lw=1.5, color=CLASS_COLOURS[label])
     ax.axvline(threshold, color="black", ls="--", lw=1, label=f"threshold {threshold:g}")
-    ax.set(xlabel="score = P(positive)", ylabel="reviews", xlim=(0, 1), title="Scores per true class")
+    # A fine-tuned model piles most reviews at 0 and 1; a log scale keeps the few in between visible.
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=0.7)
+    ax.set(xlabel="score = P(positive)", ylabel="reviews (log scale)", xlim=(0, 1), title="Scores per true class")
     ax.legend(loc="upper center", fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     return fig
@@ -228,6 +240,8 @@ def threshold_curve(y_true: Sequence[int], scores: Sequence[float], *, chosen: f
     Pick the threshold on *validation* scores; drawing it on test scores is fine for looking, not for
     choosing.
     """
+    import numpy as np
+
     from finetune_kit.metrics import best_f1_threshold, threshold_sweep
 
     y_true, scores = _arrays(y_true, scores)
@@ -242,8 +256,10 @@ def threshold_curve(y_true: Sequence[int], scores: Sequence[float], *, chosen: f
     ax.plot(best, best_f1, "o", color="tab:blue", label=f"best F1 {best_f1:.3f} at {best:g}")
     if chosen is not None:
         ax.axvline(chosen, color="black", ls="--", lw=1, label=f"chosen {chosen:g}")
-    ax.set(xlabel="threshold (say positive if score ≥ threshold)", ylabel="value", xlim=(0, 1), ylim=(0, 1.02),
-           title="Choosing a threshold")
+    # Zoom in on where the curves are: a good model's lie between 0.9 and 1.
+    lowest = float(sweep.loc[sweep["threshold"].between(0.05, 0.95), ["precision", "recall", "f1"]].min().min())
+    ax.set(xlabel="threshold (say positive if score ≥ threshold)", ylabel="value", xlim=(0, 1),
+           ylim=(max(0.0, np.floor((lowest - 0.02) * 10) / 10), 1.005), title="Choosing a threshold")
     ax.legend(loc="lower left", fontsize=8)
     ax.grid(alpha=0.3)
     return fig

@@ -98,12 +98,6 @@ def read_manifest(export_dir: Path | str) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits - logits.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 class OnnxClassifier:
     """The exported classifier: texts in, labels and probabilities out.
 
@@ -135,6 +129,8 @@ class OnnxClassifier:
         return out
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        from finetune_kit.metrics import softmax  # numpy only at import: fine for the endpoint
+
         return softmax(self.logits(texts))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:

@@ -353,6 +353,7 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
 
     ``output_dir`` only holds the trainer's scratch files (nothing is saved): a temporary folder by default.
     """
+    import torch
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     k = settings.summary_sentences
@@ -371,6 +372,7 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
         eval_strategy="epoch" if eval_ds is not None else "no",
         save_strategy="no",
         logging_strategy="epoch",
+        dataloader_pin_memory=torch.cuda.is_available(),
         report_to="none",
         disable_tqdm=True,
         seed=42,
@@ -523,7 +525,9 @@ def build_seq2seq_trainer(model: Any, tokenizer: Any, train_ds: Any, eval_ds: An
         logging_strategy="epoch",
         predict_with_generate=True,
         generation_max_length=settings.generation_max_length,
-        fp16=torch.cuda.is_available(),
+        # T5 overflows in float16 (NaN losses); bfloat16 is safe where the GPU has it, else float32
+        bf16=torch.cuda.is_available() and torch.cuda.is_bf16_supported(),
+        dataloader_pin_memory=torch.cuda.is_available(),
         report_to="none",
         disable_tqdm=True,
         seed=42,

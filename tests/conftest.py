@@ -4,6 +4,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
@@ -16,8 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- shared, session-scoped: a saved model and its ONNX export (Part 3 deployment tests) ----------
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -87,3 +87,25 @@ def test_amlignore_keeps_everything_gitignore_ignores_plus_git():
 def test_sample_request_is_a_batch_request():
     sample = json.loads((ROOT / "azure" / "score" / "sample-request.json").read_text())
     assert isinstance(sample["inputs"], list) and all(isinstance(t, str) and t for t in sample["inputs"])
+
+
+def test_monitor_schedule_in_the_guide_is_valid(tmp_path):
+    """The daily drift monitor shown in azure/deploy/README.md parses as an Azure ML schedule."""
+    import re
+
+    from azure.ai.ml.entities._load_functions import load_schedule  # not re-exported by azure.ai.ml
+
+    guide = (DEPLOY / "README.md").read_text()
+    snippet = next(block for block in re.findall(r"```yaml\n(.*?)```", guide, re.S) if "create_monitor" in block)
+    path = tmp_path / "monitor.yml"
+    path.write_text(snippet)
+    schedule = load_schedule(source=path)
+    assert schedule.trigger.frequency == "day"
+    assert schedule.create_monitor.monitoring_target.endpoint_deployment_id.endswith("finetune-kit-sentiment:blue")
+
+
+def test_guide_covers_cli_sdk_invoke_and_data_collector():
+    guide = (DEPLOY / "README.md").read_text()
+    for must in ("az ml online-endpoint create", "az ml online-deployment create", "online-endpoint invoke",
+                 "MLClient", "begin_create_or_update", "data_collector", "scheduled", "real-time"):
+        assert must in guide, must

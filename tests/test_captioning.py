@@ -97,9 +97,13 @@ def test_labels_end_with_eos_and_pad_with_minus_100(tokenizer):
     assert len(captioning.caption_labels(tokenizer, "a red circle left of a blue square", 4)) == 4
     import torch
 
-    batch = captioning.collate_captions([{"pixel_values": torch.zeros(3, 2, 2), "labels": [5, 2]},
-                                         {"pixel_values": torch.zeros(3, 2, 2), "labels": [5, 6, 7, 2]}])
+    batch = captioning.CaptionCollator(decoder_start_token_id=1, pad_token_id=2)(
+        [{"pixel_values": torch.zeros(3, 2, 2), "labels": [5, 2]},
+         {"pixel_values": torch.zeros(3, 2, 2), "labels": [5, 6, 7, 2]}])
     assert batch["labels"].tolist() == [[5, 2, -100, -100], [5, 6, 7, 2]]
+    # the decoder reads the labels shifted right behind the start token; padding is masked
+    assert batch["decoder_input_ids"].tolist() == [[1, 5, 2, 2], [1, 5, 6, 7]]
+    assert batch["decoder_attention_mask"].tolist() == [[1, 1, 1, 0], [1, 1, 1, 1]]
     assert tuple(batch["pixel_values"].shape) == (2, 3, 2, 2)
 
 
@@ -110,8 +114,12 @@ def test_tiny_captioner_trains_and_generates_from_bos(pictures, tokenizer):
     model = captioning.build_captioner(settings, tokenizer)
     processor = captioning.load_image_processor(settings)
     pairs = captioning.CaptionPairs(pictures[:4], tokenizer, processor, 12, cache_pixels=True)
-    batch = captioning.collate_captions([pairs[i] for i in range(len(pairs))])
+    batch = captioning.collator_for(model)([pairs[i] for i in range(len(pairs))])
     assert math.isfinite(model(**batch).loss.item())
+    # the explicit decoder inputs are exactly what the model builds from the labels by itself
+    without = {k: v for k, v in batch.items() if not k.startswith("decoder_")}
+    model.eval()  # no dropout, so both passes are comparable
+    assert torch.allclose(model(**batch).loss, model(**without).loss)
     with torch.no_grad():
         ids = model.generate(pixel_values=batch["pixel_values"][:2], max_new_tokens=3, do_sample=False)
     assert ids[:, 0].tolist() == [tokenizer.bos_token_id] * 2
@@ -197,3 +205,41 @@ def test_caption_train_command_smoke(tmp_path, capsys):
         assert set(block) == {"bleu4", "rougeL"} and all(0 <= v <= 100 for v in block.values())
     assert (tmp_path / "samples.png").stat().st_size > 1000
     assert "BLEU-4" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_pretrained_path_runs_on_local_checkpoints(tmp_path, pictures):
+    """Does the Azure code path work (two pre-trained halves, a Hub-style dataset, evaluation by generation)?
+
+    Tiny ViT and GPT-2 checkpoints saved to disk stand in for the Hub ones, so it runs offline.
+    """
+    import dataclasses
+
+    from datasets import Dataset
+    from transformers import GPT2LMHeadModel, ViTModel
+
+    words = captioning.build_word_tokenizer(captioning.caption_words(pictures))  # no pad token, like GPT-2
+    settings = dataclasses.replace(captioning.SETTINGS["smoke"], dataset="local/shapes",
+                                   encoder=str(tmp_path / "vit"), decoder=str(tmp_path / "gpt2"), max_steps=1)
+    enc, dec = captioning.tiny_configs(settings, words)
+    ViTModel(enc).save_pretrained(settings.encoder)
+    captioning.load_image_processor(captioning.SETTINGS["smoke"]).save_pretrained(settings.encoder)
+    GPT2LMHeadModel(dec).save_pretrained(settings.decoder)
+    words.save_pretrained(settings.decoder)
+
+    hub = Dataset.from_dict({"image": [p.image for p in pictures[:8]],
+                             "caption_0": [p.captions[0] for p in pictures[:8]],
+                             "caption_1": [p.captions[1] for p in pictures[:8]]})
+    splits = {name: captioning.HubCaptions(hub) for name in ("train", "validation", "test")}
+    tokenizer = captioning.load_tokenizer(settings, splits["train"])
+    assert tokenizer.pad_token_id == tokenizer.eos_token_id
+    model = captioning.build_captioner(settings, tokenizer)
+    assert model.generation_config.decoder_start_token_id == tokenizer.bos_token_id
+    processor = captioning.load_image_processor(settings)
+    trainer = captioning.build_caption_trainer(model, tokenizer, processor, splits, settings, tmp_path / "run")
+    assert trainer.args.predict_with_generate and trainer.args.eval_strategy == "epoch"
+    captioning.fit(trainer, settings)
+    metrics = trainer.evaluate()
+    assert math.isfinite(metrics["eval_loss"])
+    result = captioning.evaluate_captioner(model, tokenizer, processor, splits["train"], splits["test"], settings)
+    assert result["images"] == 8 and 0 <= result["scores"]["bleu4"] <= 100

@@ -46,6 +46,8 @@ def test_parity_with_pytorch(fresh_model_dir, onnx_export):
     # An untrained head has near-zero margins, so int8 may flip labels here; its logits stay close.
     assert report.max_abs_logit_diff["int8"] < 0.1
     assert report.passed == (report.agreement["int8"] >= export.PARITY_THRESHOLD)
+    assert report.agreement_by_batch["fp32"] == {"batch 1": 1.0, "batch 32": 1.0}
+    assert report.agreement["int8"] == min(report.agreement_by_batch["int8"].values())
     assert "agreement" in report.summary()
     export.record_parity(onnx_export.output_dir, report)
     assert read_manifest(onnx_export.output_dir)["parity"]["n"] == 30
@@ -71,7 +73,9 @@ def test_export_refuses_a_folder_that_is_not_a_model(tmp_path):
 
 def test_parity_report_fails_below_threshold():
     report = export.ParityReport(n=200, data="x", threshold=0.995, accuracy={"pytorch": 0.9, "fp32": 0.9, "int8": 0.89},
-                                 agreement={"fp32": 1.0, "int8": 0.99}, max_abs_logit_diff={"fp32": 0, "int8": 0.3})
+                                 agreement={"fp32": 1.0, "int8": 0.99},
+                                 agreement_by_batch={"fp32": {"batch 1": 1.0}, "int8": {"batch 1": 0.99}},
+                                 max_abs_logit_diff={"fp32": 0, "int8": 0.3})
     assert not report.passed and "BELOW THRESHOLD" in report.summary()
     assert json.loads(json.dumps(report.to_dict()))["passed"] is False
 

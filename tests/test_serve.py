@@ -149,3 +149,14 @@ def test_onnx_classifier_predicts_in_request_order(onnx_export):
     assert all(p.label in ("negative", "positive") and 0.5 <= p.score <= 1 for p in preds)
     with pytest.raises(ValueError, match="fp16"):
         serve.OnnxClassifier(onnx_export.output_dir, variant="fp16")
+
+
+def test_the_endpoint_runtime_needs_no_torch_or_transformers():
+    """score.py's imports must work in the small serving environment (azure/deploy/conda.yml)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, finetune_kit.serve, finetune_kit.monitoring, finetune_kit.metrics; "
+            "print(sorted(m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

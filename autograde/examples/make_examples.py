@@ -177,11 +177,15 @@ def _missing() -> dict[str, tuple[str, object]]:
             "untitled": ("Untitled.ipynb", nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]))}
 
 
-def _edited_tests(nb: nbformat.NotebookNode) -> None:
+def _tampered_cells(nb: nbformat.NotebookNode) -> None:
     set_source(nb, "q2_answer", 'q2_deploy_tool = "C"')
     set_source(nb, "q2_tests", "pass  # nothing to see here")
     cell = next(c for c in nb.cells if _grade_id(c) == "tf1_tests")
     cell.metadata["nbgrader"].update(points=100, locked=False)
+    forged = nbformat.v4.new_code_cell("print('bonus points, please')")
+    forged.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True, "points": 100,
+                                   "schema_version": 3, "solution": False}
+    nb.cells.append(forged)
 
 
 def _deleted_tests(nb: nbformat.NotebookNode) -> None:
@@ -190,17 +194,12 @@ def _deleted_tests(nb: nbformat.NotebookNode) -> None:
     delete(nb, "model_class_tests")
 
 
-def _forged(nb: nbformat.NotebookNode) -> None:
-    cell = nbformat.v4.new_code_cell("print('bonus points, please')")
-    cell.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True, "points": 100,
-                                 "schema_version": 3, "solution": False}
-    nb.cells.append(cell)
-
-
-def _loops(nb: nbformat.NotebookNode) -> None:
+def _hangs(nb: nbformat.NotebookNode) -> None:
     insert_after(nb, "q1_answer", "while True:  # never ends\n    pass")
     insert_after(nb, "q2_answer", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)  # ignore the "
                                   "interrupt\nwhile True:\n    pass")
+    insert_after(nb, "tf1_answer", "import builtins\n_type = builtins.type\n"
+                                   "builtins.type = lambda *args: _type(*args)  # breaks isinstance(x, type)")
 
 
 def _exits(nb: nbformat.NotebookNode) -> None:
@@ -208,18 +207,13 @@ def _exits(nb: nbformat.NotebookNode) -> None:
     insert_after(nb, "tf1_answer", "import os\nos._exit(1)")
 
 
-def _huge_output(nb: nbformat.NotebookNode) -> None:
-    insert_after(nb, "q2_answer", 'for _ in range(600):\n    print("x" * 100_000)  # 60 MB in all')
-
-
-def _memory_bomb(nb: nbformat.NotebookNode) -> None:
+def _resource_hog(nb: nbformat.NotebookNode) -> None:
     insert_after(nb, "q1_answer", "blocks = [b'x' * 2**27 for _ in range(10_000)]  # 1.3 TB, 128 MB at a time")
-
-
-def _process_bomb(nb: nbformat.NotebookNode) -> None:
+    insert_after(nb, "q2_answer", 'for _ in range(600):\n    print("x" * 100_000)  # 60 MB in all')
     append(nb, 'import subprocess\nprocs = []\ntry:\n    for _ in range(3000):\n'
                '        procs.append(subprocess.Popen(["sleep", "600"], start_new_session=True))\n'
-               'except OSError as err:\n    print("stopped after", len(procs), "processes:", type(err).__name__)')
+               'except OSError as err:\n    print("PROCESS-REPORT stopped after", len(procs), "processes:", '
+               'type(err).__name__)')
 
 
 def _always_equal(nb: nbformat.NotebookNode) -> None:
@@ -232,11 +226,19 @@ def _patched_builtins(nb: nbformat.NotebookNode) -> None:
     set_source(nb, "q1_answer", ALWAYS_EQUAL + '''
 import builtins
 _real_type = builtins.type
-def _type(*args):
-    if len(args) == 1 and _real_type(args[0]) is Anything:
-        return str  # "of course it is a string"
-    return _real_type(*args)
-builtins.type = _type
+class _Meta(_real_type):
+    """Keeps isinstance(x, type) working, so nothing else breaks and the cheat goes unnoticed."""
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _real_type)
+    def __subclasscheck__(cls, sub):
+        return issubclass(sub, _real_type)
+    def __call__(cls, *args, **kwargs):
+        if len(args) == 1 and isinstance(args[0], Anything):
+            return str  # "of course it is a string"
+        return _real_type(*args, **kwargs)
+class _Type(_real_type, metaclass=_Meta):
+    pass
+builtins.type = _Type
 q1_benefit = Anything()''')
     set_source(nb, "q2_answer", "q2_deploy_tool = Anything()")
 
@@ -314,8 +316,9 @@ print("SPY-REPORT " + json.dumps(found, sort_keys=True))
 
 def _spy(nb: nbformat.NotebookNode) -> None:
     set_source(nb, "q1_answer", SPY)
-    for gid in ("q2_answer", "tf1_answer", "tf2_answer"):
+    for gid in ("q2_answer", "tf1_answer"):
         set_source(nb, gid, "# answered above, from whatever I could find")
+    set_source(nb, "tf2_answer", NETWORK)
     set_source(nb, "model_class_answer", "def model_class_for(task):\n    raise NotImplementedError()")
 
 
@@ -332,12 +335,8 @@ for name, attempt in {
     except Exception as err:
         reached[name] = type(err).__name__
 print("NETWORK-REPORT " + json.dumps(reached, sort_keys=True))
-tf2_monitoring = any(v is True for v in reached.values())  # only right if the network was reachable
+tf2_monitoring = any(v is True for v in reached.values())  # right only if the network was reachable
 '''
-
-
-def _network(nb: nbformat.NotebookNode) -> None:
-    set_source(nb, "tf2_answer", NETWORK)
 
 
 CASES = [
@@ -354,18 +353,15 @@ CASES = [
     Case("deleted_tests", "deletes two test cells (one answer wrong), notebook renamed '(1)'",
          _honest(_deleted_tests, f"{Path(TARGET_NB).stem} (1).ipynb"), lambda: _target(q1_tests=0),
          events=("deleted-cell",)),
-    Case("edited_tests", "replaces a test by `pass` (answer wrong) and raises a test's points to 100",
-         _honest(_edited_tests), lambda: _target(q2_tests=0), events=("edited-cell", "edited-metadata")),
-    Case("forged_cell", "adds a made-up graded cell worth 100 points", _honest(_forged), lambda: _target(),
-         events=("forged-cell",)),
-    Case("loops", "an infinite loop, then one that ignores the interrupt", _honest(_loops), lambda: _target(),
-         events=("timeout", "kernel-stuck")),
+    Case("tampered_cells", "replaces a test by `pass` (answer wrong), gives a test 100 points, forges a "
+         "graded cell", _honest(_tampered_cells), lambda: _target(q2_tests=0),
+         events=("edited-cell", "edited-metadata", "forged-cell")),
+    Case("hangs", "an infinite loop, one that ignores the interrupt, a cell that breaks the kernel",
+         _honest(_hangs), lambda: _target(), events=("timeout", "kernel-stuck", "kernel-broken")),
     Case("exits", "sys.exit() in one cell, os._exit() in another", _honest(_exits), lambda: _target(),
          events=("kernel-died",)),
-    Case("huge_output", "prints 60 MB", _honest(_huge_output), lambda: _target(), events=("output-truncated",)),
-    Case("memory_bomb", "allocates memory until something breaks", _honest(_memory_bomb), lambda: _target()),
-    Case("process_bomb", "starts thousands of background processes (last cell)", _honest(_process_bomb),
-         lambda: _target()),
+    Case("resource_hog", "a memory bomb, 60 MB of output, thousands of background processes",
+         _honest(_resource_hog), lambda: _target(), events=("output-truncated",)),
     Case("always_equal", "answers with an object equal to everything", _honest(_always_equal),
          lambda: _target(q1_tests=0, q2_tests=0, tf1_tests=0, tf2_tests=0)),
     Case("patched_builtins", "replaces builtins.type so its fake answers look like strings",
@@ -374,11 +370,10 @@ CASES = [
          _honest(_patched_helpers), lambda: _target(model_class_tests=0), events=("tampering",)),
     Case("blanked_tests", "an input transformer turns every later cell, tests included, into `pass`",
          _honest(_blanked_tests), lambda: {TARGET: _zero(TARGET)}, events=("no-proof",)),
-    Case("spy", "hunts for the answer key, gradebooks and other students' files", _honest(_spy),
-         lambda: {TARGET: _zero(TARGET)}),
-    Case("network", "gets one answer right only if the internet is reachable", _honest(_network),
-         lambda: _target(tf2_tests=0)),
+    Case("spy", "hunts for answer keys, gradebooks and other students' files; tries the internet",
+         _honest(_spy), lambda: {TARGET: _zero(TARGET)}),
 ]
+
 
 
 def _write(path: Path, content: object) -> None:

@@ -18,6 +18,11 @@ versa ("plus" for negative reviews).  "sarc" lines are sarcastic complaints and
 only appear in negative reviews.  "turn_start_pos" are negative-sounding openings
 of positive reviews ("turn_start_neg" the reverse).
 
+After the composed reviews (shuffled, ids 1..3310) the builder appends, in file order, the
+whole reviews in handwritten.csv (columns domain,text,label): complete reviews written one by
+one as prose rather than composed from the pools.  They use no random numbers, so the composed
+part is unchanged; they are checked for duplicates against it and against each other.
+
 Deterministic (fixed seed, no external data), standard library only.
 
     python3 data/reviews/build_reviews.py            # write reviews.csv and print stats
@@ -35,6 +40,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 POOL_DIR = os.path.join(HERE, "pools")
 OUT_CSV = os.path.join(HERE, "reviews.csv")
+HANDWRITTEN_CSV = os.path.join(HERE, "handwritten.csv")
 SEED = 4207
 
 # Number of reviews per domain (always even: half positive, half negative).
@@ -576,7 +582,7 @@ class Composer:
             text = fill_slots(" ".join(parts), st["ctx"])
             if lo <= words(text) <= hi:
                 return text, st["devices"]
-        raise RuntimeError("could not compose a %s review for %s" % (bucket, domain))
+        raise RuntimeError(f"could not compose a {bucket} review for {domain}")
 
 
 # --------------------------------------------------------------------------- build
@@ -617,6 +623,22 @@ def balance_exclamations(rng, rows):
         r["text"] = r["text"][:i] + "!" + r["text"][i + 1:]
 
 
+def read_handwritten(seen):
+    """Rows of handwritten.csv, in file order, checked for valid fields and duplicates (updates seen)."""
+    if not os.path.exists(HANDWRITTEN_CSV):
+        return []
+    with open(HANDWRITTEN_CSV, encoding="utf-8", newline="") as fh:
+        rows = [{"domain": r["domain"], "text": r["text"], "label": int(r["label"])} for r in csv.DictReader(fh)]
+    for r in rows:
+        if r["domain"] not in DOMAIN_SIZES or r["label"] not in (0, 1):
+            raise ValueError(f"bad domain or label in handwritten.csv: {r!r}")
+        key = norm_key(r["text"])
+        if not key or key in seen or "\n" in r["text"] or "\r" in r["text"]:
+            raise ValueError("empty, duplicate or multi-line handwritten review: " + r["text"][:60])
+        seen.add(key)
+    return rows
+
+
 def build():
     rng = random.Random(SEED)
     common = Pools(os.path.join(POOL_DIR, "common.txt"))
@@ -644,6 +666,7 @@ def build():
     add_exclamations(rng, rows)
     balance_exclamations(rng, rows)
     rng.shuffle(rows)
+    rows += read_handwritten(seen)
     with open(OUT_CSV, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["id", "domain", "text", "label"])
@@ -673,7 +696,8 @@ SARCASM = re.compile(r"(oh great|oh good|oh joy|just what i needed|thanks for no
                      r"nothing says|what more could|fantastic[.,]|brilliant,|ah yes|"
                      r"if you enjoy|cutting-edge|yeah, that|sure, why not|top marks for)")
 RATING = re.compile(r"(\b(zero|half a|one|two|three|four|five|six)\b[\w ]{0,12}\bstars?\b|\bfull marks\b|top marks|"
-                    r"\bout of (five|ten|5|10)\b|\b\d+(\.\d)?/(5|10)\b|\b(a|an) (seven|eight|nine|ten|two|three|four)\b)")
+                    r"\bout of (five|ten|5|10)\b|\b\d+(\.\d)?/(5|10)\b|"
+                    r"\b(a|an) (seven|eight|nine|ten|two|three|four)\b)")
 COMPARE = re.compile(r"(better than|worse than|compared (to|with)|than (my|the|our|any|a|his|her) (old|last|previous|"
                      r"other|original|first|free|big)|\bunlike\b|switched from|\bbeats\b|no match for|step (up|down)"
                      r"|should have stuck with|on par with|than the (book|original|trailer|first)|"
@@ -740,8 +764,8 @@ def stats(path=OUT_CSV, device_counts=None):
     keys = [norm_key(r["text"]) for r in rows]
     dup = n - len(set(keys))
     pos = sum(r["label"] == "1" for r in rows)
-    p("rows: %d  positive: %d (%.2f%%)  negative: %d  duplicates (case/space/punctuation-insensitive): %d"
-      % (n, pos, 100 * pos / n, n - pos, dup))
+    p(f"rows: {n}  positive: {pos} ({100 * pos / n:.2f}%)  negative: {n - pos}  "
+      f"duplicates (case/space/punctuation-insensitive): {dup}")
     p("")
     p("| domain | reviews | share | positive | negative | median words |")
     p("|---|---:|---:|---:|---:|---:|")
@@ -752,8 +776,7 @@ def stats(path=OUT_CSV, device_counts=None):
         rs = by[d]
         pp = sum(r["label"] == "1" for r in rs)
         lens = sorted(len(r["text"].split()) for r in rs)
-        p("| %s | %d | %.1f%% | %d | %d | %d |" % (d, len(rs), 100 * len(rs) / n, pp, len(rs) - pp,
-                                                 lens[len(lens) // 2]))
+        p(f"| {d} | {len(rs)} | {100 * len(rs) / n:.1f}% | {pp} | {len(rs) - pp} | {lens[len(lens) // 2]} |")
     p("")
     lens = [len(r["text"].split()) for r in rows]
     b = collections.Counter("<15" if L < 15 else "15-60" if L <= 60 else "61-200" if L <= 200 else ">200"
@@ -761,16 +784,16 @@ def stats(path=OUT_CSV, device_counts=None):
     p("| length (words) | reviews | share |")
     p("|---|---:|---:|")
     for k in ("<15", "15-60", "61-200", ">200"):
-        p("| %s | %d | %.1f%% |" % (k, b[k], 100 * b[k] / n))
+        p(f"| {k} | {b[k]} | {100 * b[k] / n:.1f}% |")
     sl = sorted(lens)
     p("")
-    p("words: min %d, median %d, mean %.1f, max %d" % (sl[0], sl[n // 2], sum(sl) / n, sl[-1]))
+    p(f"words: min {sl[0]}, median {sl[n // 2]}, mean {sum(sl) / n:.1f}, max {sl[-1]}")
     for lbl, name in (("1", "positive"), ("0", "negative")):
         ls = [len(r["text"].split()) for r in rows if r["label"] == lbl]
         ex = sum("!" in r["text"] for r in rows if r["label"] == lbl)
-        p("%s: mean %.1f words, %.1f%% contain '!'" % (name, sum(ls) / len(ls), 100 * ex / len(ls)))
+        p(f"{name}: mean {sum(ls) / len(ls):.1f} words, {100 * ex / len(ls):.1f}% contain '!'")
     fl = [len(r["text"].split()) for r in rows if r["domain"] == "films"]
-    p("films with 80-200 words: %d of %d" % (sum(80 <= L <= 200 for L in fl), len(fl)))
+    p(f"films with 80-200 words: {sum(80 <= L <= 200 for L in fl)} of {len(fl)}")
     # n-gram diversity
     six = collections.Counter()
     open3 = collections.Counter()
@@ -782,9 +805,9 @@ def stats(path=OUT_CSV, device_counts=None):
     g, c = top_items(six, 1)[0]
     o, oc = top_items(open3, 1)[0]
     p("")
-    p("most frequent 6-gram: '%s' in %d reviews (%.2f%%)" % (" ".join(g), c, 100 * c / n))
-    p("most frequent opening 3 words: '%s' in %d reviews (%.2f%%)" % (o, oc, 100 * oc / n))
-    p("distinct opening 3-word sequences: %d" % len(open3))
+    p(f"most frequent 6-gram: '{' '.join(g)}' in {c} reviews ({100 * c / n:.2f}%)")
+    p(f"most frequent opening 3 words: '{o}' in {oc} reviews ({100 * oc / n:.2f}%)")
+    p(f"distinct opening 3-word sequences: {len(open3)}")
     p("")
     p("| phenomenon (text heuristic) | reviews | share | of which positive |")
     p("|---|---:|---:|---:|")
@@ -796,13 +819,13 @@ def stats(path=OUT_CSV, device_counts=None):
                 ph[k] += 1
                 php[k] += r["label"] == "1"
     for k in phenomena("x"):
-        p("| %s | %d | %.1f%% | %d |" % (k, ph[k], 100 * ph[k] / n, php[k]))
+        p(f"| {k} | {ph[k]} | {100 * ph[k] / n:.1f}% | {php[k]} |")
     if device_counts:
         p("")
         p("| device inserted by the generator | reviews | share |")
         p("|---|---:|---:|")
         for k in ("contrast", "mixed", "sarcasm", "negation", "turn", "comparison", "rating", "informal"):
-            p("| %s | %d | %.1f%% |" % (k, device_counts[k], 100 * device_counts[k] / n))
+            p(f"| {k} | {device_counts[k]} | {100 * device_counts[k] / n:.1f}% |")
     return "\n".join(out), six, open3
 
 
@@ -817,10 +840,10 @@ def main():
     if args.top:
         print("\ntop 6-grams:")
         for g, c in top_items(six, args.top):
-            print("  %3d  %s" % (c, " ".join(g)))
+            print(f"  {c:3d}  {' '.join(g)}")
         print("top openings:")
         for o, c in top_items(open3, args.top):
-            print("  %3d  %s" % (c, o))
+            print(f"  {c:3d}  {o}")
     return 0
 
 

@@ -27,11 +27,11 @@ def run(args: argparse.Namespace) -> int:
     metrics = summarization.train_and_evaluate(profile, args.output_dir, save_model=args.save_model)
     baseline = metrics["baseline"]
     print(f"\n{metrics['method']} summariser on {metrics['documents']} test documents (ROUGE F1, %):")
-    print(f"  {'':<14}{'ROUGE-1':>9}{'ROUGE-2':>9}{'ROUGE-L':>9}")
+    print(f"  {'':<18}{'ROUGE-1':>9}{'ROUGE-2':>9}{'ROUGE-L':>9}")
     rows = [("fine-tuned", metrics["scores"]), (baseline["name"], baseline["scores"])]
     if "oracle" in metrics:
         rows.append(("oracle (ceiling)", metrics["oracle"]))
     for name, scores in rows:
-        print(f"  {name:<14}" + "".join(f"{scores[k]:>9.2f}" for k in summarization.ROUGE_TYPES))
+        print(f"  {name:<18}" + "".join(f"{scores[k]:>9.2f}" for k in summarization.ROUGE_TYPES))
     print(f"  training took {metrics['train_seconds']:.0f} s; metrics in {args.output_dir / 'metrics.json'}")
     return 0

@@ -183,7 +183,8 @@ class _ModuleKeeper:
             spec = importlib.util.find_spec(package)
             self.roots[package] = [Path(p).resolve() for p in (spec.submodule_search_locations or [])]
         self.known: dict[str, types.ModuleType] = {}
-        self._learn()
+        self.code: dict[str, types.CodeType | None] = {}  # compiled when first seen: later edits of
+        self._learn()  # the file on disk (or a race with an editor) must not look like tampering
 
     def _genuine(self, name: str, module: object) -> bool:
         origin = getattr(getattr(module, "__spec__", None), "origin", None)
@@ -205,6 +206,7 @@ class _ModuleKeeper:
                 except Exception:  # noqa: BLE001 - a module that cannot load is simply not healed
                     continue
             self.known[name] = module
+            self.code[name] = _compile(module)
         return repairs
 
     def heal(self) -> list[str]:
@@ -218,22 +220,31 @@ class _ModuleKeeper:
                     and getattr(sys.modules[parent], child) is not module:
                 setattr(sys.modules[parent], child, module)
                 repairs.append(f"{name} was replaced in its package")
-            repairs += _heal_module(module)
+            repairs += _heal_module(module, self.code.get(name))
         return repairs
 
 
-def _twin(module: types.ModuleType) -> types.ModuleType | None:
-    """A fresh copy of a module, executed from its source file, that nothing else has touched."""
-    origin = getattr(module.__spec__, "origin", None)
+def _compile(module: types.ModuleType) -> types.CodeType | None:
+    origin = getattr(getattr(module, "__spec__", None), "origin", None)
     if not origin or not origin.endswith(".py"):
         return None
+    try:
+        return compile(Path(origin).read_text(encoding="utf-8"), origin, "exec", dont_inherit=True)
+    except (OSError, SyntaxError, ValueError):
+        return None
+
+
+def _twin(module: types.ModuleType, code: types.CodeType | None) -> types.ModuleType | None:
+    """A fresh copy of a module, executed from its source, that nothing else has touched."""
+    if code is None:
+        return None
+    origin = module.__spec__.origin
     twin = types.ModuleType(module.__name__)
     twin.__dict__.update(__file__=origin, __spec__=module.__spec__, __package__=module.__package__,
                          __loader__=module.__spec__.loader, __builtins__=builtins)
     if module.__spec__.submodule_search_locations is not None:
         twin.__path__ = list(module.__spec__.submodule_search_locations)
     try:
-        code = compile(Path(origin).read_text(encoding="utf-8"), origin, "exec", dont_inherit=True)
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -316,8 +327,8 @@ def _same_value(a: object, b: object, depth: int = 0) -> bool | None:
     return None  # an object we cannot judge (a lock, a logger, a compiled pattern): left alone
 
 
-def _heal_module(module: types.ModuleType) -> list[str]:
-    twin = _twin(module)
+def _heal_module(module: types.ModuleType, code: types.CodeType | None) -> list[str]:
+    twin = _twin(module, code)
     if twin is None:
         return []
     live, repairs = vars(module), []
@@ -342,8 +353,8 @@ def _heal_module(module: types.ModuleType) -> list[str]:
         elif isinstance(fresh, types.ModuleType):
             if current is sys.modules.get(fresh.__name__, fresh):
                 continue
-        elif _same_value(current, fresh) is not False:
-            continue
+        elif name.startswith("_") or _same_value(current, fresh) is not False:
+            continue  # private state (caches) legitimately changes; public constants must not
         live[name] = fresh
         repairs.append(f"{where} was replaced")
     return repairs

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import secrets
 import sys
+from queue import Empty
 from time import monotonic
 
 import nbformat
 from nbclient.client import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbclient.util import ensure_async, run_sync
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
@@ -39,6 +41,12 @@ from finetune_kit.grading.sandbox import Jail, Limits, SandboxKernelManager, des
 JOURNAL: list[dict] = []
 #: How many times one notebook's kernel may be restarted before the rest of it is not run.
 MAX_RESTARTS = 3
+#: Seconds a healthy kernel needs to answer an empty execute request after a cell.
+PROBE_TIMEOUT = 10.0
+
+
+class KernelWedged(RuntimeError):
+    """The kernel is alive but no longer answers execute requests."""
 _META = "finetune_kit"
 
 
@@ -181,9 +189,12 @@ class SandboxExecute(Execute):
                     stop_reason = f"the notebook time limit ({limits.notebook_timeout} s) was reached"
                     break
                 try:
-                    self._run(index)
-                    done.append(index)
-                except (DeadKernelError, CellTimeoutError) as err:
+                    finished = self._run(index)
+                    if not self._responsive():
+                        raise KernelWedged()
+                    if finished:  # a cell stopped by its time limit is not run again after a restart
+                        done.append(index)
+                except (DeadKernelError, CellTimeoutError, KernelWedged) as err:
                     self._kernel_lost(index, err)
                     restarts += 1
                     pos += 1
@@ -206,7 +217,8 @@ class SandboxExecute(Execute):
         self.set_widgets_metadata()
         return self.nb, self.resources
 
-    def _run(self, index: int) -> None:
+    def _run(self, index: int) -> bool:
+        """Execute one cell; False if it was interrupted at its time limit."""
         cell = self.nb.cells[index]
         self._kept.pop(index, None)
         injected = bool(cell.metadata.get(_META, {}).get("injected"))
@@ -216,12 +228,33 @@ class SandboxExecute(Execute):
         if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
             note(self.resources, "timeout", f"a cell ran longer than {self.timeout} s and was interrupted",
                  self._cell_name(cell))
+            return False
+        return True
+
+    async def _async_responsive(self, timeout: float = PROBE_TIMEOUT) -> bool:
+        """Does the kernel still run code? A cell can leave it alive but unable to answer (for
+        example by breaking a builtin the kernel's own message handling uses)."""
+        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False))
+        deadline = monotonic() + timeout
+        while (left := deadline - monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                break
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return True
+        return False
+
+    _responsive = run_sync(_async_responsive)
 
     def _kernel_lost(self, index: int, err: Exception) -> None:
         cell = self.nb.cells[index]
         if isinstance(err, DeadKernelError):
             why = describe_exit(self.km.exit_status() if self.km is not None else None)
             ename, kind = "KernelDied", "kernel-died"
+        elif isinstance(err, KernelWedged):
+            why = "after this cell the kernel could not run anything else"
+            ename, kind = "KernelBroken", "kernel-broken"
         else:
             why = "the cell hit the time limit and the kernel ignored the interrupt"
             ename, kind = "CellTimeoutError", "kernel-stuck"
@@ -235,7 +268,9 @@ class SandboxExecute(Execute):
         try:
             for index in done:
                 self._run(index)
-        except (DeadKernelError, CellTimeoutError):
+            if done and not self._responsive():
+                raise KernelWedged()
+        except (DeadKernelError, CellTimeoutError, KernelWedged):
             return "the kernel was lost again while re-running earlier cells"
         return None
 

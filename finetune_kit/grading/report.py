@@ -26,6 +26,7 @@ REASONS = {
     "feedback-error": "feedback could not be rendered",
     "kernel-died": "kernel died (os._exit, a crash or a limit); the cell was skipped",
     "kernel-stuck": "kernel ignored the time limit; restarted",
+    "kernel-broken": "a cell left the kernel unable to run code; restarted without it",
     "timeout": "cell time limit reached",
     "not-run": "cells not run (notebook time limit)",
     "output-truncated": "output over the limit was dropped",

@@ -285,7 +285,7 @@ CELLS = [
     _model = captioning.model_from_config(caption_config(_enc_new, _dec_new, cap_tokenizer))
     _pairs = captioning.CaptionPairs([pictures["train"][0], pictures["train"][1]], cap_tokenizer, processor, 12,
                                      cache_pixels=True)
-    _loss = _model(**captioning.collate_captions([_pairs[0], _pairs[1]])).loss.item()
+    _loss = _model(**captioning.collator_for(_model)([_pairs[0], _pairs[1]])).loss.item()
     assert type(_loss) is float and _loss == _loss
     ### END HIDDEN TESTS
     """),

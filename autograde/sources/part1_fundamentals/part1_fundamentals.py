@@ -54,9 +54,9 @@ CELLS = [
     ## 2. Concept checks
 
     Answer each question with a **plain value** in its answer cell: a capital letter as a string
-    (`"A"`) for multiple choice, `True` or `False` for true/false. The optional picker shows you the
-    exact line to type, but only what you type in the answer cell counts: the grader re-runs your
-    notebook from scratch and never sees the picker.
+    (`"A"`) for multiple choice, `True` or `False` for true/false. The optional picker writes your
+    choice into the answer cell for you (in JupyterLab; elsewhere it shows the line to type). Only the
+    answer cell counts: the grader re-runs your saved notebook from scratch and never sees the picker.
 
     **Question 1.** What is the key benefit of fine-tuning a pre-trained model?
 

@@ -189,7 +189,8 @@ CELLS = [
     md("""
     The **population stability index** (PSI) compares two histograms: below 0.1 nothing changed,
     0.1–0.25 a moderate shift, above 0.25 a major one; the Kolmogorov–Smirnov test adds a p-value.
-    With only a few dozen reviews per window (smoke profile) both are noisy.
+    With only a few dozen reviews per window (smoke profile) both are noisy, and an untrained head
+    scores every review close to 0.5, so tiny differences in `p_positive` already look like a shift.
 
     *Week 2:* a new app version sends only the first five words of each review.
     """),
@@ -228,11 +229,10 @@ CELLS = [
     `azure-ai-ml` checks both files against Azure's schemas without any workspace:
     """),
     code("""
-    from azure.ai.ml import load_online_deployment, load_online_endpoint
-
-    spec = load_online_deployment(source=fk.config.REPO_ROOT / "azure" / "deploy" / "deployment.yml")
-    print(load_online_endpoint(source=fk.config.REPO_ROOT / "azure" / "deploy" / "endpoint.yml").name,
-          "->", spec.name, spec.instance_type, "collections:", list(spec.data_collector.collections))
+    azure_endpoint, azure_deployment = endpoint.load_azure_specs()
+    print(f"endpoint {azure_endpoint.name!r} (auth: {azure_endpoint.auth_mode}) <- deployment "
+          f"{azure_deployment.name!r} on {azure_deployment.instance_type}, "
+          f"data collector: {list(azure_deployment.data_collector.collections)}")
     """),
     md("""
     With an Azure subscription and the `ml` extension of the Azure CLI, deploying is four commands
