@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-fast release sources lab grade lint clean
+.PHONY: setup demo test test-fast release sources lab grade examples labextension lint clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (finetune-kit)" >/dev/null
+	mkdir -p $(VENV)/share/jupyter/labextensions  # the picker's JupyterLab side (prebuilt, see labextension/)
+	ln -sfn $(CURDIR)/finetune_kit/jupyter/labextensions/finetune-kit-answers $(VENV)/share/jupyter/labextensions/
 	touch $@
 
 setup: $(VENV)/.installed  ## create .venv and install the pinned environment
@@ -42,8 +44,19 @@ release: setup  ## regenerate notebooks/ (student release) from solutions/ with 
 lab: setup  ## open the course in JupyterLab
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)
 
+SUBMISSIONS ?= autograde/examples/class
+GRADED ?= graded
+grade: setup  ## grade a class: make grade SUBMISSIONS=class.zip [GRADED=folder] (report: GRADED/report.html)
+	$(PY) -m finetune_kit grade $(SUBMISSIONS) --output $(GRADED)
+
+examples: setup  ## regenerate the sample class in autograde/examples/ from the release and solutions
+	$(PY) autograde/examples/make_examples.py
+
+labextension:  ## rebuild the picker's JupyterLab extension (needs node; the build is committed)
+	cd labextension && npm ci --no-audit --no-fund && $(BIN)/jupyter-builder build .
+
 lint: setup
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf build outputs
+	rm -rf build outputs graded

@@ -371,7 +371,7 @@ def cross_validation(folds: Any, *, single: Mapping[str, float] | None = None,
 
     plt = _plt()
     metrics = [m for m in metrics if m in folds.columns]
-    fig, ax = plt.subplots(figsize=(1.9 * len(metrics) + 2.5, 3.8))
+    fig, ax = plt.subplots(figsize=(1.9 * len(metrics) + 4.5, 3.8))
     rng = np.random.default_rng(0)
     for i, metric in enumerate(metrics):
         values = folds[metric].to_numpy(dtype=float)
@@ -387,7 +387,7 @@ def cross_validation(folds: Any, *, single: Mapping[str, float] | None = None,
     ax.set_xticks(range(len(metrics)), metrics)
     ax.set_xlim(-0.6, len(metrics) - 0.1)
     ax.set(ylabel="score", title=f"Cross-validation: {len(folds)} folds")
-    ax.legend(loc="lower left", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     return fig

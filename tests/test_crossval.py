@@ -66,8 +66,9 @@ def test_summary_and_comparison(tmp_path):
     assert summary.loc["accuracy", "mean"] == pytest.approx(0.85)
     assert summary.loc["accuracy", "std"] == pytest.approx(0.05)  # ddof=1: between-fold spread
     table = cv.compare({"accuracy": 0.95, "f1": 0.75})
-    assert table.loc["accuracy", "difference in stds"] == pytest.approx(2.0)
-    assert np.isnan(table.loc["f1", "difference in stds"])  # no spread, no scale
+    assert table.loc["accuracy", ["worst fold", "best fold", "single split (test)"]].tolist() == \
+        pytest.approx([0.80, 0.90, 0.95])
+    assert table.loc["f1", "std"] == pytest.approx(0.0)
     (tmp_path / "metrics.json").write_text(json.dumps({"epochs_run": 3, "split_sizes": {"train": 2648},
                                                        "train_seconds": 900}))
     text = cv.describe_cost(tmp_path)

@@ -3,6 +3,7 @@
 1. execute every solution notebook under the chosen profile into ``outputs/executed/``;
 2. regenerate the student release (``notebooks/``) with nbgrader;
 3. autograde the solutions as a sample submission and render its feedback;
+4. grade the sample class in ``autograde/examples/class`` like an instructor would (``grade``);
 then print where everything is.
 """
 
@@ -46,6 +47,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"[demo]   {name}: {score.auto_score:g}/{score.auto_max:g} autograded points "
               f"(+{score.manual_max:g} points graded by hand)")
         where.append((f"feedback {name}", course.feedback("sample_solution", name, grading)))
+
+    # The instructor's side: a whole (partly hostile) class, graded in the sandbox, in parallel.
+    from finetune_kit.grading import runner
+
+    print("[demo] grading the sample class in autograde/examples/class (python -m finetune_kit grade) ...",
+          flush=True)
+    graded = runner.grade_class(REPO_ROOT / "autograde" / "examples" / "class", out / "class_grading")
+    where += [("class grades", graded.output / "grades.csv"), ("class report", graded.output / "report.html")]
 
     print("\nWhere everything is:")
     for label, path in where:

@@ -16,3 +16,8 @@ graded in a throw-away copy of the course by a confined worker; only the trusted
 writes the instructor's gradebook. README.md ("Grading a class") says what this does and does not
 protect against.
 """
+
+import warnings
+
+# nbgrader 0.9's gradebook trips SQLAlchemy's autoflush warning on every submission it creates: noise.
+warnings.filterwarnings("ignore", message=".*not in session, add operation along.*")

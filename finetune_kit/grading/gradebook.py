@@ -29,6 +29,16 @@ from finetune_kit import course
 from finetune_kit.config import REPO_ROOT
 
 TEMPLATE = ".template"
+FORMGRADER_CONFIG = """\
+# Written by `python -m finetune_kit grade`: this folder is an nbgrader course. From here,
+# `jupyter lab` (Nbgrader > Formgrader) grades the written answers by hand; `nbgrader export` works too.
+c = get_config()  # noqa: F821
+c.CourseDirectory.course_id = {course_id!r}
+c.CourseDirectory.root = "."
+c.CourseDirectory.release_directory = "release"
+c.CourseDirectory.source_directory = "release"
+c.CourseDirectory.db_url = "sqlite:///gradebook.db"
+"""
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,9 @@ def prepare(root: Path, assignments: list[str]) -> Course:
         course.release(changed, release_dir=here.template / "instructor-release", work_dir=here.root)
     stamp.update(wanted)
     stamp_path.write_text(json.dumps(stamp, indent=1, sort_keys=True))
+    config = here.root / "nbgrader_config.py"
+    if not config.exists():  # so `cd OUTPUT && jupyter lab` opens this class in formgrader
+        config.write_text(FORMGRADER_CONFIG.format(course_id=course.load_config().CourseDirectory.course_id))
     return here
 
 

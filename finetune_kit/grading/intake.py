@@ -27,6 +27,7 @@ import json
 import re
 import shutil
 import stat
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,8 +76,9 @@ class Intake:
 
 
 def slug(name: str) -> str:
-    """An nbgrader student id from whatever the LMS wrote (``"Full Name"`` -> ``full_name``)."""
-    text = re.sub(r"[^a-z0-9_.-]+", "_", name.strip().lower()).strip("_.-")
+    """An nbgrader student id from whatever the LMS wrote (``"Ana María López"`` -> ``ana_maria_lopez``)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    text = re.sub(r"[^a-z0-9_.-]+", "_", ascii_name.strip().lower()).strip("_.-")
     return text or "student"
 
 

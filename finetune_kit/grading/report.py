@@ -8,12 +8,16 @@ one self-contained HTML file: matplotlib figures are embedded as PNG data, nothi
 from __future__ import annotations
 
 import base64
+import contextlib
 import csv
 import html
 import io
 import json
+import os
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from finetune_kit.grading import gradebook
 
@@ -76,14 +80,23 @@ def class_table(output: Path, students: list[str], assignments: list[str]) -> li
     return rows
 
 
+@contextlib.contextmanager
+def _atomic(path: Path) -> Iterator[TextIO]:
+    """Write ``path`` through a temporary file renamed into place: never a half-written file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        yield f
+    os.replace(tmp, path)
+
+
 def write_csvs(output: Path, rows: list[dict]) -> None:
-    with open(output / "grades.csv", "w", newline="", encoding="utf-8") as f:
+    with _atomic(output / "grades.csv") as f:
         writer = csv.writer(f)
         writer.writerow(GRADES_COLUMNS)
         for row in rows:
             writer.writerow([_fmt(row[c]) if isinstance(row[c], float) else
                              ("" if row[c] is None else str(row[c])) for c in GRADES_COLUMNS])
-    with open(output / "questions.csv", "w", newline="", encoding="utf-8") as f:
+    with _atomic(output / "questions.csv") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "assignment", "notebook", "cell", "score", "max_score", "autograded"])
         for row in rows:
@@ -203,8 +216,10 @@ def write_report(output: Path, rows: list[dict], assignments: list[str], unattri
     problems = []
     for r in rows:
         if r["status"] != "graded":
-            problems.append((r["student"], r["assignment"], r["status"], "; ".join(
-                [e["detail"] for e in r["events"] if e["kind"] in REASONS][:3]) or "no notebook for it"))
+            reasons = [e for e in r["events"] if e["kind"] in REASONS]
+            what = r["status"] + (f": {REASONS[reasons[0]['kind']]}" if reasons else "")
+            problems.append((r["student"], r["assignment"], what,
+                             "; ".join(e["detail"] for e in reasons[:3]) or "no notebook for it"))
         for e in r["events"]:
             if e["kind"] in REASONS and r["status"] == "graded":
                 where = " ".join(x for x in (e.get("notebook"), e.get("cell")) if x)
@@ -225,7 +240,8 @@ def write_report(output: Path, rows: list[dict], assignments: list[str], unattri
         parts.append("<h2>Files not attributed to any student</h2><ul>"
                      + "".join(f"<li>{esc(f)}</li>" for f in unattributed) + "</ul>")
     path = output / "report.html"
-    path.write_text("\n".join(parts), encoding="utf-8")
+    with _atomic(path) as f:
+        f.write("\n".join(parts))
     return path
 
 

@@ -58,8 +58,9 @@ class ClassRun:
     students: list[str]
     graded: list[str]
     skipped: list[str]
-    seconds: float
-    student_seconds: dict[str, float]
+    seconds: float  # the whole command
+    prepare_seconds: float  # release and gradebooks (once per class; reused when resuming)
+    student_seconds: dict[str, float]  # one worker each: scratch course, nbgrader, feedback
 
 
 def _log(message: str) -> None:
@@ -160,6 +161,8 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     """Grade every student in ``submissions`` into ``output`` (see the module docstring)."""
     options = options or Options()
     started = time.perf_counter()
+    if not Path(submissions).exists():
+        raise FileNotFoundError(f"submissions not found: {submissions}")
     output = Path(output).resolve()
     output.mkdir(parents=True, exist_ok=True)
     course._ensure_tools_on_path()
@@ -171,6 +174,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         raise ValueError(f"unknown assignment(s) {', '.join(unknown)}; this course has {', '.join(available)}")
     _log(f"isolation: {level}; {options.jobs} worker(s); preparing the course ...")
     here = gradebook.prepare(output, wanted)
+    prepared = time.perf_counter() - started
     found = intake.read_submissions(Path(submissions), output / ".intake", gradebook.notebook_names(here, wanted),
                                     gradebook.grade_cell_ids(here, wanted))
     if not found.submissions:
@@ -241,7 +245,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     elapsed = time.perf_counter() - started
     _log(f"done in {elapsed:.0f} s: {output / 'grades.csv'}, {output / 'report.html'}")
     return ClassRun(output=output, isolation=level, students=sorted(found.submissions), graded=graded,
-                    skipped=skipped, seconds=elapsed, student_seconds=seconds)
+                    skipped=skipped, seconds=elapsed, prepare_seconds=prepared, student_seconds=seconds)
 
 
 def _copy_submitted(output: Path, found: intake.Intake, assignments: list[str]) -> None:

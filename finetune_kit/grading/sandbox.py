@@ -209,6 +209,11 @@ def visibility_plan(extra: list[Path]) -> dict[str, list[str]]:
     if home != Path("/"):
         candidates.add(home)
     needed = needed_paths()
+    for path in extra:
+        inside = [n for n in needed if Path(path).resolve().is_relative_to(n)]
+        if inside:
+            raise ValueError(f"{path} is inside {inside[0]}, which student code can read: "
+                             "keep grading output and submissions outside the kit's package, data and environment")
     candidates = {c for c in candidates if c.exists() and not any(c.is_relative_to(n) for n in needed)}
     cover = sorted(c for c in candidates if not any(c != o and c.is_relative_to(o) for o in candidates))
     keep = [n for n in needed if any(n.is_relative_to(c) for c in cover)]

@@ -273,6 +273,10 @@ CELLS = [
     - Why can't BERT alone write an abstractive summary, and what would you use instead?
     - Which part of a ViT + GPT-2 captioner starts untrained, even when both halves are pre-trained?
 
+    Want to see the other two architectures *learn*? The companion notebook
+    `part1_applications.ipynb` (same folder) fine-tunes the MiniLM encoder as an extractive
+    legal summariser and trains a small ViT + GPT-2 captioner, offline.
+
     Next: **Part 2**, where you fine-tune a real pre-trained model on customer reviews.
     """),
 ]

@@ -227,9 +227,9 @@ CELLS = [
       one unbiased number for the model we ship at the end;
     * inside each fold, the held-out part **plays validation** — nothing is chosen by looking at test.
 
-    **The cost:** k trainings instead of one. On a laptop CPU that is why the `offline` profile
-    trains each fold for 1 epoch on 1,200 reviews (the single split trained 3 epochs on 2,648); on an
-    Azure GPU the `azure` profile repeats the full recipe 5 times.
+    **The cost:** k trainings instead of one. Five runs of Part 2's full recipe would take about five
+    times its training time, so on a laptop CPU the `offline` profile trains each fold for 1 epoch
+    instead of 3; on an Azure GPU the `azure` profile repeats the full recipe.
 
     **Your turn (3).** Stratifying is simple enough to write yourself. Write
     `stratified_split(labels, test_fraction, seed=0)` returning `(train_idx, test_idx)`: two **lists
@@ -311,10 +311,12 @@ CELLS = [
     plots.cross_validation(cv.folds, single=report);
     """),
     md("""
-    How to read it: each dot is what **one** split would have told you. If the single split's test
-    score (×) sits within about two standard deviations of the cross-validation mean, it was not an
-    unusually lucky split. Under `offline`, the folds train on less data for fewer epochs, so their
-    *level* sits a little lower than the single split's; their *spread* is the lesson.
+    How to read it: each dot — and the worst and best fold in the table — is what **one** split would
+    have told you. The spread between folds is how much luck sits in any single split; compare it
+    with the bootstrap interval of section A. Under `offline` each fold trains 1 epoch instead of 3,
+    so the folds' *level* sits below the single split's (×): that gap is the price of fewer epochs,
+    not luck. Under `azure`, where every fold repeats the full recipe, the single split's score
+    should land among the folds'.
 
     ### E. Where does it fail?
 
@@ -418,8 +420,8 @@ CELLS = [
     answers "positive" scores 90% accuracy while finding none of the complaints; F1 of the negative
     class, or macro F1, drops to zero and exposes it. F1 matters because it is high only when
     precision and recall both are, and the confusion matrix shows which mistake we make more often.
-    One test split is also only one sample: with about 330 test reviews, the bootstrap interval of
-    accuracy spans about four points, so a one-point gain between two models is noise.
+    One test split is also only one sample: with a few hundred test reviews, the bootstrap interval
+    of accuracy spans about four points, so a one-point gain between two models is noise.
     Cross-validation retrains on k folds of train and validation, giving a mean and a standard
     deviation, while the test split stays untouched until the end. Skipping this causes real
     failures: tuning the threshold or the epoch on the test split reports a score we optimised,

@@ -1,0 +1,72 @@
+"""How fast does ``python -m finetune_kit grade`` grade? One full submission, then a class of 30.
+
+The class is the perfect submission of the sample class (``autograde/examples/class/perfect``: every
+assignment, answered right) copied to N students, a folder each. Both runs use the real command path
+(``runner.grade_class``): intake, sandboxed workers, merge, feedback, report.
+
+    python benchmarks/grade_class.py [--students 30] [--jobs N] [--output DIR] [--json FILE]
+
+Prints the seconds for one submission (a class of one, one worker) and for the class (N students,
+``--jobs`` workers, default: CPU cores), each with the one-off preparation (release and gradebooks)
+shown apart, and the mean seconds per student. Targets on a 2-core machine: one submission <= 60 s,
+30 submissions <= 5 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from finetune_kit.config import REPO_ROOT
+from finetune_kit.grading import runner
+
+PERFECT = REPO_ROOT / "autograde" / "examples" / "class" / "perfect"
+
+
+def make_class(dest: Path, students: int) -> Path:
+    for i in range(students):
+        shutil.copytree(PERFECT, dest / f"student{i:03d}")
+    return dest
+
+
+def measure(submissions: Path, output: Path, jobs: int) -> dict:
+    result = runner.grade_class(submissions, output, runner.Options(jobs=jobs))
+    grading = result.seconds - result.prepare_seconds
+    return {"students": len(result.graded), "jobs": jobs, "isolation": result.isolation,
+            "total_s": round(result.seconds, 1), "prepare_s": round(result.prepare_seconds, 1),
+            "grading_s": round(grading, 1),
+            "mean_student_s": round(sum(result.student_seconds.values()) / max(1, len(result.student_seconds)), 1)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=30)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--output", type=Path, default=None, help="keep the graded folders here")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    work = args.output or Path(tempfile.mkdtemp(prefix="grade-bench-"))
+    figures = {"cpu_cores": os.cpu_count()}
+    one = make_class(work / "one", 1)
+    figures["one_submission"] = measure(one, work / "one-graded", jobs=1)
+    print(f"one submission (all parts): {figures['one_submission']['grading_s']} s grading "
+          f"+ {figures['one_submission']['prepare_s']} s one-off preparation", flush=True)
+    many = make_class(work / "class", args.students)
+    figures["class"] = measure(many, work / "class-graded", jobs=args.jobs)
+    c = figures["class"]
+    print(f"{c['students']} submissions, {c['jobs']} workers: {c['grading_s']} s grading "
+          f"+ {c['prepare_s']} s preparation = {c['total_s']} s; {c['mean_student_s']} s per student "
+          f"(isolation: {c['isolation']})")
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1))
+    if args.output is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
