@@ -59,7 +59,7 @@ def test_bench_cli_measures_three_engines_and_writes_table_json_chart(fresh_mode
         assert e["speedup"] == pytest.approx(base["p50_ms"] / e["p50_ms"], rel=0.01)
         assert e["speedup_text"].endswith("x")
     assert engines[ORT_FP32]["agreement"] == 1.0
-    assert engines[ORT_INT8]["size_mb"] * 3 < engines[ORT_FP32]["size_mb"]
+    assert engines[ORT_INT8]["size_mb"] < 0.7 * engines[ORT_FP32]["size_mb"]
     settings = result["settings"]
     assert settings["iterations"] == 8 and settings["threads"] == 1 and settings["n_texts"] == 30
     assert set(result["target"]) >= {"met", "speedup", "accuracy_drop_points", "explanation"}

@@ -21,7 +21,8 @@ def test_export_writes_both_models_tokenizer_and_manifest(onnx_export):
     assert manifest["files"] == {"fp32": "model.onnx", "int8": "model.int8.onnx"}
     assert manifest["labels"] == {"0": "negative", "1": "positive"}
     assert manifest["input_names"] == ["input_ids", "attention_mask", "token_type_ids"]
-    assert onnx_export.sizes_mb["int8"] * 3 < onnx_export.sizes_mb["fp32"], "int8 weights are ~4x smaller"
+    # int8 matrices are 4x smaller; the fp32 embedding table (47 MB) keeps the file at about 60 %
+    assert onnx_export.sizes_mb["int8"] < 0.7 * onnx_export.sizes_mb["fp32"]
     assert onnx_export.fused_operators.get("Attention", 0) == 6, "ONNX Runtime fused the 6 attention blocks"
     assert "model.int8.onnx" in onnx_export.summary()
 
@@ -33,6 +34,7 @@ def test_int8_graph_uses_integer_kernels_but_keeps_the_head_in_fp32(onnx_export)
     graph = onnx.load(str(onnx_export.path("int8"))).graph
     ops = {node.op_type for node in graph.node}
     assert {"QAttention", "DynamicQuantizeMatMul"} & ops or "MatMulInteger" in ops
+    assert "EmbedLayerNormalization" in ops and "QEmbedLayerNormalization" not in ops, "embeddings stay fp32"
     head = [n for n in graph.node if set(n.output) & {o.name for o in graph.output}]
     assert head and all(n.op_type in ("Gemm", "MatMul", "Add") for n in head)
 

@@ -42,9 +42,8 @@ def run(args: argparse.Namespace) -> int:
     for name in ("cell_timeout", "notebook_timeout"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1 second")
-    threads = max(1, (os.cpu_count() or 1) // args.jobs)
     limits = sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                            memory_bytes=sandbox.parse_size(args.memory), threads=threads)
+                            memory_bytes=sandbox.parse_size(args.memory))
     options = runner.Options(jobs=args.jobs, limits=limits, isolation=args.isolation, assignments=args.assignments,
                              force=args.force, keep_scratch=args.keep_scratch)
     result = runner.grade_class(args.submissions, args.output, options)

@@ -151,12 +151,14 @@ def _figures(rows: list[dict], assignments: list[str]) -> list[tuple[str, str]]:
         if not counts:
             continue
         labels = sorted(counts)
+        several = len({label.split("/", 1)[0] for label in labels}) > 1  # name the notebook when it matters
+        names = [label.replace("/", ": ") if several else label.split("/", 1)[1] for label in labels]
         fig, ax = plt.subplots(figsize=(7, 0.45 * len(labels) + 1.2))
         left = [0] * len(labels)
         for kind, color in (("full", "#55a868"), ("partial", "#dd8452"), ("zero", "#c44e52"),
                             ("not submitted", "#aaaaaa")):
             values = [counts[label][kind] for label in labels]
-            ax.barh([label.split("/", 1)[1] for label in labels], values, left=left, color=color, label=kind)
+            ax.barh(names, values, left=left, color=color, label=kind)
             left = [a + b for a, b in zip(left, values, strict=True)]
         ax.invert_yaxis()
         ax.set_xlabel("students")

@@ -16,6 +16,7 @@ same submission hash (the files' bytes, the release and the limits).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -79,7 +80,8 @@ def submission_hash(sub: intake.Submission, fingerprint: str) -> str:
 def _grading_fingerprint(here: gradebook.Course, assignments: list[str], options: Options) -> str:
     stamp = (here.template / "fingerprint.json").read_text()
     data = {"grader": GRADER_VERSION, "assignments": sorted(assignments), "sources": stamp,
-            "limits": options.limits.to_dict(), "profile": options.profile}
+            "limits": {k: v for k, v in options.limits.to_dict().items() if k != "threads"},  # not a grade
+            "profile": options.profile}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
@@ -167,6 +169,9 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     output.mkdir(parents=True, exist_ok=True)
     course._ensure_tools_on_path()
     level = sandbox.detect_isolation(options.isolation)
+    if not options.limits.threads:
+        threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
+        options = dataclasses.replace(options, limits=dataclasses.replace(options.limits, threads=threads))
     available = course.available_assignments()
     wanted = options.assignments or available
     unknown = [a for a in wanted if a not in available]

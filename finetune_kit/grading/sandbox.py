@@ -17,7 +17,7 @@ started by ``SandboxKernelManager``; together they give three levels, the best o
            the kernel keeps the instructor's uid (it could undo the mounts or write where the
            instructor can; it still cannot reach the network or see other jobs' processes).
 ``none``   neither: resource limits only, and an audit hook in the kernel refuses Python sockets
-           (native code and subprocesses bypass it). Use a container or root for real classes.
+           (native code and subprocesses bypass it). Never chosen automatically: it must be asked for.
 =========  =======================================================================================
 
 At every level the kernel gets ``setrlimit`` limits (address space, processes, file size, CPU time,
@@ -68,13 +68,14 @@ class Limits:
 
     cell_timeout: int = 120  # seconds per cell (nbgrader's Execute.timeout), then the kernel is interrupted
     notebook_timeout: int = 600  # seconds of wall time per notebook; cells left then are not run
-    memory_bytes: int = 4 * _GIB  # RLIMIT_AS of the kernel: a memory bomb gets MemoryError
+    memory_bytes: int = 8 * _GIB  # RLIMIT_AS (virtual) of the kernel: a memory bomb gets MemoryError;
+    # torch reserves a lot of address space: Part 3 (training, then ONNX export) needs more than 4G
     processes: int = 256  # RLIMIT_NPROC (threads count too)
     file_bytes: int = 512 * _MIB  # RLIMIT_FSIZE: the biggest file the kernel may write
     cpu_seconds: int = 900  # RLIMIT_CPU of a kernel, a backstop behind the timeouts
     open_files: int = 1024  # RLIMIT_NOFILE
     output_bytes: int = 1 * _MIB  # output kept per cell; the rest is dropped as it arrives
-    threads: int = 1  # OMP/MKL threads per kernel, so parallel workers do not oversubscribe the CPU
+    threads: int = 0  # OMP/MKL threads per kernel (0: cores / parallel workers, so they never oversubscribe)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -98,14 +99,23 @@ def _unshare_works(args: list[str]) -> bool:
 
 
 def detect_isolation(requested: str = "auto") -> str:
-    """The strongest level this machine allows, or ``requested`` if it is available."""
+    """The strongest sandbox this machine allows (``auto``), or ``requested`` if it is available.
+
+    ``auto`` never settles for ``none``: grading hostile notebooks unconfined must be asked for.
+    """
     if requested not in ("auto", *ISOLATION_LEVELS):
         raise ValueError(f"isolation must be auto, {', '.join(ISOLATION_LEVELS)}; got {requested!r}")
-    candidates = ISOLATION_LEVELS if requested == "auto" else (requested,)
+    if requested == "none":
+        return "none"
+    candidates = ("full", "user") if requested == "auto" else (requested,)
     for level in candidates:
-        if level == "none" or (level == "full" and os.geteuid() == 0 and _unshare_works(_UNSHARE["full"])) \
+        if (level == "full" and os.geteuid() == 0 and _unshare_works(_UNSHARE["full"])) \
                 or (level == "user" and _unshare_works(_UNSHARE["user"])):
             return level
+    if requested == "auto":
+        raise ValueError("no sandbox is available here (it needs root with `unshare`, or unprivileged user "
+                         "namespaces); pass --isolation none to grade anyway: student code then runs with "
+                         "your permissions (README: 'Grading a class')")
     raise ValueError(f"isolation {requested!r} is not available here "
                      f"({'needs root and unshare' if requested == 'full' else 'needs unprivileged user namespaces'})")
 
@@ -279,7 +289,7 @@ class Jail:
 
     def env(self) -> dict[str, str]:
         """A clean environment: nothing of the grader's leaks in, the grading profile is pinned."""
-        threads = str(self.limits.threads)
+        threads = str(self.limits.threads or 1)
         env = {
             "PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
             "HOME": str(self.home), "TMPDIR": str(self.home / "tmp"), "USER": "student", "LOGNAME": "student",

@@ -33,8 +33,9 @@ CELLS = [
     1. `torch.onnx.export` writes the graph (`model.onnx`, 32-bit floats);
     2. ONNX Runtime's transformer optimiser **fuses** each attention block, layer norm and GELU
        into single fast kernels;
-    3. **dynamic int8 quantisation** stores the weights as 8-bit integers (`model.int8.onnx`, 4×
-       smaller) and multiplies with integer instructions.
+    3. **dynamic int8 quantisation** stores the weights of the big matrix products as 8-bit
+       integers (4× smaller) and multiplies with integer instructions (`model.int8.onnx`; the
+       word-embedding table stays 32-bit, which keeps the answers closer to PyTorch's).
     """),
     code("""
     onnx_dir = fk.config.artifact_dir(profile) / "onnx"

@@ -415,19 +415,18 @@ CELLS = [
     """),
     written_code("p3_reflection_answer", 4, '''
     ### BEGIN SOLUTION
-    reflection_p3 = """
-    Accuracy alone can flatter a model. If 90% of incoming reviews are positive, a model that always
-    answers "positive" scores 90% accuracy while finding none of the complaints; F1 of the negative
-    class, or macro F1, drops to zero and exposes it. F1 matters because it is high only when
-    precision and recall both are, and the confusion matrix shows which mistake we make more often.
-    One test split is also only one sample: with a few hundred test reviews, the bootstrap interval
-    of accuracy spans about four points, so a one-point gain between two models is noise.
+    reflection_p3 = """Accuracy alone can flatter a model. If 90% of incoming reviews are positive, a
+    model that always answers "positive" scores 90% accuracy while finding none of the complaints; F1 of
+    the negative class is zero and macro F1 falls to 0.47, which exposes it. F1 matters because it is
+    high only when precision and recall both are, and the confusion matrix shows which mistake we make
+    more often. One test split is also only one sample: with a few hundred test reviews, the bootstrap
+    interval of accuracy spans about four points, so a one-point gain between two models is noise.
     Cross-validation retrains on k folds of train and validation, giving a mean and a standard
-    deviation, while the test split stays untouched until the end. Skipping this causes real
-    failures: tuning the threshold or the epoch on the test split reports a score we optimised,
-    not one we will see; in my run a single good number hid that restaurant reviews and short
-    reviews were weaker than average, and the bias probe flipped one review from positive to negative
-    when "James" became "Mohammed". Without slices and probes, such problems reach customers first.
+    deviation, while the test split stays untouched until the end. Skipping this causes real failures:
+    tuning the threshold or the epoch on the test split reports a score we optimised, not one we will
+    see; in my run a single good number hid that restaurant reviews and short reviews were weaker than
+    average, and the bias probe flipped one review from positive to negative when "James" became
+    "Mohammed". Without slices and probes, such problems reach customers first.
     """
     # Rubric (4 points):
     # 1 why F1 (or precision/recall) over accuracy, with a concrete case (imbalance, one class missed);
