@@ -4,7 +4,7 @@ The class is the perfect submission of the sample class (``autograde/examples/cl
 assignment, answered right) copied to N students, a folder each. Both runs use the real command path
 (``runner.grade_class``): intake, sandboxed workers, merge, feedback, report.
 
-    python benchmarks/grade_class.py [--students 30] [--jobs N] [--output DIR] [--json FILE]
+    python benchmarks/grade_class.py [--students 30] [--jobs N] [--assignment NAME] [--output DIR] [--json FILE]
 
 Prints the seconds for one submission (a class of one, one worker) and for the class (N students,
 ``--jobs`` workers, default: CPU cores), each with the one-off preparation (release and gradebooks)
@@ -33,8 +33,8 @@ def make_class(dest: Path, students: int) -> Path:
     return dest
 
 
-def measure(submissions: Path, output: Path, jobs: int) -> dict:
-    result = runner.grade_class(submissions, output, runner.Options(jobs=jobs))
+def measure(submissions: Path, output: Path, jobs: int, assignments: list[str] | None) -> dict:
+    result = runner.grade_class(submissions, output, runner.Options(jobs=jobs, assignments=assignments))
     grading = result.seconds - result.prepare_seconds
     return {"students": len(result.graded), "jobs": jobs, "isolation": result.isolation,
             "total_s": round(result.seconds, 1), "prepare_s": round(result.prepare_seconds, 1),
@@ -48,15 +48,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--output", type=Path, default=None, help="keep the graded folders here")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument("--assignment", action="append", dest="assignments", metavar="NAME",
+                        help="grade only these assignments in the class run (default: all)")
+    parser.add_argument("--skip-one", action="store_true", help="only the class run")
     args = parser.parse_args(argv)
     work = args.output or Path(tempfile.mkdtemp(prefix="grade-bench-"))
     figures = {"cpu_cores": os.cpu_count()}
-    one = make_class(work / "one", 1)
-    figures["one_submission"] = measure(one, work / "one-graded", jobs=1)
-    print(f"one submission (all parts): {figures['one_submission']['grading_s']} s grading "
-          f"+ {figures['one_submission']['prepare_s']} s one-off preparation", flush=True)
+    if not args.skip_one:
+        one = make_class(work / "one", 1)
+        figures["one_submission"] = measure(one, work / "one-graded", jobs=1, assignments=None)
+        print(f"one submission (all parts): {figures['one_submission']['grading_s']} s grading "
+              f"+ {figures['one_submission']['prepare_s']} s one-off preparation", flush=True)
     many = make_class(work / "class", args.students)
-    figures["class"] = measure(many, work / "class-graded", jobs=args.jobs)
+    figures["class"] = measure(many, work / "class-graded", jobs=args.jobs, assignments=args.assignments)
+    figures["class"]["assignments"] = args.assignments or "all"
     c = figures["class"]
     print(f"{c['students']} submissions, {c['jobs']} workers: {c['grading_s']} s grading "
           f"+ {c['prepare_s']} s preparation = {c['total_s']} s; {c['mean_student_s']} s per student "

@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     ratio = kit["samples_per_second"] / original["samples_per_second"]
     print(f"\n{'recipe':<10} {'samples/s':>10} {'seconds':>8} {'test acc':>9}  padding")
     for name, r in (("original", original), ("kit", kit)):
-        print(f"{name:<10} {r['samples_per_second']:>10.1f} {r['seconds']:>8.1f} {r['test_accuracy']:>9.3f}  {r['padding']}")
+        print(f"{name:<10} {r['samples_per_second']:>10.1f} {r['seconds']:>8.1f} "
+              f"{r['test_accuracy']:>9.3f}  {r['padding']}")
     print(f"\nkit / original throughput: {ratio:.1f}x; accuracy difference: "
           f"{100 * (kit['test_accuracy'] - original['test_accuracy']):+.1f} points")
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -173,17 +173,19 @@ def read_collected(root: Path | str) -> Any:
 def psi(reference: Sequence[float], current: Sequence[float], *, bins: int = 10) -> float:
     """Population stability index: sum over bins of (cur% − ref%) · ln(cur% / ref%).
 
-    Bins are deciles of the reference, so each holds about 10 % of it; empty bins get a small
-    floor (0.1 %) so one missing bin does not make the index infinite.
+    Bins are quantiles of the reference, (−∞, q1], (q1, q2], …, so each holds about the same share
+    of it (ties permitting: word counts are whole numbers). Small windows get fewer bins (at least
+    about 10 current values per bin) and every bin half a count more (additive smoothing):
+    otherwise one empty bin in a window of a few dozen requests reads as a "major shift".
     """
     reference, current = np.asarray(reference, dtype=float), np.asarray(current, dtype=float)
     if reference.size == 0 or current.size == 0:
         raise ValueError("psi needs at least one reference and one current value")
+    bins = max(2, min(bins, min(reference.size, current.size) // 10))
     edges = np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1]))
-    ref_share = np.bincount(np.searchsorted(edges, reference, side="right"), minlength=edges.size + 1)
-    cur_share = np.bincount(np.searchsorted(edges, current, side="right"), minlength=edges.size + 1)
-    ref_share = np.maximum(ref_share / reference.size, 1e-3)
-    cur_share = np.maximum(cur_share / current.size, 1e-3)
+    ref_counts = np.bincount(np.searchsorted(edges, reference, side="left"), minlength=edges.size + 1) + 0.5
+    cur_counts = np.bincount(np.searchsorted(edges, current, side="left"), minlength=edges.size + 1) + 0.5
+    ref_share, cur_share = ref_counts / ref_counts.sum(), cur_counts / cur_counts.sum()
     return float(np.sum((cur_share - ref_share) * np.log(cur_share / ref_share)))
 
 

@@ -204,6 +204,7 @@ def _write_outputs(result: TrainResult, profile: Profile, splits: data.Splits, t
 
 def model_card(record: dict, profile: Profile) -> str:
     test = record["test"]
+    base = describe_model(profile) + ("" if record["pretrained"] else " — architecture only, trained from scratch")
     rows = "\n".join(f"| {k} | {v:.4f} |" for k, v in test.items() if k != "n")
     return f"""---
 language: en
@@ -215,7 +216,7 @@ tags: [sentiment-analysis, finetune-kit]
 
 # Sentiment classifier fine-tuned with the finetune-kit course ({profile.name} profile)
 
-- **Base model:** {describe_model(profile)}{'' if record['pretrained'] else ' — architecture only, trained from scratch'}
+- **Base model:** {base}
 - **Data:** {describe_data(profile)}; split 80/10/10 (stratified, seed {data.SEED}): {record['split_sizes']}
 - **Labels:** 0 = negative, 1 = positive
 - **Training:** Hugging Face `Trainer`, {record['epochs_run']:g} epoch(s), learning rate {profile.learning_rate},

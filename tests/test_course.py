@@ -35,8 +35,8 @@ def _solution_lines(assignment):
         for line in cell.source.splitlines():
             if re.search(r"### (BEGIN|END) (SOLUTION|HIDDEN TESTS)", line):
                 inside = "BEGIN" in line
-            elif inside and len(line.strip()) > 8:
-                lines.append(line)
+            elif inside and len(line.strip()) > 8 and not re.fullmatch(r'\w+ = """', line.strip()):
+                lines.append(line)  # an opening `name = """` alone carries no answer
     return lines
 
 

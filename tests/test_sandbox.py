@@ -168,3 +168,30 @@ def test_full_isolation_confines_a_kernel_process(tmp_path):
     assert isinstance(seen["kit"], int) and seen["kit"] > 0, "the kit itself must stay readable"
     assert seen["write_home"] == "ok" and seen["write_scratch"] == "PermissionError"
     assert secret.read_text() == "the whole class's grades"
+
+
+@pytest.mark.slow
+def test_the_guard_raises_no_false_alarm_on_the_whole_kit():
+    """Every kit module, freshly imported and untouched, must heal to nothing (an honest student's
+    notebook must never be reported or altered)."""
+    code = textwrap.dedent("""
+        import importlib, json, pkgutil
+        import finetune_kit
+        from finetune_kit.grading import guard
+        names = [m.name for m in pkgutil.walk_packages(finetune_kit.__path__, "finetune_kit.")
+                 if guard._healed(m.name) and not m.name.endswith("__main__")]
+        failed = []
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except Exception as err:  # a module needing an optional service is not the guard's business
+                failed.append(name)
+        keeper = guard._ModuleKeeper()
+        print(json.dumps({"repairs": keeper.heal() + keeper.heal(), "modules": len(keeper.known),
+                          "failed": failed}))
+    """)
+    env = dict(os.environ, FINETUNE_KIT_PROFILE="smoke")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env=env)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["modules"] >= 5
+    assert result["repairs"] == []

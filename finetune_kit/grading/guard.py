@@ -255,12 +255,14 @@ def _twin(module: types.ModuleType, code: types.CodeType | None) -> types.Module
 
 
 def _same_function(live: object, fresh: types.FunctionType) -> bool:
+    # defaults compare by structure: a twin's dataclass default is an instance of the twin's class
     return (type(live) is types.FunctionType and live.__code__ == fresh.__code__
-            and live.__defaults__ == fresh.__defaults__ and live.__kwdefaults__ == fresh.__kwdefaults__)
+            and _same_value(live.__defaults__, fresh.__defaults__) is not False
+            and _same_value(live.__kwdefaults__, fresh.__kwdefaults__) is not False)
 
 
 def _heal_function(live: object, fresh: types.FunctionType) -> bool:
-    """Repair a function whose code or defaults were swapped, keeping its identity; False if replaced."""
+    """Repair a function whose code or defaults were swapped, keeping its identity; False if it cannot."""
     if type(live) is not types.FunctionType or live.__qualname__ != fresh.__qualname__ \
             or live.__module__ != fresh.__module__:
         return False
@@ -268,8 +270,21 @@ def _heal_function(live: object, fresh: types.FunctionType) -> bool:
         live.__code__ = fresh.__code__
     except ValueError:  # different closure shape
         return False
-    live.__defaults__, live.__kwdefaults__ = fresh.__defaults__, fresh.__kwdefaults__
+    if _same_value(live.__defaults__, fresh.__defaults__) is False:
+        live.__defaults__ = fresh.__defaults__
+    if _same_value(live.__kwdefaults__, fresh.__kwdefaults__) is False:
+        live.__kwdefaults__ = fresh.__kwdefaults__
     return True
+
+
+def _rebind(fresh: object, namespace: dict) -> object:
+    """The twin's function, but living in the real module's namespace (not the twin's)."""
+    if type(fresh) is not types.FunctionType or fresh.__closure__:
+        return fresh
+    func = types.FunctionType(fresh.__code__, namespace, fresh.__name__, fresh.__defaults__)
+    func.__kwdefaults__, func.__qualname__, func.__doc__ = fresh.__kwdefaults__, fresh.__qualname__, fresh.__doc__
+    func.__dict__.update(fresh.__dict__)
+    return func
 
 
 def _member_function(value: object) -> types.FunctionType | None:
@@ -280,7 +295,7 @@ def _member_function(value: object) -> types.FunctionType | None:
     return value if type(value) is types.FunctionType else None
 
 
-def _heal_class(live: type, fresh: type, where: str) -> list[str]:
+def _heal_class(live: type, fresh: type, where: str, namespace: dict) -> list[str]:
     repairs = []
     for attr, fresh_value in vars(fresh).items():
         fresh_fn = _member_function(fresh_value)
@@ -290,7 +305,11 @@ def _heal_class(live: type, fresh: type, where: str) -> list[str]:
         live_fn = _member_function(live_value)
         if type(live_value) is type(fresh_value) and live_fn is not None and _same_function(live_fn, fresh_fn):
             continue
-        setattr(live, attr, fresh_value)
+        if type(live_value) is type(fresh_value) and live_fn is not None and _heal_function(live_fn, fresh_fn):
+            repairs.append(f"{where}.{attr} was modified")
+            continue
+        replacement = _rebind(fresh_value, namespace) if type(fresh_value) is types.FunctionType else fresh_value
+        setattr(live, attr, replacement)
         repairs.append(f"{where}.{attr} was replaced")
     return repairs
 
@@ -348,13 +367,13 @@ def _heal_module(module: types.ModuleType, code: types.CodeType | None) -> list[
         elif isinstance(fresh, type):
             if type(current) is type(fresh) and current.__qualname__ == fresh.__qualname__ \
                     and current.__module__ == fresh.__module__:
-                repairs += _heal_class(current, fresh, where)
+                repairs += _heal_class(current, fresh, where, live)
                 continue
         elif isinstance(fresh, types.ModuleType):
             if current is sys.modules.get(fresh.__name__, fresh):
                 continue
         elif name.startswith("_") or _same_value(current, fresh) is not False:
             continue  # private state (caches) legitimately changes; public constants must not
-        live[name] = fresh
+        live[name] = _rebind(fresh, live)
         repairs.append(f"{where} was replaced")
     return repairs
