@@ -219,13 +219,16 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     def job(sub: intake.Submission) -> tuple[intake.Submission, Path, str | None, float]:
         slot = slots.get()
         t0 = time.perf_counter()
+        scratch = output / ".scratch" / sub.student
         try:
             scratch = _prepare_scratch(here, sub, assignments, slot, level, options, plan)
             notebooks = sum(len(f) for f in sub.files.values())
             failure = _run_worker(scratch, level, options, logs_dir / f"{sub.student}.log", notebooks)
-            return sub, scratch, failure, time.perf_counter() - t0
+        except Exception as err:  # noqa: BLE001 - one student's trouble must not stop the class
+            failure = f"grading could not run: {type(err).__name__}: {err}"
         finally:
             slots.put(slot)
+        return sub, scratch, failure, time.perf_counter() - t0
 
     graded, seconds = [], {}
     with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:

@@ -19,7 +19,8 @@ CELLS = [
 
     Under `smoke` (grading) the model has seen 96 reviews for one epoch: its scores sit near 0.5 and
     mean nothing, only the code is being checked. Run with `PROFILE = "offline"` to see real numbers
-    (about 10 minutes for this section on a laptop CPU when Part 2's model is already trained).
+    (10 to 12 minutes for this section on a 2-core laptop CPU once Part 2's model exists, most of it
+    cross-validation; about 7 more if the first cell has to train that model).
     """),
     code("""
     from finetune_kit import analysis, crossval, data, metrics, plots, train
