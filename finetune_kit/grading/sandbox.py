@@ -9,7 +9,9 @@ started by ``SandboxKernelManager``; together they give three levels, the best o
            namespaces. ``/tmp`` is the job's scratch folder, ``/dev/shm`` and ``/var/tmp`` are empty,
            and the instructor's tree (the output folder with every gradebook and submission, the
            submissions download, everything in the repository but the package, data and
-           environment, the folders next to it, ``$HOME``) is covered by empty read-only mounts.
+           environment, the folders next to it, ``$HOME``, and every top-level folder that is not part
+           of the operating system, such as ``/work``, ``/home`` or ``/srv``, where other copies of the
+           course may lie) is covered by empty read-only mounts.
            The kernel runs under a uid of its own (``UID_BASE`` + worker slot, no groups), so it
            can write nothing but its home folder, cannot read the worker's course copy or private
            gradebook, and cannot signal another student's kernel.
@@ -52,6 +54,11 @@ UID_BASE = 1_500_000_000
 #: Entries of the repository a kernel may see: the package, its data and the student-facing files.
 VISIBLE_IN_REPO = frozenset({"finetune_kit", "data", "notebooks", "azure", "pyproject.toml", "README.md",
                              "requirements.txt", "environment.yml", "finetune_kit.egg-info", "LICENSE"})
+
+#: Top-level folders of the operating system a kernel may see; every other one (``/work``, ``/home``,
+#: ``/srv``, ``/opt``, ``/run`` with its sockets ...) is covered, keeping only what ``needed_paths`` lists.
+SYSTEM_DIRS = frozenset({"bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "sys",
+                         "tmp", "usr", "var"})
 
 _UNSHARE = {
     "full": ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child", "--mount-proc"],
@@ -208,16 +215,19 @@ def visibility_plan(extra: list[Path]) -> dict[str, list[str]]:
     """Which folders a kernel must not see (``cover``) and what inside them it needs (``keep``).
 
     Covered are the repository, the folder holding it (other projects next to the course),
-    ``$HOME`` and ``extra`` (the output folder, the submissions). A covered folder is replaced by an
+    ``$HOME``, ``extra`` (the output folder, the submissions) and every top-level folder outside
+    ``SYSTEM_DIRS``: an instructor's disk may hold other copies of the course anywhere (seen in CI: a
+    second checkout in ``/work`` while the graded one was elsewhere). A covered folder is replaced by an
     empty one into which the needed paths below it (the package, data, the virtual environment, a
     Python installed under ``$HOME``) are mounted back read-only, so the kernel can reach exactly those.
+    Nothing under ``/tmp`` is listed: the job's scratch folder replaces all of it.
     """
     candidates = {REPO_ROOT.resolve(), *(Path(p).resolve() for p in extra)}
-    if REPO_ROOT.resolve().parent != Path("/"):
-        candidates.add(REPO_ROOT.resolve().parent)
-    home = Path(os.path.expanduser("~")).resolve()
-    if home != Path("/"):
-        candidates.add(home)
+    candidates.add(REPO_ROOT.resolve().parent)
+    candidates.add(Path(os.path.expanduser("~")).resolve())
+    candidates |= {entry for entry in Path("/").iterdir()
+                   if entry.name not in SYSTEM_DIRS and entry.is_dir() and not entry.is_symlink()}
+    candidates = {c for c in candidates if c != Path("/") and not c.is_relative_to("/tmp")}
     needed = needed_paths()
     for path in extra:
         inside = [n for n in needed if Path(path).resolve().is_relative_to(n)]
@@ -226,7 +236,7 @@ def visibility_plan(extra: list[Path]) -> dict[str, list[str]]:
                              "keep grading output and submissions outside the kit's package, data and environment")
     candidates = {c for c in candidates if c.exists() and not any(c.is_relative_to(n) for n in needed)}
     cover = sorted(c for c in candidates if not any(c != o and c.is_relative_to(o) for o in candidates))
-    keep = [n for n in needed if any(n.is_relative_to(c) for c in cover)]
+    keep = [n for n in needed if n.is_relative_to("/tmp") or any(n.is_relative_to(c) for c in cover)]
     return {"cover": [str(c) for c in cover], "keep": [str(k) for k in keep]}
 
 
@@ -236,18 +246,22 @@ def private_view(scratch: Path, plan: dict[str, list[str]]) -> Path:
     Returns the scratch folder's new path (``/tmp``).
     """
     _mount("none", "/", None, _MS_REC | _MS_PRIVATE)  # nothing mounted here shows on the host
-    _mount(str(scratch), "/tmp", None, _MS_BIND)
-    for target in ("/dev/shm", "/var/tmp"):
-        if Path(target).is_dir():
-            _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=256m")
-    staging = Path("/tmp/.keep")
+    # Hold on to what is needed before /tmp and the covered folders hide it (the kit and its .venv
+    # may themselves lie under /tmp): each is bound into the scratch folder, which then becomes /tmp
+    # together with those mounts.
+    staging = scratch / ".keep"
     staging.mkdir(mode=0o700, exist_ok=True)
     keep = [Path(k) for k in plan["keep"]]
-    for i, path in enumerate(keep):  # hold on to what is needed before its parents are covered
+    for i, path in enumerate(keep):
         spot = staging / str(i)
         spot.mkdir() if path.is_dir() else spot.touch()
         _mount(str(path), str(spot), None, _MS_BIND | _MS_REC)
-    covered = [f for f in plan["cover"] if Path(f).exists()]  # what lay under /tmp is gone already
+    _mount(str(scratch), "/tmp", None, _MS_BIND | _MS_REC)
+    staging = Path("/tmp/.keep")
+    for target in ("/dev/shm", "/var/tmp"):
+        if Path(target).is_dir():
+            _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=1777,size=256m")
+    covered = [f for f in plan["cover"] if Path(f).exists()]
     for folder in covered:
         _mount("tmpfs", folder, "tmpfs", _MS_NOSUID | _MS_NODEV, "mode=755,size=1m")
     for i, path in enumerate(keep):
