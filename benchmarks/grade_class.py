@@ -6,9 +6,10 @@ assignment, answered right) copied to N students, a folder each. Both runs use t
 
     python benchmarks/grade_class.py [--students 30] [--jobs N] [--assignment NAME] [--output DIR] [--json FILE]
 
-Prints the seconds for one submission (a class of one, one worker) and for the class (N students,
-``--jobs`` workers, default: CPU cores), each with the one-off preparation (release and gradebooks)
-shown apart, and the mean seconds per student. Targets on a 2-core machine: one submission <= 60 s,
+Prints the seconds for one submission (a class of one, one worker; with and without the run cache,
+and the ratio) and for the class (N students, ``--jobs`` workers, default: CPU cores), each with the
+one-off preparation (release and gradebooks) and run-cache warm-up (the solutions run once) shown
+apart, and the mean seconds per student. Targets on a 2-core machine: one submission <= 60 s,
 30 submissions <= 5 minutes.
 """
 
@@ -33,12 +34,13 @@ def make_class(dest: Path, students: int) -> Path:
     return dest
 
 
-def measure(submissions: Path, output: Path, jobs: int, assignments: list[str] | None) -> dict:
-    result = runner.grade_class(submissions, output, runner.Options(jobs=jobs, assignments=assignments))
-    grading = result.seconds - result.prepare_seconds
-    return {"students": len(result.graded), "jobs": jobs, "isolation": result.isolation,
+def measure(submissions: Path, output: Path, jobs: int, assignments: list[str] | None, run_cache: bool = True) -> dict:
+    result = runner.grade_class(submissions, output, runner.Options(jobs=jobs, assignments=assignments,
+                                                                    run_cache=run_cache))
+    grading = result.seconds - result.prepare_seconds - result.warm_seconds
+    return {"students": len(result.graded), "jobs": jobs, "isolation": result.isolation, "run_cache": run_cache,
             "total_s": round(result.seconds, 1), "prepare_s": round(result.prepare_seconds, 1),
-            "grading_s": round(grading, 1),
+            "warm_up_s": round(result.warm_seconds, 1), "grading_s": round(grading, 1),
             "mean_student_s": round(sum(result.student_seconds.values()) / max(1, len(result.student_seconds)), 1)}
 
 
@@ -51,21 +53,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assignment", action="append", dest="assignments", metavar="NAME",
                         help="grade only these assignments in the class run (default: all)")
     parser.add_argument("--skip-one", action="store_true", help="only the class run")
+    parser.add_argument("--no-run-cache", dest="run_cache", action="store_false",
+                        help="class run without the run cache (every kernel trains)")
     args = parser.parse_args(argv)
     work = args.output or Path(tempfile.mkdtemp(prefix="grade-bench-"))
     figures = {"cpu_cores": os.cpu_count()}
     if not args.skip_one:
         one = make_class(work / "one", 1)
-        figures["one_submission"] = measure(one, work / "one-graded", jobs=1, assignments=None)
-        print(f"one submission (all parts): {figures['one_submission']['grading_s']} s grading "
-              f"+ {figures['one_submission']['prepare_s']} s one-off preparation", flush=True)
+        for cached in (False, True):
+            name = "one_submission" + ("" if cached else "_no_run_cache")
+            figures[name] = f = measure(one, work / f"one-graded-{cached}", jobs=1, assignments=None,
+                                        run_cache=cached)
+            print(f"one submission (all parts), run cache {'on' if cached else 'off'}: {f['grading_s']} s grading "
+                  f"+ {f['warm_up_s']} s warm-up + {f['prepare_s']} s preparation (both once per class)", flush=True)
+        ratio = figures["one_submission_no_run_cache"]["grading_s"] / max(0.1, figures["one_submission"]["grading_s"])
+        figures["run_cache_speedup"] = round(ratio, 2)
+        print(f"run cache: {ratio:.2f}x faster per submission", flush=True)
     many = make_class(work / "class", args.students)
-    figures["class"] = measure(many, work / "class-graded", jobs=args.jobs, assignments=args.assignments)
+    figures["class"] = measure(many, work / "class-graded", jobs=args.jobs, assignments=args.assignments,
+                               run_cache=args.run_cache)
     figures["class"]["assignments"] = args.assignments or "all"
     c = figures["class"]
     print(f"{c['students']} submissions, {c['jobs']} workers: {c['grading_s']} s grading "
-          f"+ {c['prepare_s']} s preparation = {c['total_s']} s; {c['mean_student_s']} s per student "
-          f"(isolation: {c['isolation']})")
+          f"+ {c['warm_up_s']} s warm-up + {c['prepare_s']} s preparation = {c['total_s']} s; "
+          f"{c['mean_student_s']} s per student (isolation: {c['isolation']})")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     if args.output is None:

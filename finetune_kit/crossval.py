@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finetune_kit import data, metrics
+from finetune_kit import data, metrics, runcache
 from finetune_kit.config import Profile
 
 
@@ -198,18 +198,27 @@ def cross_validate(profile: Profile, pool: pd.DataFrame | None = None, *, k: int
     k = k or profile.cv_folds
     epochs = budget(profile).num_epochs or profile.num_epochs
     output_dir = Path(output_dir) if output_dir else artifact_dir(profile) / "cross-validation"
-    tokenizer = models.load_tokenizer(profile)
-    with _quiet_progress_bars():
-        start_model = models.load_classifier(profile, seed=seed)  # every fold starts from these weights
+    tokenizer = start_model = None  # loaded by the first fold that trains (runcache may answer them all)
     rows = []
     start_all = time.perf_counter()
     for fold, (train_idx, held_idx) in enumerate(stratified_folds(pool["label"], k, seed=seed), start=1):
         start = time.perf_counter()
+        fold_train = pool.iloc[train_idx].reset_index(drop=True)
         held = pool.iloc[held_idx].reset_index(drop=True)
-        with _quiet_progress_bars():
-            scores = train_fold(profile, pool.iloc[train_idx].reset_index(drop=True), held,
-                                output_dir / f"fold-{fold}", num_epochs=epochs, seed=seed, tokenizer=tokenizer,
-                                model=start_model)
+        run_key = runcache.key("train_fold", profile=profile.summary(), epochs=epochs, seed=seed,
+                               train=runcache.frame_digest(fold_train), held=runcache.frame_digest(held))
+        cached = runcache.lookup(run_key)
+        if cached is not None:
+            scores = np.load(cached / "scores.npy")
+            runcache.note(cached)
+        else:
+            with _quiet_progress_bars():
+                if start_model is None:
+                    tokenizer = models.load_tokenizer(profile)
+                    start_model = models.load_classifier(profile, seed=seed)  # every fold starts from these
+                scores = train_fold(profile, fold_train, held, output_dir / f"fold-{fold}", num_epochs=epochs,
+                                    seed=seed, tokenizer=tokenizer, model=start_model)
+            runcache.store(run_key, lambda entry, s=scores: np.save(entry / "scores.npy", s))
         result = metrics.evaluate_scores(held["label"].to_numpy(), scores)
         seconds = time.perf_counter() - start
         rows.append({"fold": fold, "n_train": len(train_idx), "n_heldout": len(held_idx),

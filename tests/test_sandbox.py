@@ -26,7 +26,8 @@ def test_sizes_and_levels():
 
 
 def test_visibility_plan_covers_the_instructor_tree_and_keeps_the_kit(tmp_path):
-    plan = sandbox.visibility_plan([tmp_path])
+    (tmp_path / "run-cache").mkdir()
+    plan = sandbox.visibility_plan([tmp_path], readable=[tmp_path / "run-cache"])
     cover, keep = map(lambda k: [os.path.realpath(p) for p in plan[k]], ("cover", "keep"))
     repo = os.path.realpath(ROOT)
     hidden = [*cover, "/tmp"]  # a repository under /tmp is hidden by the job's scratch folder
@@ -36,6 +37,7 @@ def test_visibility_plan_covers_the_instructor_tree_and_keeps_the_kit(tmp_path):
     assert not any(c == "/tmp" or c.startswith("/tmp/") for c in cover), "the job's scratch replaces /tmp"
     assert not any(os.path.basename(c) in sandbox.SYSTEM_DIRS for c in cover if os.path.dirname(c) == "/")
     assert os.path.realpath(ROOT / "finetune_kit") in keep and os.path.realpath(sys.prefix) in keep
+    assert os.path.realpath(tmp_path / "run-cache") in keep, "the grader's run cache is shown read-only"
     assert not any(k.startswith(os.path.join(repo, name)) for k in keep for name in ("solutions", "autograde", ".git"))
 
 
@@ -113,12 +115,12 @@ PROBE = textwrap.dedent("""
         out["net"] = "connected"
     except OSError as err:
         out["net"] = type(err).__name__
-    for name in ("secret", "answer_key", "kit"):
+    for name in ("secret", "answer_key", "kit", "cache"):
         try:
             out[name] = len(open(args[name]).read())
         except OSError as err:
             out[name] = type(err).__name__
-    for name, path in {"home": os.path.expanduser("~/x"), "scratch": "/tmp/x"}.items():
+    for name, path in {"home": os.path.expanduser("~/x"), "scratch": "/tmp/x", "cache": args["cache"]}.items():
         try:
             open(path, "w").write("x")
             out["write_" + name] = "ok"
@@ -152,13 +154,17 @@ def test_full_isolation_confines_a_kernel_process(tmp_path):
     secret.write_text("the whole class's grades")
     scratch = tmp_path / "scratch"
     scratch.mkdir(mode=0o711)
-    plan = sandbox.visibility_plan([tmp_path / "outside"])
+    cache = tmp_path / "outside" / "run-cache" / "entry.json"  # the grader's run cache: readable only
+    cache.parent.mkdir()
+    cache.write_text("{}")
+    plan = sandbox.visibility_plan([tmp_path / "outside"], readable=[cache.parent])
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
         port = server.getsockname()[1]
         socket.create_connection(("127.0.0.1", port), timeout=5).close()  # reachable from the host
         args = {"port": port, "secret": str(secret), "kit": str(ROOT / "finetune_kit" / "__init__.py"),
+                "cache": str(cache),
                 "answer_key": str(ROOT / "solutions" / "part1_fundamentals" / "part1_fundamentals.ipynb")}
         out = subprocess.run([*sandbox.worker_prefix("full"), sys.executable, "-c", CONFINED, str(scratch),
                               json.dumps(plan), PROBE, json.dumps(args)],
@@ -171,6 +177,8 @@ def test_full_isolation_confines_a_kernel_process(tmp_path):
     assert seen["answer_key"] in (0, "FileNotFoundError", "PermissionError")
     assert isinstance(seen["kit"], int) and seen["kit"] > 0, "the kit itself must stay readable"
     assert seen["write_home"] == "ok" and seen["write_scratch"] == "PermissionError"
+    assert seen["cache"] == 2 and seen["write_cache"] in ("PermissionError", "OSError"), seen
+    assert cache.read_text() == "{}"
     assert secret.read_text() == "the whole class's grades"
 
 

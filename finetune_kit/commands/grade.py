@@ -33,6 +33,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--isolation", default="auto", choices=["auto", *sandbox.ISOLATION_LEVELS],
                         help="sandbox level (auto: the strongest available; see README, 'Grading a class')")
     parser.add_argument("--force", action="store_true", help="regrade every student, even those already graded")
+    parser.add_argument("--no-run-cache", dest="run_cache", action="store_false",
+                        help="do not run the solutions first to cache their training runs: every student's "
+                             "kernel then trains for itself (slower, same grades)")
     parser.add_argument("--keep-scratch", action="store_true", help="keep each student's scratch course (debugging)")
 
 
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     limits = sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                             memory_bytes=sandbox.parse_size(args.memory))
     options = runner.Options(jobs=args.jobs, limits=limits, isolation=args.isolation, assignments=args.assignments,
-                             force=args.force, keep_scratch=args.keep_scratch)
+                             force=args.force, keep_scratch=args.keep_scratch, run_cache=args.run_cache)
     result = runner.grade_class(args.submissions, args.output, options)
     print(f"graded {len(result.graded)} student(s), skipped {len(result.skipped)} already graded, "
           f"in {result.seconds:.0f} s (isolation: {result.isolation})")

@@ -1,7 +1,9 @@
 """A whole class, in parallel, resumable: the parent process of ``python -m finetune_kit grade``.
 
 1. ``intake`` maps the download to students and notebooks;
-2. ``gradebook.prepare`` sets up the release and the gradebooks (only when the sources changed);
+2. ``gradebook.prepare`` sets up the release and the gradebooks (only when the sources changed),
+   and ``warm_run_cache`` runs each solution once so students' kernels reuse its training runs
+   (``finetune_kit.runcache``; ``--no-run-cache`` turns it off);
 3. each student whose results are missing or stale becomes a job: a scratch folder with a private
    course and a worker process (``sandbox.worker_prefix`` + ``worker``), ``jobs`` at a time, each
    in its own worker slot (its own sandbox uid), each bounded by a deadline;
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from finetune_kit import course
+from finetune_kit.config import REPO_ROOT
 from finetune_kit.grading import gradebook, intake, report, sandbox, worker
 
 #: Bump when grading changes in a way that should regrade finished students.
@@ -48,6 +51,7 @@ class Options:
     profile: str = "smoke"
     force: bool = False
     keep_scratch: bool = False
+    run_cache: bool = True  # run the solutions once first and let students' kernels reuse their training runs
 
 
 @dataclass
@@ -61,6 +65,7 @@ class ClassRun:
     skipped: list[str]
     seconds: float  # the whole command
     prepare_seconds: float  # release and gradebooks (once per class; reused when resuming)
+    warm_seconds: float = 0.0  # running the solutions once for the run cache (once per kit version)
     student_seconds: dict[str, float]  # one worker each: scratch course, nbgrader, feedback
 
 
@@ -95,7 +100,7 @@ def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments
     shutil.copy(here.template / "gradebook.db", scratch / "course" / "gradebook.db")
     job = {"student": sub.student, "uid": sandbox.UID_BASE + slot, "isolation": level,
            "profile": options.profile, "limits": options.limits.to_dict(), "visibility": visibility,
-           "assignments": {}}
+           "run_cache": str(here.root / RUN_CACHE) if options.run_cache else None, "assignments": {}}
     for assignment in assignments:
         shutil.copytree(here.release(assignment), scratch / "course" / "release" / assignment)
         files = sub.files.get(assignment, {})
@@ -210,7 +215,13 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         todo.append(sub)
     _log(f"{len(found.submissions)} student(s), assignments {', '.join(assignments)}; "
          f"{len(skipped)} already graded, {len(todo)} to grade")
-    plan = sandbox.visibility_plan([output, Path(submissions).resolve()]) if level in ("full", "user") else {}
+    warm_started = time.perf_counter()
+    if options.run_cache and todo:
+        warm_run_cache(output, assignments, options.profile)
+    warmed = time.perf_counter() - warm_started
+    readable = [output / RUN_CACHE] if options.run_cache else []
+    plan = sandbox.visibility_plan([output, Path(submissions).resolve()], readable=readable) \
+        if level in ("full", "user") else {}
 
     slots: queue.Queue[int] = queue.Queue()
     for slot in range(max(1, options.jobs)):
@@ -253,7 +264,47 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     elapsed = time.perf_counter() - started
     _log(f"done in {elapsed:.0f} s: {output / 'grades.csv'}, {output / 'report.html'}")
     return ClassRun(output=output, isolation=level, students=sorted(found.submissions), graded=graded,
-                    skipped=skipped, seconds=elapsed, prepare_seconds=prepared, student_seconds=seconds)
+                    skipped=skipped, seconds=elapsed, prepare_seconds=prepared, student_seconds=seconds,
+                    warm_seconds=warmed)
+
+
+#: The training runs of the solution notebooks (``finetune_kit.runcache``), read-only to students.
+RUN_CACHE = "run-cache"
+
+
+def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
+    """Execute each solution notebook once, unsandboxed (it is the instructor's own code), with the
+    run cache writable: every training run it makes is then reused by students' kernels that ask for
+    the same run. Once per kit version and assignment; a failure only costs speed."""
+    from finetune_kit import notebooks, runcache
+
+    cache = output / RUN_CACHE
+    cache.mkdir(exist_ok=True)
+    saved = {k: os.environ.get(k) for k in (runcache.CACHE_ENV, runcache.WRITE_ENV, "FINETUNE_KIT_OUTPUTS")}
+    os.environ.update({runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1",
+                       "FINETUNE_KIT_OUTPUTS": str(output / ".warm-up" / "outputs")})
+    try:
+        for assignment in assignments:
+            marker = cache / f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
+            if marker.exists():
+                continue
+            solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
+            solutions = [nb for nb in solutions if any(c in nb.read_text() for c in runcache.CACHED_CALLS)]
+            t0 = time.perf_counter()
+            try:
+                for nb in solutions:
+                    notebooks.execute(nb, output / ".warm-up" / assignment / nb.name, profile, timeout=600)
+            except Exception as err:  # noqa: BLE001 - without the cache every student just trains
+                _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
+                     "students' kernels will train for themselves")
+                continue
+            marker.write_text("")
+            if solutions:
+                _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
+    finally:
+        for k, v in saved.items():
+            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
+        shutil.rmtree(output / ".warm-up", ignore_errors=True)
 
 
 def _copy_submitted(output: Path, found: intake.Intake, assignments: list[str]) -> None:

@@ -211,7 +211,7 @@ def needed_paths() -> list[Path]:
     return [p for p in resolved if not any(p != q and p.is_relative_to(q) for q in resolved)]
 
 
-def visibility_plan(extra: list[Path]) -> dict[str, list[str]]:
+def visibility_plan(extra: list[Path], readable: list[Path] = ()) -> dict[str, list[str]]:
     """Which folders a kernel must not see (``cover``) and what inside them it needs (``keep``).
 
     Covered are the repository, the folder holding it (other projects next to the course),
@@ -220,7 +220,8 @@ def visibility_plan(extra: list[Path]) -> dict[str, list[str]]:
     second checkout in ``/work`` while the graded one was elsewhere). A covered folder is replaced by an
     empty one into which the needed paths below it (the package, data, the virtual environment, a
     Python installed under ``$HOME``) are mounted back read-only, so the kernel can reach exactly those.
-    Nothing under ``/tmp`` is listed: the job's scratch folder replaces all of it.
+    Nothing under ``/tmp`` is listed: the job's scratch folder replaces all of it. ``readable`` are
+    folders of the grader's that kernels may read (the run cache), mounted back read-only like the kit.
     """
     candidates = {REPO_ROOT.resolve(), *(Path(p).resolve() for p in extra)}
     candidates.add(REPO_ROOT.resolve().parent)
@@ -236,6 +237,7 @@ def visibility_plan(extra: list[Path]) -> dict[str, list[str]]:
                              "keep grading output and submissions outside the kit's package, data and environment")
     candidates = {c for c in candidates if c.exists() and not any(c.is_relative_to(n) for n in needed)}
     cover = sorted(c for c in candidates if not any(c != o and c.is_relative_to(o) for o in candidates))
+    needed += [Path(r).resolve() for r in readable if Path(r).exists()]
     keep = [n for n in needed if n.is_relative_to("/tmp") or any(n.is_relative_to(c) for c in cover)]
     return {"cover": [str(c) for c in cover], "keep": [str(k) for k in keep]}
 

@@ -102,6 +102,7 @@ def grade(scratch: Path) -> dict:
     """Grade every assignment of the job in ``scratch``; returns the result (also written to disk)."""
     from traitlets.config.loader import PyFileConfigLoader
 
+    from finetune_kit import runcache
     from finetune_kit.course import AUTOGRADE_DIR, _ensure_tools_on_path
     from finetune_kit.grading import pipeline, sandbox
 
@@ -143,7 +144,8 @@ def grade(scratch: Path) -> dict:
         home = scratch / "home" / assignment
         jail = sandbox.Jail(home=home, cwd=home / "work", limits=limits,
                             uid=job["uid"] if level == "full" else None,
-                            block_network=level == "none", profile=job["profile"])
+                            block_network=level == "none", profile=job["profile"],
+                            extra_env={runcache.CACHE_ENV: job["run_cache"]} if job.get("run_cache") else {})
         release = course / "release" / assignment
         if release.is_dir():
             shutil.copytree(release, jail.cwd, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True)

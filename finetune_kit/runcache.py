@@ -1,0 +1,100 @@
+"""The grader's cache of training runs: same kit, settings and data give the same model, so train it once.
+
+Grading executes every notebook again for every student, and Parts 2 and 3 fine-tune models (the
+pre-trained one, the from-scratch one, the cross-validation folds). The training code lives in the
+kit, not in the notebook, so a student's notebook almost always asks for exactly the runs the
+solution asks for. ``python -m finetune_kit grade`` therefore runs the solution notebooks once with
+this cache writable, and every student's kernel then finds those runs here instead of training
+again. The key is a hash of everything a result depends on: the kit's source code, the profile, the
+arguments and the exact rows of data. A student who changed any of them (their own cleaning, another
+seed, more epochs) misses the cache and trains for real, so the grade always reflects their notebook.
+
+Only the trusted grader writes (``FINETUNE_KIT_RUN_CACHE_WRITE=1``); the sandbox shows the folder to
+student kernels read-only. Nothing is cached unless ``FINETUNE_KIT_RUN_CACHE`` names a folder, so
+students, CI and the demo always train.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: The kit's calls that consult the cache: a solution notebook without any of them is not run ahead.
+CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate")
+CACHE_ENV = "FINETUNE_KIT_RUN_CACHE"
+WRITE_ENV = "FINETUNE_KIT_RUN_CACHE_WRITE"
+_DONE = "complete"
+
+
+def folder() -> Path | None:
+    value = os.environ.get(CACHE_ENV)
+    return Path(value) if value else None
+
+
+def writable() -> bool:
+    return folder() is not None and os.environ.get(WRITE_ENV) == "1"
+
+
+@functools.lru_cache(maxsize=1)
+def kit_digest() -> str:
+    """A hash of the package's source: a cache written by another version of the kit never matches."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """The exact rows (text and label, in order) a run sees."""
+    rows = pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy()
+    return hashlib.sha256(rows.tobytes()).hexdigest()
+
+
+def key(kind: str, **parts: Any) -> str:
+    """``parts`` must name everything the result depends on besides the kit's code."""
+    text = json.dumps({"kind": kind, "kit": kit_digest(), **parts}, sort_keys=True, default=str)
+    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+
+
+def lookup(run_key: str) -> Path | None:
+    """The cached run's folder, or None (no cache, or not this run)."""
+    base = folder()
+    if base is None:
+        return None
+    entry = base / run_key
+    return entry if (entry / _DONE).is_file() else None
+
+
+def store(run_key: str, fill: Any) -> Path | None:
+    """Write a run (``fill(folder)`` puts the files in) if this process may; atomic, first writer wins."""
+    base = folder()
+    if base is None or not writable():
+        return None
+    base.mkdir(parents=True, exist_ok=True)
+    entry = base / run_key
+    if (entry / _DONE).is_file():
+        return entry
+    staging = base / f".{run_key}.{uuid.uuid4().hex[:8]}"
+    staging.mkdir()
+    try:
+        fill(staging)
+        (staging / _DONE).write_text("")
+        os.replace(staging, entry)
+    except OSError:  # another writer won the race (the target exists): theirs is as good
+        shutil.rmtree(staging, ignore_errors=True)
+    return entry if (entry / _DONE).is_file() else None
+
+
+def note(entry: Path) -> None:
+    """Say so in the notebook: a reader of the feedback should know the run was not repeated."""
+    print(f"(reused the grader's cached run {entry.name}: same kit, settings and data as a run it "
+          "already did for this class, so the result is the same)")

@@ -1,0 +1,89 @@
+"""Does the grader's run cache give back exactly the run it stored, and only that run?"""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+from finetune_kit import config, crossval, data, models, runcache, train
+
+SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
+PROFILE = config.PROFILES["smoke"]
+pytestmark = pytest.mark.slow
+
+
+def _no_training(*args, **kwargs):
+    raise AssertionError("trained although the cache holds this run")
+
+
+@pytest.fixture(scope="module")
+def stored(tmp_path_factory):
+    """One smoke run written by the 'grader' (cache writable), then a cross-validation of 2 folds."""
+    cache = tmp_path_factory.mktemp("run-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(runcache.CACHE_ENV, str(cache))
+        mp.setenv(runcache.WRITE_ENV, "1")
+        splits = data.load_splits(PROFILE, SMALL)
+        result = train.fine_tune(PROFILE, splits, tmp_path_factory.mktemp("grader-model"))
+        pool = crossval.cv_pool(PROFILE, splits)
+        cv = crossval.cross_validate(PROFILE, pool, k=2, output_dir=tmp_path_factory.mktemp("cv"), verbose=False)
+    return cache, splits, result, pool, cv
+
+
+def test_the_grader_stores_complete_runs(stored):
+    cache, *_ = stored
+    entries = sorted(p.name.split("-")[0] for p in cache.iterdir() if (p / "complete").exists())
+    assert entries == ["fine_tune", "train_fold", "train_fold"]
+    assert not [p for p in cache.iterdir() if p.name.startswith(".")], "no half-written entries left"
+
+
+def test_a_student_kernel_gets_the_same_run_without_training(stored, tmp_path, monkeypatch, capsys):
+    cache, splits, result, pool, cv = stored
+    monkeypatch.setenv(runcache.CACHE_ENV, str(cache))
+    monkeypatch.delenv(runcache.WRITE_ENV, raising=False)
+    monkeypatch.setattr(models, "load_classifier", _no_training)
+    again = train.fine_tune(PROFILE, splits, tmp_path / "student-model")
+    assert again.metrics == result.metrics and again.history == result.history
+    assert again.output_dir == tmp_path / "student-model"
+    assert json.loads((again.output_dir / "metrics.json").read_text())["test"] == result.metrics
+    model, tokenizer = train.load_trained(again.output_dir)  # a real model folder, not a marker
+    assert 0 <= float(train.predict_proba(model, tokenizer, ["great"])[0]) <= 1
+    cv_again = crossval.cross_validate(PROFILE, pool, k=2, output_dir=tmp_path / "cv", verbose=False)
+    assert np.allclose(cv_again.folds["f1"], cv.folds["f1"])
+    assert "reused the grader's cached run" in capsys.readouterr().out
+
+
+def test_other_data_or_settings_train_for_real(stored, tmp_path, monkeypatch):
+    cache, splits, *_ = stored
+    monkeypatch.setenv(runcache.CACHE_ENV, str(cache))
+    monkeypatch.delenv(runcache.WRITE_ENV, raising=False)
+    monkeypatch.setattr(models, "load_classifier", _no_training)
+    changed = data.Splits(train=splits.train.assign(text=splits.train["text"].str.lower()),
+                          validation=splits.validation, test=splits.test)
+    with pytest.raises(AssertionError, match="trained although"):
+        train.fine_tune(PROFILE, changed, tmp_path / "a")
+    with pytest.raises(AssertionError, match="trained although"):
+        train.fine_tune(PROFILE, splits, tmp_path / "b", seed=7)
+    with pytest.raises(AssertionError, match="trained although"):
+        train.fine_tune(PROFILE, splits, tmp_path / "c", pretrained=False)
+
+
+def test_a_kernel_cannot_write_and_nothing_is_cached_without_the_grader(stored, tmp_path, monkeypatch):
+    cache, *_ = stored
+    monkeypatch.setenv(runcache.CACHE_ENV, str(cache))
+    monkeypatch.delenv(runcache.WRITE_ENV, raising=False)
+    before = sorted(p.name for p in cache.iterdir())
+    assert runcache.store("fine_tune-forged", lambda entry: (entry / "x").write_text("x")) is None
+    assert sorted(p.name for p in cache.iterdir()) == before
+    monkeypatch.delenv(runcache.CACHE_ENV)
+    assert runcache.lookup(before[0]) is None and not runcache.writable()
+
+
+def test_keys_change_with_the_data_and_the_kit(monkeypatch):
+    splits = data.load_splits(PROFILE, SMALL)
+    a = runcache.key("k", data=runcache.frame_digest(splits.train))
+    assert a == runcache.key("k", data=runcache.frame_digest(splits.train.copy()))
+    assert a != runcache.key("k", data=runcache.frame_digest(splits.train.iloc[::-1]))
+    monkeypatch.setattr(runcache, "kit_digest", lambda: "another version of the kit")
+    assert a != runcache.key("k", data=runcache.frame_digest(splits.train))
