@@ -87,11 +87,20 @@ def store(run_key: str, fill: Any) -> Path | None:
     staging.mkdir()
     try:
         fill(staging)
+        _readable_by_all(staging)
         (staging / _DONE).write_text("")
         os.replace(staging, entry)
     except OSError:  # another writer won the race (the target exists): theirs is as good
         shutil.rmtree(staging, ignore_errors=True)
     return entry if (entry / _DONE).is_file() else None
+
+
+def _readable_by_all(root: Path) -> None:
+    """Kernels run under uids of their own: every file must be readable by others (safetensors writes 0600)."""
+    for folder, _dirs, files in os.walk(root):
+        os.chmod(folder, 0o755)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o644)
 
 
 def note(entry: Path) -> None:

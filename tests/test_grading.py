@@ -218,6 +218,31 @@ def test_killed_run_resumes_to_the_same_grades(graded, tmp_path):
     assert f"{len(students)} already graded, 0 to grade" in again.stdout
 
 
+@pytest.mark.slow
+def test_the_run_cache_reaches_sandboxed_kernels_and_changes_no_grade(tmp_path):
+    """Part 2 fine-tunes twice: graded with the solutions' runs cached, a kernel of another uid reads
+    them (read-only) and earns exactly what it earns when it trains for itself."""
+    try:
+        sandbox.detect_isolation()
+    except ValueError as err:
+        pytest.skip(str(err))
+    (tmp_path / "class" / "perfect").mkdir(parents=True)
+    (tmp_path / "class" / "perfect" / "part2_finetuning.ipynb").write_bytes(
+        (CLASS / "perfect" / "part2_finetuning.ipynb").read_bytes())
+    scores = {}
+    for cached in (True, False):
+        out = tmp_path / f"graded-{cached}"
+        runner.grade_class(tmp_path / "class", out, runner.Options(jobs=1, limits=LIMITS, run_cache=cached,
+                                                                    assignments=["part2_finetuning"]))
+        record = json.loads((out / "results" / "perfect.json").read_text())["assignments"]["part2_finetuning"]
+        nb = nbformat.read(out / "autograded" / "perfect" / "part2_finetuning" / "part2_finetuning.ipynb", 4)
+        text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+        scores[cached] = (record["status"], record["auto_score"], record["auto_max_score"])
+        assert record["manual_max_score"] > 0, "the reflection is graded by hand, not counted as autograded"
+        assert ("reused the grader's cached run" in text) == cached
+    assert scores[True] == scores[False] and scores[True][1] == scores[True][2] > 0, scores
+
+
 def test_bad_arguments_are_clear_errors(tmp_path):
     out = subprocess.run([sys.executable, "-m", "finetune_kit", "grade", str(tmp_path / "missing"), "--output",
                           str(tmp_path / "out"), "--isolation", "none"], capture_output=True, text=True, timeout=300)

@@ -36,6 +36,8 @@ def test_the_grader_stores_complete_runs(stored):
     entries = sorted(p.name.split("-")[0] for p in cache.iterdir() if (p / "complete").exists())
     assert entries == ["fine_tune", "train_fold", "train_fold"]
     assert not [p for p in cache.iterdir() if p.name.startswith(".")], "no half-written entries left"
+    private = [p for p in cache.rglob("*") if p.stat().st_mode & 0o004 == 0]
+    assert not private, f"sandboxed kernels (other uids) could not read {private[:3]}"
 
 
 def test_a_student_kernel_gets_the_same_run_without_training(stored, tmp_path, monkeypatch, capsys):

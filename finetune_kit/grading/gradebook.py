@@ -184,8 +184,10 @@ def read_scores(here: Course, student: str, assignment: str) -> dict:
         cells = {}
         auto = auto_max = manual_max = 0.0
         for nb in submission.notebooks:
+            # a graded cell that is also a solution cell (a written answer, even in a code cell) is graded by hand
+            by_hand = {cell.name for cell in nb.notebook.solution_cells}
             for grade in nb.grades:
-                automatic = grade.cell.cell_type == "code"
+                automatic = grade.cell.cell_type == "code" and grade.name not in by_hand
                 score = grade.score if grade.score is not None else None
                 cells[f"{nb.name}/{grade.name}"] = [score, grade.max_score, automatic]
                 if automatic:

@@ -65,8 +65,8 @@ class ClassRun:
     skipped: list[str]
     seconds: float  # the whole command
     prepare_seconds: float  # release and gradebooks (once per class; reused when resuming)
-    warm_seconds: float = 0.0  # running the solutions once for the run cache (once per kit version)
     student_seconds: dict[str, float]  # one worker each: scratch course, nbgrader, feedback
+    warm_seconds: float = 0.0  # running the solutions once for the run cache (once per kit version)
 
 
 def _log(message: str) -> None:
