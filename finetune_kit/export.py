@@ -138,7 +138,9 @@ def _quantize(source: Path, target: Path) -> None:
     level = root.level
     root.setLevel(logging.ERROR)  # quantize_dynamic advises "pre-processing" on the root logger; not for dynamic
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+        # reduce_range: 7-bit weights, so the int8 products cannot saturate on CPUs without VNNI (many Azure
+        # SKUs); measured on this machine it also kept more labels equal to fp32 (379 vs 378 of 381)
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
                          op_types_to_quantize=["MatMul", "Attention"], nodes_to_exclude=head,
                          # shape inference cannot type the outputs of fused contrib ops; they are float
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})

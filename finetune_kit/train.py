@@ -135,10 +135,8 @@ def fine_tune(profile: Profile, splits: data.Splits, output_dir: Path | str, *, 
     report_to = default_tracking(profile) if report_to is None else tuple(report_to)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    run_key = runcache.key("fine_tune", profile=profile.summary(), pretrained=pretrained, seed=seed,
-                           report_to=report_to, evaluate_test=evaluate_test, patience=patience,
-                           overrides=overrides, data=[runcache.frame_digest(df) for df in
-                                                      (splits.train, splits.validation, splits.test)])
+    run_key = _run_key(profile, splits, pretrained=pretrained, seed=seed, evaluate_test=evaluate_test,
+                       patience=patience, **overrides)
     cached = runcache.lookup(run_key)
     if cached is not None:
         return _reuse(cached, output_dir)
@@ -177,10 +175,18 @@ def fine_tune(profile: Profile, splits: data.Splits, output_dir: Path | str, *, 
     )
     if trainer.is_world_process_zero():
         trainer.save_model(str(output_dir))  # weights, config and tokenizer: from_pretrained(output_dir)
-        _write_outputs(result, profile, splits, trainer)
+        _write_outputs(result, profile, splits, trainer, run_key)
         shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
         runcache.store(run_key, lambda entry: _keep(result, entry))
     return result
+
+
+def _run_key(profile: Profile, splits: data.Splits, *, pretrained: bool = True, seed: int = data.SEED,
+             evaluate_test: bool = True, patience: int | None = 2, **overrides: Any) -> str:
+    """Everything a fine-tuned model depends on besides the kit's code (tracking does not change it)."""
+    return runcache.key("fine_tune", profile=profile.summary(), pretrained=pretrained, seed=seed,
+                        evaluate_test=evaluate_test, patience=patience, overrides=overrides,
+                        data=[runcache.frame_digest(df) for df in (splits.train, splits.validation, splits.test)])
 
 
 def _keep(result: TrainResult, entry: Path) -> None:
@@ -200,9 +206,10 @@ def _strip_prefix(values: dict[str, float], prefix: str) -> dict[str, float]:
     return {k.removeprefix(prefix): float(v) for k, v in values.items() if isinstance(v, (int, float))}
 
 
-def _write_outputs(result: TrainResult, profile: Profile, splits: data.Splits, trainer: Any) -> None:
+def _write_outputs(result: TrainResult, profile: Profile, splits: data.Splits, trainer: Any, run_key: str) -> None:
     record = {
         "profile": profile.name,
+        "run_key": run_key,  # what ensure_model checks before reusing this folder
         "model": profile.model,
         "pretrained": result.pretrained,
         "split_sizes": splits.sizes(),
@@ -260,15 +267,21 @@ Binary labels only (no neutral class).
 def ensure_model(profile: Profile, output_dir: Path | str | None = None) -> Path:
     """The profile's fine-tuned model directory, training it first if it is not there yet.
 
-    Part 3 evaluates and deploys the model Part 2 trained; run on its own, it trains one.
+    Part 3 evaluates and deploys the model Part 2 trained; run on its own, it trains one. A folder is
+    reused only when its ``metrics.json`` carries the key of this very run (profile, data, settings,
+    kit version): a model trained on other data or by another version of the kit is trained again.
     """
     from finetune_kit.config import artifact_dir
 
     output_dir = Path(output_dir) if output_dir else artifact_dir(profile) / "sentiment-model"
+    splits = data.load_splits(profile)
     record = output_dir / "metrics.json"
-    if record.exists() and json.loads(record.read_text()).get("profile") == profile.name:
-        return output_dir
-    fine_tune(profile, data.load_splits(profile), output_dir)
+    try:
+        if json.loads(record.read_text()).get("run_key") == _run_key(profile, splits):
+            return output_dir  # Part 2's run: same profile, data, settings and kit
+    except (OSError, ValueError):
+        pass
+    fine_tune(profile, splits, output_dir)
     return output_dir
 
 

@@ -89,3 +89,16 @@ def test_keys_change_with_the_data_and_the_kit(monkeypatch):
     assert a != runcache.key("k", data=runcache.frame_digest(splits.train.iloc[::-1]))
     monkeypatch.setattr(runcache, "kit_digest", lambda: "another version of the kit")
     assert a != runcache.key("k", data=runcache.frame_digest(splits.train))
+
+
+def test_ensure_model_reuses_only_the_very_same_run(tmp_path, monkeypatch):
+    """Part 3 reuses Part 2's folder only if it holds this run (same profile, data, settings, kit)."""
+    monkeypatch.delenv(runcache.CACHE_ENV, raising=False)
+    out = tmp_path / "sentiment-model"
+    train.fine_tune(PROFILE, data.load_splits(PROFILE), out)
+    monkeypatch.setattr(models, "load_classifier", _no_training)
+    assert train.ensure_model(PROFILE, out) == out  # Part 2's run: reused
+    record = json.loads((out / "metrics.json").read_text())
+    (out / "metrics.json").write_text(json.dumps({**record, "run_key": "fine_tune-trained-on-other-data"}))
+    with pytest.raises(AssertionError, match="trained although"):
+        train.ensure_model(PROFILE, out)
