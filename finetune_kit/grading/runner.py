@@ -31,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from unittest import mock
 
 from finetune_kit import course
 from finetune_kit.config import REPO_ROOT
@@ -283,30 +284,28 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
 
     cache = output / RUN_CACHE
     cache.mkdir(exist_ok=True)
-    saved = {k: os.environ.get(k) for k in (runcache.CACHE_ENV, runcache.WRITE_ENV, "FINETUNE_KIT_OUTPUTS")}
-    os.environ.update({runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1",
-                       "FINETUNE_KIT_OUTPUTS": str(output / ".warm-up" / "outputs")})
+    writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1",
+                "FINETUNE_KIT_OUTPUTS": str(output / ".warm-up" / "outputs")}
     try:
-        for assignment in assignments:
-            marker = cache / f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
-            if marker.exists():
-                continue
-            solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
-            solutions = [nb for nb in solutions if any(c in nb.read_text() for c in runcache.CACHED_CALLS)]
-            t0 = time.perf_counter()
-            try:
-                for nb in solutions:
-                    notebooks.execute(nb, output / ".warm-up" / assignment / nb.name, profile, timeout=600)
-            except Exception as err:  # noqa: BLE001 - without the cache every student just trains
-                _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
-                     "students' kernels will train for themselves")
-                continue
-            marker.write_text("")
-            if solutions:
-                _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
+        with mock.patch.dict(os.environ, writable):  # the solutions' kernels inherit it; restored afterwards
+            for assignment in assignments:
+                marker = cache / f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
+                if marker.exists():
+                    continue
+                solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
+                solutions = [nb for nb in solutions if any(c in nb.read_text() for c in runcache.CACHED_CALLS)]
+                t0 = time.perf_counter()
+                try:
+                    for nb in solutions:
+                        notebooks.execute(nb, output / ".warm-up" / assignment / nb.name, profile, timeout=600)
+                except Exception as err:  # noqa: BLE001 - without the cache every student just trains
+                    _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
+                         "students' kernels will train for themselves")
+                    continue
+                marker.write_text("")
+                if solutions:
+                    _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
     finally:
-        for k, v in saved.items():
-            os.environ.pop(k, None) if v is None else os.environ.__setitem__(k, v)
         shutil.rmtree(output / ".warm-up", ignore_errors=True)
 
 
