@@ -37,7 +37,12 @@ ENV_MODEL_VERSION = "FINETUNE_KIT_MODEL_VERSION"  # overrides the version report
 # --- the model ------------------------------------------------------------------------------------
 
 
-def open_session(path: Path | str, *, threads: int = 1) -> Any:
+#: ONNX Runtime graph rewrites the kit turns off: its CPU SkipLayerNormalization kernel is slower than
+#: the Add + LayerNormalization it replaces (measured in ``finetune_kit.export``'s docstring).
+SKIP_FUSIONS = ["SkipLayerNormFusion"]
+
+
+def open_session(path: Path | str | bytes, *, threads: int = 1) -> Any:
     """An ONNX Runtime CPU session with a fixed number of threads.
 
     One intra-op thread per worker is the usual CPU serving setup (scale with more workers); the
@@ -51,7 +56,8 @@ def open_session(path: Path | str, *, threads: int = 1) -> Any:
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3  # errors only: warnings would land on a notebook's stderr
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    model = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"], disabled_optimizers=SKIP_FUSIONS)
 
 
 class Encoder:
