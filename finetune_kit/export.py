@@ -168,16 +168,17 @@ def _smooth(source: Path, target: Path, calibration: list[dict[str, np.ndarray]]
         return 0
     # Calibration: the per-channel largest |input| of each projection, padding included (it is in
     # the tensor dynamic quantisation scales at run time too).
-    probe = onnx.load(str(source))
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
     probe.graph.output.extend(helper.make_tensor_value_info(n.input[0], onnx.TensorProto.FLOAT, None) for n in nodes)
     session = open_session(probe.SerializeToString())
     wanted = [n.input[0] for n in nodes]
-    amax = {name: np.zeros(0, dtype=np.float32) for name in wanted}
+    amax: dict[str, np.ndarray] = {}
     for feed in calibration:
         values = session.run(wanted, {n: feed[n] for n in input_names})
         for name, value in zip(wanted, values, strict=True):
             top = np.abs(value.reshape(-1, value.shape[-1])).max(axis=0)
-            amax[name] = top if amax[name].size == 0 else np.maximum(amax[name], top)
+            amax[name] = np.maximum(amax[name], top) if name in amax else top
     inits = {init.name: init for init in graph.initializer}
     for node in nodes:
         weight = numpy_helper.to_array(inits[node.input[1]])  # (in, out)
