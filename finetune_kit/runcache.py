@@ -1,13 +1,15 @@
 """The grader's cache of training runs: same kit, settings and data give the same model, so train it once.
 
 Grading executes every notebook again for every student, and Parts 2 and 3 fine-tune models (the
-pre-trained one, the from-scratch one, the cross-validation folds). The training code lives in the
-kit, not in the notebook, so a student's notebook almost always asks for exactly the runs the
-solution asks for. ``python -m finetune_kit grade`` therefore runs the solution notebooks once with
-this cache writable, and every student's kernel then finds those runs here instead of training
-again. The key is a hash of everything a result depends on: the kit's source code, the profile, the
-arguments and the exact rows of data. A student who changed any of them (their own cleaning, another
-seed, more epochs) misses the cache and trains for real, so the grade always reflects their notebook.
+pre-trained one, the from-scratch one, the cross-validation folds); Part 3 also exports one to ONNX
+(SmoothQuant calibration, quantisation). That code lives in the kit, not in the notebook, so a
+student's notebook almost always asks for exactly the runs the solution asks for. ``python -m
+finetune_kit grade`` therefore runs the solution notebooks once with this cache writable, and every
+student's kernel then finds those runs here instead of repeating them. The key is a hash of
+everything a result depends on: the kit's source code, the profile, the arguments and the exact rows
+of data (for an export, the model folder's bytes). A student who changed any of them (their own
+cleaning, another seed, more epochs) misses the cache and runs it for real, so the grade always
+reflects their notebook.
 
 Only the trusted grader writes (``FINETUNE_KIT_RUN_CACHE_WRITE=1``); the sandbox shows the folder to
 student kernels read-only. Nothing is cached unless ``FINETUNE_KIT_RUN_CACHE`` names a folder, so
@@ -28,10 +30,10 @@ from typing import Any
 import pandas as pd
 
 #: The kit's calls that consult the cache: a solution notebook without any of them is not run ahead.
-CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate")
+CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate", "export_onnx")
 CACHE_ENV = "FINETUNE_KIT_RUN_CACHE"
 WRITE_ENV = "FINETUNE_KIT_RUN_CACHE_WRITE"
-_DONE = "complete"
+DONE = "complete"  # written last: an entry without it is incomplete
 
 
 def folder() -> Path | None:
@@ -71,7 +73,7 @@ def lookup(run_key: str) -> Path | None:
     if base is None:
         return None
     entry = base / run_key
-    return entry if (entry / _DONE).is_file() else None
+    return entry if (entry / DONE).is_file() else None
 
 
 def store(run_key: str, fill: Any) -> Path | None:
@@ -81,18 +83,18 @@ def store(run_key: str, fill: Any) -> Path | None:
         return None
     base.mkdir(parents=True, exist_ok=True)
     entry = base / run_key
-    if (entry / _DONE).is_file():
+    if (entry / DONE).is_file():
         return entry
     staging = base / f".{run_key}.{uuid.uuid4().hex[:8]}"
     staging.mkdir()
     try:
         fill(staging)
         _readable_by_all(staging)
-        (staging / _DONE).write_text("")
+        (staging / DONE).write_text("")
         os.replace(staging, entry)
     except OSError:  # another writer won the race (the target exists): theirs is as good
         shutil.rmtree(staging, ignore_errors=True)
-    return entry if (entry / _DONE).is_file() else None
+    return entry if (entry / DONE).is_file() else None
 
 
 def _readable_by_all(root: Path) -> None:

@@ -102,3 +102,28 @@ def test_ensure_model_reuses_only_the_very_same_run(tmp_path, monkeypatch):
     (out / "metrics.json").write_text(json.dumps({**record, "run_key": "fine_tune-trained-on-other-data"}))
     with pytest.raises(AssertionError, match="trained although"):
         train.ensure_model(PROFILE, out)
+
+
+def test_an_export_of_the_same_model_bytes_is_reused_and_only_that(fresh_model_dir, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from finetune_kit import export
+
+    monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(runcache.WRITE_ENV, "1")
+    texts = ["good", "bad service", "it broke after a week"]  # calibration: small, fixed
+    first = export.export_onnx(fresh_model_dir, tmp_path / "grader", max_length=32, calibration=texts)
+    monkeypatch.delenv(runcache.WRITE_ENV)
+    student_model = shutil.copytree(fresh_model_dir, tmp_path / "student-model")
+    monkeypatch.setattr(export, "_export_torch", _no_training)
+    again = export.export_onnx(student_model, tmp_path / "student", max_length=32, calibration=texts)
+    assert "reused the grader's cached run export_onnx-" in capsys.readouterr().out
+    for name in (export.FP32, export.INT8):
+        assert (again.output_dir / name).read_bytes() == (first.output_dir / name).read_bytes()
+    assert again.manifest["source_model"] == str(student_model.resolve())  # this student's folder, not the grader's
+    assert not (again.output_dir / runcache.DONE).exists()
+    with pytest.raises(AssertionError, match="trained although"):  # other bytes: exported for real
+        (student_model / "config.json").write_text((student_model / "config.json").read_text() + " ")
+        export.export_onnx(student_model, tmp_path / "other", max_length=32, calibration=texts)
+    with pytest.raises(AssertionError, match="trained although"):  # other calibration texts, too
+        export.export_onnx(fresh_model_dir, tmp_path / "other", max_length=32, calibration=texts[:2])
