@@ -164,9 +164,23 @@ def describe_data(profile: Profile) -> str:
     return f"{profile.dataset} from the Hugging Face Hub"
 
 
+_active: Profile | None = None
+
+
+def active_profile() -> Profile:
+    """The profile this process chose with ``use_profile`` (a notebook's first cell), else ``resolve_profile``'s.
+
+    Kit functions whose defaults depend on the profile (an export's truncation and calibration)
+    must follow the notebook's choice, not only the environment's.
+    """
+    return _active or resolve_profile()[0]
+
+
 def use_profile(name: str | None = None, *, quiet: bool = False) -> Profile:
     """Resolve the profile, quiet the libraries for grading, and print what this run uses and why."""
+    global _active
     profile, reason = resolve_profile(name)
+    _active = profile
     if not profile.needs_internet:
         # Nothing on this path may reach a model hub; failing fast beats a 60 s network timeout.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -237,7 +237,7 @@ def export_onnx(model_dir: Path | str, output_dir: Path | str, *, quantize: bool
                 calibration: list[str] | None = None) -> ExportResult:
     """Write ``model.onnx`` (fp32) and, with ``quantize``, ``model.int8.onnx`` plus tokenizer and manifest.
 
-    ``max_length`` is the truncation the endpoint applies (default: the active profile's, the
+    ``max_length`` is the truncation the endpoint applies (default: ``config.active_profile()``'s, the
     length the model was fine-tuned with). ``smooth_alpha`` 0 turns SmoothQuant off;
     ``calibration`` are the texts it measures activations on (default: ``calibration_texts``, 256 of
     the active profile's training split, 32 under ``smoke``).
@@ -247,13 +247,13 @@ def export_onnx(model_dir: Path | str, output_dir: Path | str, *, quantize: bool
     import transformers
     from transformers import AutoTokenizer
 
-    from finetune_kit.config import resolve_profile
+    from finetune_kit.config import active_profile
 
     model_dir, output_dir = Path(model_dir), Path(output_dir)
     if not (model_dir / "config.json").exists():
         raise FileNotFoundError(f"{model_dir}: not a model directory (no config.json); train or save one first")
     output_dir.mkdir(parents=True, exist_ok=True)
-    profile = resolve_profile()[0]
+    profile = active_profile()
     max_length = max_length or profile.max_length
     if quantize and smooth_alpha and calibration is None:
         calibration = calibration_texts(profile)

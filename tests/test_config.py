@@ -55,3 +55,12 @@ def test_use_profile_prints_profile_model_and_data(clean_env, capsys):
     config.use_profile("smoke")
     out = capsys.readouterr().out
     assert "Profile : smoke" in out and "all-MiniLM-L6-v2" in out and "data" in out
+
+
+def test_the_profile_a_notebook_chose_is_the_active_one(clean_env, capsys):
+    clean_env.setattr(config, "_active", None)
+    assert config.active_profile().name == "offline"  # nothing chosen: the environment decides
+    config.use_profile("smoke")  # a notebook's first cell (e.g. PROFILE = "smoke" on a laptop)
+    assert config.active_profile().name == "smoke"  # what the export's defaults must follow
+    assert config.resolve_profile()[0].name == "offline"  # the environment alone still says offline
+    capsys.readouterr()

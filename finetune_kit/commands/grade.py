@@ -36,6 +36,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-run-cache", dest="run_cache", action="store_false",
                         help="do not run the solutions first to cache their training runs: every student's "
                              "kernel then trains for itself (slower, same grades)")
+    parser.add_argument("--no-prefork", dest="prefork", action="store_false",
+                        help="start every kernel as a new Python process instead of forking it from one that "
+                             "has the libraries imported (slower, same grades)")
     parser.add_argument("--keep-scratch", action="store_true", help="keep each student's scratch course (debugging)")
 
 
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     limits = sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                             memory_bytes=sandbox.parse_size(args.memory))
     options = runner.Options(jobs=args.jobs, limits=limits, isolation=args.isolation, assignments=args.assignments,
-                             force=args.force, keep_scratch=args.keep_scratch, run_cache=args.run_cache)
+                             force=args.force, keep_scratch=args.keep_scratch, run_cache=args.run_cache,
+                             prefork=args.prefork)
     result = runner.grade_class(args.submissions, args.output, options)
     print(f"graded {len(result.graded)} student(s), skipped {len(result.skipped)} already graded, "
           f"in {result.seconds:.0f} s (isolation: {result.isolation})")

@@ -53,6 +53,7 @@ class Options:
     force: bool = False
     keep_scratch: bool = False
     run_cache: bool = True  # run the solutions once first and let students' kernels reuse their training runs
+    prefork: bool = True  # fork kernels from a process with the libraries imported (``grading.prefork``)
 
 
 @dataclass
@@ -101,7 +102,8 @@ def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments
     shutil.copy(here.template / "gradebook.db", scratch / "course" / "gradebook.db")
     job = {"student": sub.student, "uid": sandbox.UID_BASE + slot, "isolation": level,
            "profile": options.profile, "limits": options.limits.to_dict(), "visibility": visibility,
-           "run_cache": str(here.root / RUN_CACHE) if options.run_cache else None, "assignments": {}}
+           "run_cache": str(here.root / RUN_CACHE) if options.run_cache else None, "prefork": options.prefork,
+           "assignments": {}}
     for assignment in assignments:
         shutil.copytree(here.release(assignment), scratch / "course" / "release" / assignment)
         files = sub.files.get(assignment, {})

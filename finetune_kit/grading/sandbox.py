@@ -45,8 +45,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
 
 from finetune_kit.config import DATA_DIR, REPO_ROOT
+from finetune_kit.grading.prefork import Prefork, PreforkError
 
 ISOLATION_LEVELS = ("full", "user", "none")
 #: First uid of the kernels' throw-away users (one per worker slot); far from real and container ids.
@@ -162,10 +164,16 @@ def processes_of(uid: int) -> list[int]:
     return pids
 
 
+#: Processes of a sandbox uid that are the grader's, not a notebook's: the prefork process.
+SPARED: set[int] = set()
+
+
 def kill_user(uid: int) -> int:
     """SIGKILL every process of a sandbox uid (daemons a notebook left behind); returns how many."""
     killed = 0
     for pid in processes_of(uid):
+        if pid in SPARED:
+            continue
         try:
             os.kill(pid, signal.SIGKILL)
             killed += 1
@@ -327,17 +335,22 @@ class Jail:
         extra = 0 if self.uid is not None else len(processes_of(os.getuid()))
         return self.limits.processes + extra
 
+    def rlimits(self, nproc: int) -> list[tuple[int, int, int]]:
+        """(resource, soft, hard) for the kernel: address space, processes, file size, files, core, CPU."""
+        lim = self.limits
+        fixed = [(resource.RLIMIT_AS, lim.memory_bytes), (resource.RLIMIT_NPROC, nproc),
+                 (resource.RLIMIT_FSIZE, lim.file_bytes), (resource.RLIMIT_NOFILE, lim.open_files),
+                 (resource.RLIMIT_CORE, 0)]
+        return [(which, value, value) for which, value in fixed] + [
+            (resource.RLIMIT_CPU, lim.cpu_seconds, lim.cpu_seconds + 5)]
+
     def preexec(self, nproc: int) -> None:
         """Runs in the forked kernel process before exec: limits, then the uid, then the death signal.
 
         Only plain system calls here: the worker may have other threads when it forks.
         """
-        lim = self.limits
-        for which, value in ((resource.RLIMIT_AS, lim.memory_bytes), (resource.RLIMIT_NPROC, nproc),
-                             (resource.RLIMIT_FSIZE, lim.file_bytes), (resource.RLIMIT_NOFILE, lim.open_files),
-                             (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(which, (value, value))
-        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds + 5))
+        for which, soft, hard in self.rlimits(nproc):
+            resource.setrlimit(which, (soft, hard))
         if self.uid is not None:
             os.setgroups([])
             os.setresgid(self.uid, self.uid, self.uid)
@@ -349,9 +362,14 @@ class Jail:
 
 
 class SandboxKernelManager(AsyncKernelManager):
-    """Starts the kernel inside a ``Jail``: its cwd, environment, uid and limits."""
+    """Starts the kernel inside a ``Jail``: its cwd, environment, uid and limits.
+
+    With a ``prefork`` process (``finetune_kit.grading.prefork``) the kernel is forked from it,
+    libraries already imported; if that fails the kernel is launched the ordinary way.
+    """
 
     jail: Jail | None = None  # set by the worker (one jail per notebook)
+    prefork: Prefork | None = None  # set by the worker (one per student), None: always launch normally
 
     async def _async_pre_start_kernel(self, **kw):  # noqa: ANN001, ANN202 - jupyter_client's signature
         jail = type(self).jail
@@ -370,6 +388,20 @@ class SandboxKernelManager(AsyncKernelManager):
         nproc = jail.process_limit()
         kw["preexec_fn"] = lambda: jail.preexec(nproc)
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL  # a student's os.write(1, ...) goes nowhere
+        factory, provisioner = type(self).prefork, self.provisioner
+        if factory is not None and not factory.dead and isinstance(provisioner, LocalProvisioner):
+            async def launch(cmd: list[str], **options) -> dict:  # noqa: ANN003 - the provisioner's signature
+                try:
+                    process = factory.spawn(cmd, str(options["cwd"]), dict(options["env"]), jail.rlimits(nproc))
+                except PreforkError as err:
+                    print(f"[worker] prefork: {err}; launching the kernel normally", file=sys.stderr, flush=True)
+                    type(self).prefork = None
+                    return await LocalProvisioner.launch_kernel(provisioner, cmd, **options)
+                provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, process.pid
+                provisioner.cwd = options.get("cwd")
+                return provisioner.connection_info
+
+            provisioner.launch_kernel = launch
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     def exit_status(self) -> int | None:

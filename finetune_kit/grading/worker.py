@@ -119,6 +119,8 @@ def grade(scratch: Path) -> dict:
     (scratch / "runtime").mkdir(exist_ok=True)
     course = scratch / "course"
     cfg = _course_config(raw_config, course)
+    extra_env = {runcache.CACHE_ENV: job["run_cache"]} if job.get("run_cache") else {}
+    factory = _start_prefork(scratch, job, limits, extra_env) if job.get("prefork") else None
 
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -145,7 +147,7 @@ def grade(scratch: Path) -> dict:
         jail = sandbox.Jail(home=home, cwd=home / "work", limits=limits,
                             uid=job["uid"] if level == "full" else None,
                             block_network=level == "none", profile=job["profile"],
-                            extra_env={runcache.CACHE_ENV: job["run_cache"]} if job.get("run_cache") else {})
+                            extra_env=extra_env)
         release = course / "release" / assignment
         if release.is_dir():
             shutil.copytree(release, jail.cwd, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True)
@@ -177,8 +179,27 @@ def grade(scratch: Path) -> dict:
         entry["seconds"] = round(time.perf_counter() - started, 2)
         jail.kill_leftovers()
         result["assignments"][assignment] = entry
+    if factory is not None:
+        print(f"[worker] prefork: imports took {factory.ready_seconds} s", file=sys.stderr)
+        factory.close()
     write_json_atomic(scratch / RESULT, result)
     return result
+
+
+def _start_prefork(scratch: Path, job: dict, limits, extra_env: dict):  # noqa: ANN001, ANN202
+    """One process per student that imports the libraries once; kernels are forked from it
+    (``finetune_kit.grading.prefork``). Started here, while the worker has a single thread."""
+    from finetune_kit.grading import prefork, sandbox
+
+    level = job["isolation"]
+    home = scratch / "home" / "prefork"
+    jail = sandbox.Jail(home=home, cwd=home, limits=limits, uid=job["uid"] if level == "full" else None,
+                        block_network=level == "none", profile=job["profile"], extra_env=extra_env)
+    jail.prepare()
+    factory = prefork.Prefork.start(jail.env(), str(home), jail.uid)
+    sandbox.SPARED.add(factory.pid)
+    sandbox.SandboxKernelManager.prefork = factory
+    return factory
 
 
 def _last_error_line(log: str) -> str:

@@ -1,0 +1,307 @@
+"""Kernels forked from a process that has already imported the kit: a student's notebooks start in ~0.1 s.
+
+Grading starts a fresh kernel for each of a student's notebooks, and each one used to spend about
+5 s (one core) importing the same libraries: torch, transformers, datasets, scikit-learn, pandas,
+matplotlib, ONNX Runtime and the kit. A worker therefore forks one *prefork* process per student
+before anything else happens. It drops to the kernels' sandbox uid, pins the kernels' environment,
+imports all of that once, and then forks a kernel whenever the worker asks: the child sets its
+limits, working folder and environment, and becomes ``python -m ipykernel_launcher -f ...`` in
+place. Every kernel starts from the same pristine, just-imported state; nothing a kernel does can
+reach the prefork process or the next kernel (it is not dumpable, so the kernels, which share its
+uid, cannot trace it or read its memory).
+
+Only the grader's own code runs in the prefork process. If it is missing, killed (a kernel of the
+same uid may do that) or slow to answer, ``SandboxKernelManager`` launches the kernel the ordinary
+way, so the worst a student can do is make their own grading as slow as it was without it.
+
+Protocol: JSON lines over a socket pair. The worker sends ``{"id", "argv", "cwd", "env", "limits"}``;
+the prefork process answers ``{"ready": seconds}`` once, ``{"id", "pid"}`` for each fork and
+``{"exit": pid, "code": status}`` when a kernel ends (``code`` as ``Popen.returncode``: negative
+for a signal).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import resource
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import NoReturn
+
+#: What every graded notebook imports, directly or through the kit (``finetune_kit`` first, so
+#: the profile's environment is in place); attribute names after ":" are touched to resolve
+#: transformers' lazy imports.
+PRELOAD = (
+    "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib_inline.backend_inline",
+    "finetune_kit", "finetune_kit.config", "finetune_kit.data", "finetune_kit.models", "finetune_kit.train",
+    "finetune_kit.metrics", "finetune_kit.plots", "finetune_kit.analysis", "finetune_kit.crossval",
+    "finetune_kit.architectures", "finetune_kit.summarization", "finetune_kit.captioning",
+    "finetune_kit.export", "finetune_kit.serve", "finetune_kit.benchmark", "finetune_kit.endpoint",
+    "finetune_kit.monitoring", "finetune_kit.widgets", "finetune_kit.grading.guard",
+    "matplotlib.pyplot", "sklearn.metrics", "sklearn.model_selection", "onnxruntime", "datasets",
+    "transformers:Trainer,TrainingArguments,AutoModelForSequenceClassification,AutoTokenizer,"
+    "AutoModel,AutoConfig,EarlyStoppingCallback,DataCollatorWithPadding",
+)
+#: Seconds the worker waits for the prefork process to finish importing, then for one fork.
+READY_TIMEOUT, SPAWN_TIMEOUT = 180.0, 20.0
+
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+
+
+class PreforkError(RuntimeError):
+    """The prefork process cannot give us a kernel (dead, stuck or refusing): launch one normally."""
+
+
+def _prctl(option: int, value: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(option, value, 0, 0, 0)
+
+
+def _send(sock: socket.socket, message: dict) -> None:
+    sock.sendall(json.dumps(message).encode() + b"\n")
+
+
+# -- the prefork process ------------------------------------------------------------------------------
+
+def _preload() -> None:
+    for entry in PRELOAD:
+        name, _, attributes = entry.partition(":")
+        try:
+            module = importlib.import_module(name)
+            for attribute in filter(None, attributes.split(",")):
+                getattr(module, attribute)
+        except Exception:  # noqa: BLE001 - a kernel that needs it imports it (and reports the error) itself
+            continue
+
+
+def _serve(sock: socket.socket) -> NoReturn:
+    started = time.perf_counter()
+    _preload()
+    _send(sock, {"ready": round(time.perf_counter() - started, 2)})
+    buffer, children = b"", set()
+    while True:
+        readable, _, _ = select.select([sock], [], [], 0.05)
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            children.discard(pid)
+            _send(sock, {"exit": pid, "code": os.waitstatus_to_exitcode(status)})
+        if not readable:
+            continue
+        data = sock.recv(1 << 20)
+        if not data:  # the worker is gone
+            os._exit(0)
+        buffer += data
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            request = json.loads(line)
+            pid = os.fork()
+            if pid == 0:
+                _become_kernel(sock, request)
+            try:
+                os.setpgid(pid, pid)  # also done by the child: whichever runs first, signals reach the group
+            except OSError:
+                pass
+            children.add(pid)
+            _send(sock, {"id": request["id"], "pid": pid})
+
+
+def _become_kernel(sock: socket.socket, request: dict) -> NoReturn:
+    """In the forked child: the limits, folder and environment of the jail, then the kernel itself."""
+    code = 1
+    try:
+        sock.close()
+        os.setpgid(0, 0)
+        for which, soft, hard in request["limits"]:
+            resource.setrlimit(which, (soft, hard))
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        import tempfile
+
+        tempfile.tempdir = None  # TMPDIR is the kernel's own
+        argv = request["argv"]
+        module = argv[argv.index("-m") + 1] if "-m" in argv else None
+        if module != "ipykernel_launcher":
+            os.execve(argv[0], argv, request["env"])
+        sys.argv = [module, *argv[argv.index("-m") + 2:]]
+        import runpy
+
+        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    except BaseException:  # noqa: BLE001 - a child must never return into the prefork loop
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def _prefork_main(sock: socket.socket, env: dict[str, str], cwd: str, uid: int | None) -> NoReturn:
+    try:
+        os.setsid()
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which would clear it
+        _prctl(_PR_SET_DUMPABLE, 0)  # kernels share our uid: they must not ptrace us
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(null, fd)
+        os.closerange(3, sock.fileno())
+        os.closerange(sock.fileno() + 1, 65536)
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # as ipykernel sets it
+        _serve(sock)
+    except BaseException:  # noqa: BLE001
+        os._exit(70)
+
+
+# -- the worker's side ---------------------------------------------------------------------------------
+
+class Prefork:
+    """The worker's handle on its prefork process."""
+
+    def __init__(self, pid: int, sock: socket.socket) -> None:
+        self.pid, self._sock = pid, sock
+        self._lock = threading.Lock()
+        self._buffer = b""
+        self._pids: dict[int, int] = {}
+        self._exits: dict[int, int] = {}
+        self._next = 0
+        self.ready_seconds: float | None = None
+        self.dead = False
+
+    @classmethod
+    def start(cls, env: dict[str, str], cwd: str, uid: int | None) -> Prefork:
+        """Fork the prefork process; call while the worker still has a single thread."""
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            _prefork_main(theirs, env, cwd, uid)
+        theirs.close()
+        return cls(pid, ours)
+
+    def _pump(self, timeout: float) -> None:
+        """Read what the prefork process said, waiting up to ``timeout`` seconds for something."""
+        if self.dead:
+            return
+        readable, _, _ = select.select([self._sock], [], [], timeout)
+        if not readable:
+            return
+        data = self._sock.recv(1 << 20)
+        if not data:
+            self.dead = True
+            return
+        self._buffer += data
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            message = json.loads(line)
+            if "ready" in message:
+                self.ready_seconds = float(message["ready"])
+            elif "exit" in message:
+                self._exits[int(message["exit"])] = int(message["code"])
+            elif "pid" in message:
+                self._pids[int(message["id"])] = int(message["pid"])
+
+    def _wait_for(self, done, timeout: float, what: str) -> None:  # noqa: ANN001 - a predicate
+        deadline = time.monotonic() + timeout
+        while not done():
+            if self.dead:
+                raise PreforkError(f"the prefork process is gone ({what})")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise PreforkError(f"the prefork process did not answer in {timeout:.0f} s ({what})")
+            self._pump(min(left, 0.5))
+
+    def spawn(self, argv: list[str], cwd: str, env: dict[str, str], limits: list[tuple[int, int, int]]) -> ForkedKernel:
+        """A kernel forked from the prefork process, as a ``Popen``-like object."""
+        with self._lock:
+            self._wait_for(lambda: self.ready_seconds is not None, READY_TIMEOUT, "importing")
+            self._next += 1
+            ident = self._next
+            try:
+                _send(self._sock, {"id": ident, "argv": argv, "cwd": cwd, "env": env, "limits": limits})
+            except OSError as err:
+                self.dead = True
+                raise PreforkError(f"the prefork process is gone ({err})") from err
+            self._wait_for(lambda: ident in self._pids, SPAWN_TIMEOUT, "forking a kernel")
+            return ForkedKernel(self, self._pids.pop(ident))
+
+    def exit_code(self, pid: int) -> int | None:
+        with self._lock:
+            self._pump(0)
+            if pid in self._exits:
+                return self._exits[pid]
+        if self.dead:  # nobody reports any more: ask the system whether it still exists
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                return self._exits.setdefault(pid, -signal.SIGKILL)
+            except PermissionError:
+                pass
+        return None
+
+    def close(self) -> None:
+        """Stop the prefork process (its kernels die with it: parent-death signal)."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self._sock.close()
+        self.dead = True
+
+
+class ForkedKernel:
+    """What jupyter_client's provisioner needs of ``subprocess.Popen``, for a forked kernel."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, factory: Prefork, pid: int) -> None:
+        self.pid, self._factory = pid, factory
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self._factory.exit_code(self.pid)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise subprocess.TimeoutExpired(f"kernel {self.pid}", timeout)
+            time.sleep(0.05)
+        return self.returncode
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
