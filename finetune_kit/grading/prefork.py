@@ -3,18 +3,17 @@
 Grading starts a fresh kernel for each of a student's notebooks, and each one used to spend about
 5 s (one core) importing the same libraries: torch, transformers, datasets, scikit-learn, pandas,
 matplotlib, ONNX Runtime and the kit. A worker therefore forks one *prefork* process per student
-before anything else happens. It drops to the kernels' sandbox uid, pins the kernels' environment,
-imports all of that once, and then forks a kernel whenever the worker asks: the child sets its
-limits, working folder and environment, and becomes ``python -m ipykernel_launcher -f ...`` in
-place. Every kernel starts from the same pristine, just-imported state; nothing a kernel does can
-reach the prefork process or the next kernel (it is not dumpable, so the kernels, which share its
-uid, cannot trace it or read its memory).
+before anything else happens (so before the worker holds any secret). It pins the kernels'
+environment, imports all of that once, and then forks a kernel whenever the worker asks: the child
+sets its limits, drops to the sandbox uid, takes its working folder and environment, and becomes
+``python -m ipykernel_launcher -f ...`` in place. Every kernel starts from the same pristine,
+just-imported state. The prefork process keeps the worker's uid and a home the kernels cannot write,
+so nothing a kernel does can reach it or, through it, the next kernel.
 
-Only the grader's own code runs in the prefork process. If it is missing, killed (a kernel of the
-same uid may do that) or slow to answer, ``SandboxKernelManager`` launches the kernel the ordinary
-way, so the worst a student can do is make their own grading as slow as it was without it.
+Only the grader's own code runs in the prefork process. If it is missing or slow to answer,
+``SandboxKernelManager`` launches the kernel the ordinary way (same grades, only slower).
 
-Protocol: JSON lines over a socket pair. The worker sends ``{"id", "argv", "cwd", "env", "limits"}``;
+Protocol: JSON lines over a socket pair. The worker sends ``{"id", "argv", "cwd", "env", "limits", "uid"}``;
 the prefork process answers ``{"ready": seconds}`` once, ``{"id", "pid"}`` for each fork and
 ``{"exit": pid, "code": status}`` when a kernel ends (``code`` as ``Popen.returncode``: negative
 for a signal).
@@ -53,7 +52,7 @@ PRELOAD = (
 #: Seconds the worker waits for the prefork process to finish importing, then for one fork.
 READY_TIMEOUT, SPAWN_TIMEOUT = 180.0, 20.0
 
-_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4  # prctl options
 
 
 class PreforkError(RuntimeError):
@@ -126,7 +125,13 @@ def _become_kernel(sock: socket.socket, request: dict) -> NoReturn:
         os.setpgid(0, 0)
         for which, soft, hard in request["limits"]:
             resource.setrlimit(which, (soft, hard))
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        uid = request.get("uid")
+        if uid is not None:
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            _prctl(_PR_SET_DUMPABLE, 1)  # as after an exec: the kernel may read its own /proc entries
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which would clear it
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
@@ -150,16 +155,11 @@ def _become_kernel(sock: socket.socket, request: dict) -> NoReturn:
         os._exit(code)
 
 
-def _prefork_main(sock: socket.socket, env: dict[str, str], cwd: str, uid: int | None) -> NoReturn:
+def _prefork_main(sock: socket.socket, env: dict[str, str], cwd: str) -> NoReturn:
     try:
         os.setsid()
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        if uid is not None:
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # after the uid change, which would clear it
-        _prctl(_PR_SET_DUMPABLE, 0)  # kernels share our uid: they must not ptrace us
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         null = os.open(os.devnull, os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(null, fd)
@@ -190,13 +190,13 @@ class Prefork:
         self.dead = False
 
     @classmethod
-    def start(cls, env: dict[str, str], cwd: str, uid: int | None) -> Prefork:
-        """Fork the prefork process; call while the worker still has a single thread."""
+    def start(cls, env: dict[str, str], cwd: str) -> Prefork:
+        """Fork the prefork process; call while the worker still has a single thread and no secrets."""
         ours, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:
             ours.close()
-            _prefork_main(theirs, env, cwd, uid)
+            _prefork_main(theirs, env, cwd)
         theirs.close()
         return cls(pid, ours)
 
@@ -232,14 +232,15 @@ class Prefork:
                 raise PreforkError(f"the prefork process did not answer in {timeout:.0f} s ({what})")
             self._pump(min(left, 0.5))
 
-    def spawn(self, argv: list[str], cwd: str, env: dict[str, str], limits: list[tuple[int, int, int]]) -> ForkedKernel:
-        """A kernel forked from the prefork process, as a ``Popen``-like object."""
+    def spawn(self, argv: list[str], cwd: str, env: dict[str, str], limits: list[tuple[int, int, int]],
+              uid: int | None) -> ForkedKernel:
+        """A kernel forked from the prefork process (running as ``uid``), as a ``Popen``-like object."""
         with self._lock:
             self._wait_for(lambda: self.ready_seconds is not None, READY_TIMEOUT, "importing")
             self._next += 1
             ident = self._next
             try:
-                _send(self._sock, {"id": ident, "argv": argv, "cwd": cwd, "env": env, "limits": limits})
+                _send(self._sock, {"id": ident, "argv": argv, "cwd": cwd, "env": env, "limits": limits, "uid": uid})
             except OSError as err:
                 self.dead = True
                 raise PreforkError(f"the prefork process is gone ({err})") from err

@@ -164,16 +164,10 @@ def processes_of(uid: int) -> list[int]:
     return pids
 
 
-#: Processes of a sandbox uid that are the grader's, not a notebook's: the prefork process.
-SPARED: set[int] = set()
-
-
 def kill_user(uid: int) -> int:
     """SIGKILL every process of a sandbox uid (daemons a notebook left behind); returns how many."""
     killed = 0
     for pid in processes_of(uid):
-        if pid in SPARED:
-            continue
         try:
             os.kill(pid, signal.SIGKILL)
             killed += 1
@@ -392,7 +386,8 @@ class SandboxKernelManager(AsyncKernelManager):
         if factory is not None and not factory.dead and isinstance(provisioner, LocalProvisioner):
             async def launch(cmd: list[str], **options) -> dict:  # noqa: ANN003 - the provisioner's signature
                 try:
-                    process = factory.spawn(cmd, str(options["cwd"]), dict(options["env"]), jail.rlimits(nproc))
+                    process = factory.spawn(cmd, str(options["cwd"]), dict(options["env"]), jail.rlimits(nproc),
+                                            jail.uid)
                 except PreforkError as err:
                     print(f"[worker] prefork: {err}; launching the kernel normally", file=sys.stderr, flush=True)
                     type(self).prefork = None

@@ -191,13 +191,13 @@ def _start_prefork(scratch: Path, job: dict, limits, extra_env: dict):  # noqa: 
     (``finetune_kit.grading.prefork``). Started here, while the worker has a single thread."""
     from finetune_kit.grading import prefork, sandbox
 
-    level = job["isolation"]
-    home = scratch / "home" / "prefork"
-    jail = sandbox.Jail(home=home, cwd=home, limits=limits, uid=job["uid"] if level == "full" else None,
-                        block_network=level == "none", profile=job["profile"], extra_env=extra_env)
+    home = scratch / "home" / "prefork"  # the worker's: kernels (another uid) can read it, not write it
+    jail = sandbox.Jail(home=home, cwd=home, limits=limits, block_network=job["isolation"] == "none",
+                        profile=job["profile"], extra_env=extra_env)
     jail.prepare()
-    factory = prefork.Prefork.start(jail.env(), str(home), jail.uid)
-    sandbox.SPARED.add(factory.pid)
+    for folder in (scratch / "home", home):
+        os.chmod(folder, 0o755)
+    factory = prefork.Prefork.start(jail.env(), str(home))
     sandbox.SandboxKernelManager.prefork = factory
     return factory
 
