@@ -5,8 +5,9 @@
    and ``warm_run_cache`` runs each solution once so students' kernels reuse its training runs
    (``finetune_kit.runcache``; ``--no-run-cache`` turns it off);
 3. each student whose results are missing or stale becomes a job: a scratch folder with a private
-   course and a worker process (``sandbox.worker_prefix`` + ``worker``), ``jobs`` at a time, each
-   in its own worker slot (its own sandbox uid), each bounded by a deadline;
+   course, graded by one of ``jobs`` long-lived worker processes (``sandbox.worker_prefix`` +
+   ``worker``; each slot has its own namespaces, sandbox uid and prefork process), each job bounded
+   by a deadline; a slot whose job overran or crashed is restarted for the next student;
 4. as jobs finish, the parent alone merges them into the instructor's gradebook and writes
    ``results/<student>.json`` atomically (write, then rename);
 5. ``report`` writes ``grades.csv``, ``questions.csv`` and ``report.html``.
@@ -23,6 +24,7 @@ import hashlib
 import json
 import os
 import queue
+import select
 import shutil
 import subprocess
 import sys
@@ -92,18 +94,16 @@ def _grading_fingerprint(here: gradebook.Course, assignments: list[str], options
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], slot: int,
-                     level: str, options: Options, visibility: dict) -> Path:
-    scratch = here.root / ".scratch" / sub.student
+def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], slot: _Slot,
+                     level: str, options: Options) -> Path:
+    scratch = slot.folder / sub.student
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "course").mkdir(parents=True)
     os.chmod(scratch, 0o711)  # a sandboxed kernel may pass through to its home, not list or read
     os.chmod(scratch / "course", 0o700)
     shutil.copy(here.template / "gradebook.db", scratch / "course" / "gradebook.db")
-    job = {"student": sub.student, "uid": sandbox.UID_BASE + slot, "isolation": level,
-           "profile": options.profile, "limits": options.limits.to_dict(), "visibility": visibility,
-           "run_cache": str(here.root / RUN_CACHE) if options.run_cache else None, "prefork": options.prefork,
-           "assignments": {}}
+    job = {"student": sub.student, "uid": slot.uid, "isolation": level, "profile": options.profile,
+           "limits": options.limits.to_dict(), "run_cache": slot.setup["run_cache"], "assignments": {}}
     for assignment in assignments:
         shutil.copytree(here.release(assignment), scratch / "course" / "release" / assignment)
         files = sub.files.get(assignment, {})
@@ -121,24 +121,81 @@ def _deadline(options: Options, notebooks: int) -> float:
     return 60 + per_notebook * max(1, notebooks)
 
 
-def _run_worker(scratch: Path, level: str, options: Options, log_path: Path, notebooks: int) -> str | None:
-    """Run one worker to completion; returns why it failed, or None."""
-    cmd = [*sandbox.worker_prefix(level), sys.executable, "-m", "finetune_kit.grading.worker", str(scratch)]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=str(scratch),
-                                start_new_session=True)
+class _Slot:
+    """One long-lived worker process (``worker``) and its folder; restarted after a job that went wrong."""
+
+    def __init__(self, number: int, scratch_root: Path, level: str, setup: dict, log_path: Path) -> None:
+        self.number, self.level, self.log_path = number, level, log_path
+        self.uid = sandbox.UID_BASE + number
+        self.folder = scratch_root / f"slot-{number}"
+        self.setup = {**setup, "isolation": level, "uid": self.uid}
+        self.proc: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir(mode=0o711)
+        os.chmod(self.folder, 0o711)  # kernels pass through to their homes, never list
+        worker.write_json_atomic(self.folder / worker.SLOT, self.setup)
+        cmd = [*sandbox.worker_prefix(self.level), sys.executable, "-m", "finetune_kit.grading.worker",
+               str(self.folder)]
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
+        env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+        with open(self.log_path, "ab") as log:
+            return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
+                                    cwd=str(self.folder), start_new_session=True)
+
+    def folder_for_next(self) -> Path:
+        """Start (or restart) the worker if needed; the folder the next student's scratch goes in."""
+        if self.proc is None or self.proc.poll() is not None:
+            self.stop()
+            self.proc = self._start()
+        return self.folder
+
+    def grade(self, scratch: Path, deadline: float) -> str | None:
+        """Have the worker grade the student in ``scratch``; returns why it failed, or None."""
+        proc = self.proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
         try:
-            code = proc.wait(timeout=_deadline(options, notebooks))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-            return f"grading took longer than {_deadline(options, notebooks):.0f} s and was stopped"
-    if code != 0 or not (scratch / worker.RESULT).exists():
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        return f"the grading process failed (exit status {code}): {tail[0][:300]}"
-    return None
+            proc.stdin.write(f"{scratch.name}\n".encode())
+            proc.stdin.flush()
+        except OSError:
+            return self._failed(scratch, "the grading process was not running")
+        expected, until = f"done {scratch.name}".encode(), time.monotonic() + deadline
+        while True:
+            left = until - time.monotonic()
+            if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
+                self.stop()
+                return f"grading took longer than {deadline:.0f} s and was stopped"
+            line = proc.stdout.readline()
+            if not line:
+                return self._failed(scratch, f"the grading process failed (exit status {self.stop()})")
+            if line.strip() == expected:
+                break
+        if not (scratch / worker.RESULT).exists():
+            return self._failed(scratch, "the grading process wrote no result")
+        return None
+
+    def _failed(self, scratch: Path, why: str) -> str:
+        log = scratch / worker.LOG
+        tail = (log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []) or ["no output"]
+        return f"{why}: {tail[0][:300]}"
+
+    def stop(self) -> int | None:
+        """End the worker (its namespace, kernels and prefork process go with it); its exit status."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                proc.stdin.close()  # a worker waiting for the next student exits on end of input
+                return proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+            try:
+                os.killpg(proc.pid, 9)
+            except ProcessLookupError:
+                pass
+        return proc.wait()
 
 
 def _merge(here: gradebook.Course, sub: intake.Submission, assignments: list[str], scratch: Path,
@@ -229,18 +286,23 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     plan = sandbox.visibility_plan([output, Path(submissions).resolve()], readable=readable) \
         if level in ("full", "user") else {}
 
-    slots: queue.Queue[int] = queue.Queue()
-    for slot in range(max(1, options.jobs)):
-        slots.put(slot)
+    setup = {"visibility": plan, "profile": options.profile, "limits": options.limits.to_dict(),
+             "run_cache": str(output / RUN_CACHE) if options.run_cache else None, "prefork": options.prefork}
+    slots: queue.Queue[_Slot] = queue.Queue()
+    for number in range(max(1, options.jobs)):
+        slots.put(_Slot(number, output / ".scratch", level, setup, logs_dir / f".slot-{number}.log"))
 
     def job(sub: intake.Submission) -> tuple[intake.Submission, Path, str | None, float]:
         slot = slots.get()
         t0 = time.perf_counter()
         scratch = output / ".scratch" / sub.student
         try:
-            scratch = _prepare_scratch(here, sub, assignments, slot, level, options, plan)
+            slot.folder_for_next()
+            scratch = _prepare_scratch(here, sub, assignments, slot, level, options)
             notebooks = sum(len(f) for f in sub.files.values())
-            failure = _run_worker(scratch, level, options, logs_dir / f"{sub.student}.log", notebooks)
+            failure = slot.grade(scratch, _deadline(options, notebooks))
+            if (scratch / worker.LOG).exists():
+                shutil.copyfile(scratch / worker.LOG, logs_dir / f"{sub.student}.log")
         except Exception as err:  # noqa: BLE001 - one student's trouble must not stop the class
             failure = f"grading could not run: {type(err).__name__}: {err}"
         finally:
@@ -248,24 +310,28 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         return sub, scratch, failure, time.perf_counter() - t0
 
     graded, seconds = [], {}
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        pending: set[Future] = {pool.submit(job, sub) for sub in todo}
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                sub, scratch, failure, took = future.result()
-                record = _merge(here, sub, assignments, scratch, failure, hashes[sub.student], level, took)
-                worker.write_json_atomic(results_dir / f"{sub.student}.json", record)
-                if not options.keep_scratch:
-                    shutil.rmtree(scratch, ignore_errors=True)
-                graded.append(sub.student)
-                seconds[sub.student] = took
-                _log(f"{len(graded)}/{len(todo)} {sub.student}: " + ", ".join(
-                    f"{a} {r.get('auto_score', 0):g}/{r.get('auto_max_score', 0):g}"
-                    + ("" if r["status"] == "graded" else f" ({r['status']})")
-                    for a, r in record["assignments"].items()) + f" [{took:.0f} s]")
-                if on_student:
-                    on_student(record)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+            pending: set[Future] = {pool.submit(job, sub) for sub in todo}
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    sub, scratch, failure, took = future.result()
+                    record = _merge(here, sub, assignments, scratch, failure, hashes[sub.student], level, took)
+                    worker.write_json_atomic(results_dir / f"{sub.student}.json", record)
+                    if not options.keep_scratch:
+                        shutil.rmtree(scratch, ignore_errors=True)
+                    graded.append(sub.student)
+                    seconds[sub.student] = took
+                    _log(f"{len(graded)}/{len(todo)} {sub.student}: " + ", ".join(
+                        f"{a} {r.get('auto_score', 0):g}/{r.get('auto_max_score', 0):g}"
+                        + ("" if r["status"] == "graded" else f" ({r['status']})")
+                        for a, r in record["assignments"].items()) + f" [{took:.0f} s]")
+                    if on_student:
+                        on_student(record)
+    finally:
+        while not slots.empty():  # every worker (and its kernels) ends with the run
+            slots.get().stop()
     report.write_all(output, sorted(found.submissions), assignments, found.unattributed)
     elapsed = time.perf_counter() - started
     _log(f"done in {elapsed:.0f} s: {output / 'grades.csv'}, {output / 'report.html'}")

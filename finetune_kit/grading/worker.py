@@ -1,16 +1,27 @@
-"""Grade one student in a throw-away nbgrader course, inside the sandbox (a separate process).
+"""Grade students in throw-away nbgrader courses, inside the sandbox: one long-lived process per worker slot.
 
-The parent (``runner``) prepares a scratch folder per student and starts
-``python -m finetune_kit.grading.worker SCRATCH`` through ``sandbox.worker_prefix``::
+The parent (``runner``) starts ``python -m finetune_kit.grading.worker SLOT`` through
+``sandbox.worker_prefix`` once per slot, then hands it one student at a time: it prepares a scratch
+folder ``SLOT/<student>`` and writes the student's folder name on the worker's stdin; the worker
+answers ``done <student>`` on stdout once ``result.json`` is written. ``SLOT/slot.json`` says how the
+slot is confined. The worker sets that up once: its namespaces, the private view in which ``SLOT``
+becomes ``/tmp`` (``sandbox.private_view``), and the prefork process whose kernels start with the
+libraries imported (``prefork``). Between students it kills every process of the slot's sandbox uid and
+empties ``/dev/shm`` and ``/var/tmp``; the parent deletes the student's scratch folder. A student whose
+grading overruns its deadline or crashes the worker costs the slot a restart, nothing more::
 
-    SCRATCH/                       (root, 0711: a kernel may pass through, not list)
-      job.json                     what to grade, limits, isolation level, folders to hide
-      course/                      (0700) a private nbgrader course:
-        gradebook.db               a copy of the template: assignments and their cells, no students
-        release/<assignment>/      the released files (copied next to the kernel)
-        submitted/<student>/<assignment>/<notebook>.ipynb
-      home/                        the kernel's home and working folders (its own uid)
-      result.json                  written last, atomically: scores, events, file paths
+    SLOT/                          (root, 0711: a kernel may pass through, not list)
+      slot.json                    isolation level, folders to hide, the kernels' uid and environment
+      .prefork/                    the prefork process's home (kernels can read it, not write it)
+      <student>/                   (0711) one student's scratch folder:
+        job.json                   what to grade, limits
+        worker.log                 this student's part of the worker's log (copied to logs/<student>.log)
+        course/                    (0700) a private nbgrader course:
+          gradebook.db             a copy of the template: assignments and their cells, no students
+          release/<assignment>/    the released files (copied next to the kernel)
+          submitted/<student>/<assignment>/<notebook>.ipynb
+        home/                      the kernels' homes and working folders (the slot's uid)
+        result.json                written last, atomically: scores, events, file paths
 
 The worker runs nbgrader's real ``autograde`` and ``generate_feedback`` with the pipeline of
 ``finetune_kit.grading.pipeline``. Nothing it writes is trusted blindly: the parent re-reads the
@@ -30,6 +41,8 @@ from pathlib import Path
 
 RESULT = "result.json"
 JOB = "job.json"
+SLOT = "slot.json"
+LOG = "worker.log"
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -98,29 +111,20 @@ def _scores(db_url: str, assignment: str, student: str) -> dict[str, dict[str, l
         return {nb.name: {g.name: [g.auto_score, g.max_score] for g in nb.grades} for nb in sub.notebooks}
 
 
-def grade(scratch: Path) -> dict:
+def grade(scratch: Path, raw_config) -> dict:  # noqa: ANN001 - the course's traitlets Config
     """Grade every assignment of the job in ``scratch``; returns the result (also written to disk)."""
-    from traitlets.config.loader import PyFileConfigLoader
-
     from finetune_kit import runcache
-    from finetune_kit.course import AUTOGRADE_DIR, _ensure_tools_on_path
     from finetune_kit.grading import pipeline, sandbox
 
     job = json.loads((scratch / JOB).read_text(encoding="utf-8"))
-    _ensure_tools_on_path()
-    raw_config = PyFileConfigLoader("nbgrader_config.py", path=str(AUTOGRADE_DIR)).load_config()
     limits = sandbox.Limits(**job["limits"])
     level = job["isolation"]
-    if level in ("full", "user"):
-        sandbox.loopback_up()
-        scratch = sandbox.private_view(scratch, job["visibility"])
     os.environ["JUPYTER_RUNTIME_DIR"] = str(scratch / "runtime")
     os.environ["TMPDIR"] = os.environ["IPYTHONDIR"] = str(scratch / "runtime")
     (scratch / "runtime").mkdir(exist_ok=True)
     course = scratch / "course"
     cfg = _course_config(raw_config, course)
     extra_env = {runcache.CACHE_ENV: job["run_cache"]} if job.get("run_cache") else {}
-    factory = _start_prefork(scratch, job, limits, extra_env) if job.get("prefork") else None
 
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -179,24 +183,81 @@ def grade(scratch: Path) -> dict:
         entry["seconds"] = round(time.perf_counter() - started, 2)
         jail.kill_leftovers()
         result["assignments"][assignment] = entry
-    if factory is not None:
-        print(f"[worker] prefork: imports took {factory.ready_seconds} s", file=sys.stderr)
-        factory.close()
     write_json_atomic(scratch / RESULT, result)
     return result
 
 
-def _start_prefork(scratch: Path, job: dict, limits, extra_env: dict):  # noqa: ANN001, ANN202
-    """One process per student that imports the libraries once; kernels are forked from it
+def serve(slot: Path, jobs=sys.stdin, answers=sys.stdout) -> None:  # noqa: ANN001 - text streams
+    """Confine this process as ``slot.json`` says, then grade each student named on ``jobs``."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from finetune_kit import runcache
+    from finetune_kit.course import AUTOGRADE_DIR, _ensure_tools_on_path
+    from finetune_kit.grading import sandbox
+
+    setup = json.loads((slot / SLOT).read_text(encoding="utf-8"))
+    _ensure_tools_on_path()
+    raw_config = PyFileConfigLoader("nbgrader_config.py", path=str(AUTOGRADE_DIR)).load_config()  # hidden below
+    level = setup["isolation"]
+    if level in ("full", "user"):
+        sandbox.loopback_up()
+        slot = sandbox.private_view(slot, setup["visibility"])
+    limits = sandbox.Limits(**setup["limits"])
+    if setup.get("prefork"):
+        extra_env = {runcache.CACHE_ENV: setup["run_cache"]} if setup.get("run_cache") else {}
+        _start_prefork(slot / ".prefork", setup, limits, extra_env)
+    uid = setup["uid"] if level == "full" else None
+    for line in jobs:
+        name = line.strip()
+        if not name:
+            continue
+        scratch = slot / name
+        saved = os.dup(1), os.dup(2)
+        with open(scratch / LOG, "ab") as log:
+            for fd in (1, 2):  # this student's log, native libraries' messages included
+                os.dup2(log.fileno(), fd)
+            try:
+                grade(scratch, raw_config)
+            except Exception:  # noqa: BLE001 - the parent reads the traceback from the student's log
+                traceback.print_exc()
+            finally:
+                factory = sandbox.SandboxKernelManager.prefork
+                if factory is not None and factory.ready_seconds is not None:
+                    print(f"[worker] prefork: imports took {factory.ready_seconds} s (once per slot)", file=sys.stderr)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                for fd, copy in zip((1, 2), saved, strict=True):
+                    os.dup2(copy, fd)
+                    os.close(copy)
+        _between_students(uid, level)
+        print(f"done {name}", file=answers, flush=True)
+
+
+def _between_students(uid: int | None, level: str) -> None:
+    """Nothing of one student may reach the next: their processes die, shared scratch space is emptied."""
+    from finetune_kit.grading import sandbox
+
+    if uid is not None:
+        sandbox.kill_user(uid)
+    if level in ("full", "user"):  # our own tmpfs mounts (``private_view``); elsewhere they are the machine's
+        for folder in (Path("/dev/shm"), Path("/var/tmp")):
+            for entry in folder.iterdir() if folder.is_dir() else ():
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
+
+def _start_prefork(home: Path, setup: dict, limits, extra_env: dict):  # noqa: ANN001, ANN202
+    """One process per slot that imports the libraries once; kernels are forked from it
     (``finetune_kit.grading.prefork``). Started here, while the worker has a single thread."""
     from finetune_kit.grading import prefork, sandbox
 
-    home = scratch / "home" / "prefork"  # the worker's: kernels (another uid) can read it, not write it
-    jail = sandbox.Jail(home=home, cwd=home, limits=limits, block_network=job["isolation"] == "none",
-                        profile=job["profile"], extra_env=extra_env)
+    # the worker's own folder: kernels (another uid) can read it, not write it
+    jail = sandbox.Jail(home=home, cwd=home, limits=limits, block_network=setup["isolation"] == "none",
+                        profile=setup["profile"], extra_env=extra_env)
     jail.prepare()
-    for folder in (scratch / "home", home):
-        os.chmod(folder, 0o755)
+    os.chmod(home, 0o755)
     factory = prefork.Prefork.start(jail.env(), str(home))
     sandbox.SandboxKernelManager.prefork = factory
     return factory
@@ -211,17 +272,19 @@ def _last_error_line(log: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m finetune_kit.grading.worker SCRATCH", file=sys.stderr)
+        print("usage: python -m finetune_kit.grading.worker SLOT  (student folder names on stdin)", file=sys.stderr)
         return 2
     if os.getpid() == 1:
         _become_init()
-    job = json.loads((Path(args[0]) / JOB).read_text(encoding="utf-8"))
+    setup = json.loads((Path(args[0]) / SLOT).read_text(encoding="utf-8"))
     # the worker parses untrusted notebooks and kernel messages: bound its memory too
-    memory = job["limits"]["memory_bytes"] + 2 * 2**30
+    memory = setup["limits"]["memory_bytes"] + 2 * 2**30
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    answers = os.fdopen(os.dup(1), "w", buffering=1)  # the parent's channel: nothing else may write there
+    os.dup2(2, 1)
     try:
-        grade(Path(args[0]))
-    except Exception:  # noqa: BLE001 - the parent reads the traceback from our stderr
+        serve(Path(args[0]), sys.stdin, answers)
+    except Exception:  # noqa: BLE001 - the parent reads the traceback from the slot's log
         traceback.print_exc()
         return 1
     return 0
