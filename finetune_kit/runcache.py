@@ -2,7 +2,8 @@
 
 Grading executes every notebook again for every student, and Parts 2 and 3 fine-tune models (the
 pre-trained one, the from-scratch one, the cross-validation folds); Part 3 also exports one to ONNX
-(SmoothQuant calibration, quantisation). That code lives in the kit, not in the notebook, so a
+(SmoothQuant calibration, quantisation) and Part 1 fine-tunes a sentence extractor on the labels the
+student's own labeller gives (same labels, same run). That code lives in the kit, not in the notebook, so a
 student's notebook almost always asks for exactly the runs the solution asks for. ``python -m
 finetune_kit grade`` therefore runs the solution notebooks once with this cache writable, and every
 student's kernel then finds those runs here instead of repeating them. The key is a hash of
@@ -30,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 #: The kit's calls that consult the cache: a solution notebook without any of them is not run ahead.
-CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate", "export_onnx")
+CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate", "export_onnx", "train_extractor")
 CACHE_ENV = "FINETUNE_KIT_RUN_CACHE"
 WRITE_ENV = "FINETUNE_KIT_RUN_CACHE_WRITE"
 DONE = "complete"  # written last: an entry without it is incomplete
@@ -59,6 +60,20 @@ def frame_digest(frame: pd.DataFrame) -> str:
     """The exact rows (text and label, in order) a run sees."""
     rows = pd.util.hash_pandas_object(frame[["text", "label"]], index=False).to_numpy()
     return hashlib.sha256(rows.tobytes()).hexdigest()
+
+
+def rows_digest(rows: list[dict]) -> str:
+    """Rows of plain values (text, label, ...), in order."""
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def weights_digest(model: Any) -> str:
+    """Every parameter and buffer of a torch model, names and bytes: the weights a run starts from."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode() + b"\0" + str(tuple(tensor.shape)).encode() + str(tensor.dtype).encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def key(kind: str, **parts: Any) -> str:

@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from finetune_kit import config
+from finetune_kit import config, runcache
 from finetune_kit.captioning import torch_threads
 from finetune_kit.config import DATA_DIR, OFFLINE_MINILM, Profile
 
@@ -357,9 +357,15 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
     from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
 
     k = settings.summary_sentences
-    train_ds = _sentence_dataset(sentence_examples(train_docs, k, labeler), tokenizer, settings.max_length)
-    eval_ds = (_sentence_dataset(sentence_examples(eval_docs, k, labeler), tokenizer, settings.max_length)
-               if eval_docs else None)
+    train_rows = sentence_examples(train_docs, k, labeler)
+    eval_rows = sentence_examples(eval_docs, k, labeler) if eval_docs else []
+    train_ds = _sentence_dataset(train_rows, tokenizer, settings.max_length)
+    eval_ds = _sentence_dataset(eval_rows, tokenizer, settings.max_length) if eval_docs else None
+    # the grader's run cache (``runcache``): the same start weights, settings and labelled sentences
+    # give the same fine-tuned weights, so a student whose labeller agrees with the solution's reuses them
+    run_key = runcache.key("train_extractor", settings=settings.summary(), start=runcache.weights_digest(model),
+                           rows=[runcache.rows_digest(rows) for rows in (train_rows, eval_rows)])
+    cached = runcache.lookup(run_key)
     args = TrainingArguments(
         output_dir=str(output_dir or tempfile.mkdtemp(prefix="extractor-")),
         num_train_epochs=settings.num_epochs,
@@ -379,9 +385,24 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
     )
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                       data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
+    if cached is not None:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(cached / "model.safetensors"))
+        trainer.state.log_history = json.loads((cached / "history.json").read_text())
+        runcache.note(cached)
+        return trainer
     with torch_threads(settings.torch_threads):
         trainer.train()
+    runcache.store(run_key, lambda entry: _keep_extractor(model, trainer, entry))
     return trainer
+
+
+def _keep_extractor(model: Any, trainer: Any, entry: Path) -> None:
+    from safetensors.torch import save_file
+
+    save_file({name: tensor.contiguous() for name, tensor in model.state_dict().items()}, entry / "model.safetensors")
+    (entry / "history.json").write_text(json.dumps(trainer.state.log_history))
 
 
 def score_sentences(model: Any, tokenizer: Any, sentences: list[str] | tuple[str, ...],

@@ -127,3 +127,30 @@ def test_an_export_of_the_same_model_bytes_is_reused_and_only_that(fresh_model_d
         export.export_onnx(student_model, tmp_path / "other", max_length=32, calibration=texts)
     with pytest.raises(AssertionError, match="trained although"):  # other calibration texts, too
         export.export_onnx(fresh_model_dir, tmp_path / "other", max_length=32, calibration=texts[:2])
+
+
+def test_the_extractor_run_is_reused_only_for_the_same_labels(tmp_path, monkeypatch, capsys):
+    import torch
+    from transformers import Trainer
+
+    from finetune_kit import summarization
+
+    settings = summarization.extractive_settings(PROFILE)
+    docs = summarization.legal_splits(summarization.load_legal_corpus(), settings)
+    train_docs, eval_docs = docs["train"][:4], docs["validation"][:2]
+    monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(runcache.WRITE_ENV, "1")
+    model, tokenizer = summarization.load_extractor(settings)
+    summarization.train_extractor(model, tokenizer, train_docs, settings, tmp_path / "a", eval_docs=eval_docs)
+    monkeypatch.delenv(runcache.WRITE_ENV)
+    monkeypatch.setattr(Trainer, "train", _no_training)
+    again, _ = summarization.load_extractor(settings)
+    trainer = summarization.train_extractor(again, tokenizer, train_docs, settings, tmp_path / "b", eval_docs=eval_docs)
+    assert "reused the grader's cached run train_extractor-" in capsys.readouterr().out
+    for (name, mine), theirs in zip(again.state_dict().items(), model.state_dict().values(), strict=True):
+        assert torch.equal(mine, theirs), name
+    assert trainer.state.log_history, "the run's history comes back with its weights"
+    with pytest.raises(AssertionError, match="trained although"):  # other labels: trained for real
+        summarization.train_extractor(summarization.load_extractor(settings)[0], tokenizer, train_docs, settings,
+                                      tmp_path / "c", eval_docs=eval_docs,
+                                      labeler=lambda sentences, summary, k: [1] * len(sentences))

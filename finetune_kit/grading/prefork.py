@@ -37,7 +37,8 @@ from typing import NoReturn
 
 #: What every graded notebook imports, directly or through the kit (``finetune_kit`` first, so
 #: the profile's environment is in place); attribute names after ":" are touched to resolve
-#: transformers' lazy imports.
+#: lazy imports, and one ending in "()" is called (reading the Azure specs imports azure-ai-ml's
+#: schemas, 2.5 s a kernel).
 PRELOAD = (
     "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib_inline.backend_inline",
     "finetune_kit", "finetune_kit.config", "finetune_kit.data", "finetune_kit.models", "finetune_kit.train",
@@ -48,6 +49,7 @@ PRELOAD = (
     "matplotlib.pyplot", "sklearn.metrics", "sklearn.model_selection", "onnxruntime", "datasets",
     "transformers:Trainer,TrainingArguments,AutoModelForSequenceClassification,AutoTokenizer,"
     "AutoModel,AutoConfig,EarlyStoppingCallback,DataCollatorWithPadding",
+    "finetune_kit.endpoint:load_azure_specs()",
 )
 #: Seconds the worker waits for the prefork process to finish importing, then for one fork.
 READY_TIMEOUT, SPAWN_TIMEOUT = 180.0, 20.0
@@ -76,7 +78,9 @@ def _preload() -> None:
         try:
             module = importlib.import_module(name)
             for attribute in filter(None, attributes.split(",")):
-                getattr(module, attribute)
+                value = getattr(module, attribute.removesuffix("()"))
+                if attribute.endswith("()"):
+                    value()
         except Exception:  # noqa: BLE001 - a kernel that needs it imports it (and reports the error) itself
             continue
 
