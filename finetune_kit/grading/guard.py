@@ -224,14 +224,30 @@ class _ModuleKeeper:
         return repairs
 
 
+#: Compiled sources by (path, size, mtime): filled by ``precompile`` in the grader's prefork process
+#: (before any student code exists), so each kernel's guard does not compile the whole kit again.
+_COMPILED: dict[tuple[str, int, int], types.CodeType] = {}
+
+
 def _compile(module: types.ModuleType) -> types.CodeType | None:
     origin = getattr(getattr(module, "__spec__", None), "origin", None)
     if not origin or not origin.endswith(".py"):
         return None
     try:
-        return compile(Path(origin).read_text(encoding="utf-8"), origin, "exec", dont_inherit=True)
+        stat = Path(origin).stat()
+        stamp = (origin, stat.st_size, stat.st_mtime_ns)
+        if stamp not in _COMPILED:
+            _COMPILED[stamp] = compile(Path(origin).read_text(encoding="utf-8"), origin, "exec", dont_inherit=True)
+        return _COMPILED[stamp]
     except (OSError, SyntaxError, ValueError):
         return None
+
+
+def precompile() -> None:
+    """Compile every healed kit module already imported (``prefork`` calls this once per slot)."""
+    for name, module in list(sys.modules.items()):
+        if _healed(name) and isinstance(module, types.ModuleType):
+            _compile(module)
 
 
 def _twin(module: types.ModuleType, code: types.CodeType | None) -> types.ModuleType | None:

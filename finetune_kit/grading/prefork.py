@@ -50,6 +50,7 @@ PRELOAD = (
     "transformers:Trainer,TrainingArguments,AutoModelForSequenceClassification,AutoTokenizer,"
     "AutoModel,AutoConfig,EarlyStoppingCallback,DataCollatorWithPadding",
     "finetune_kit.endpoint:load_azure_specs()",
+    "finetune_kit.grading.guard:precompile()",  # last: the guard's copies of every kit module above
 )
 #: Seconds the worker waits for the prefork process to finish importing, then for one fork.
 READY_TIMEOUT, SPAWN_TIMEOUT = 180.0, 20.0
