@@ -404,6 +404,19 @@ def parity_check(model_dir: Path | str, export_dir: Path | str, texts: list[str]
     manifest = read_manifest(export_dir)
     if not texts:
         raise ValueError(f"parity check needs texts; {data} has none")
+    # the grader's run cache (``runcache``): same model bytes, same export, same texts, same answer
+    run_key = runcache.key("parity_check", model=_folder_digest(Path(model_dir)), threads=threads,
+                           export={name: _sha256(export_dir / name) for name in sorted(
+                               p.name for p in export_dir.iterdir() if p.is_file() and p.name != MANIFEST)},
+                           manifest={k: manifest[k] for k in ("files", "input_names", "max_length")},
+                           texts=hashlib.sha256("\0".join(texts).encode()).hexdigest(),
+                           labels=np.asarray(labels).tolist(), threshold=threshold)
+    cached = runcache.lookup(run_key)
+    if cached is not None:
+        runcache.note(cached)
+        record = json.loads((cached / "parity.json").read_text())
+        record.pop("passed")
+        return ParityReport(**{**record, "data": data})
     feeds = encode_batches(Encoder(export_dir, int(manifest["max_length"])), list(texts))
     names = manifest["input_names"]
     torch_threads = torch.get_num_threads()
@@ -426,7 +439,9 @@ def parity_check(model_dir: Path | str, export_dir: Path | str, texts: list[str]
         by_batch[variant] = {k: float((v.argmax(-1) == reference.argmax(-1)).mean()) for k, v in logits.items()}
         agreement[variant] = min(by_batch[variant].values())
         diff[variant] = float(max(np.abs(v - reference).max() for v in logits.values()))
-    return ParityReport(len(texts), data, threshold, accuracy, agreement, by_batch, diff)
+    report = ParityReport(len(texts), data, threshold, accuracy, agreement, by_batch, diff)
+    runcache.store(run_key, lambda entry: (entry / "parity.json").write_text(json.dumps(report.to_dict())))
+    return report
 
 
 def record_parity(export_dir: Path | str, report: ParityReport) -> None:

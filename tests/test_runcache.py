@@ -154,3 +154,27 @@ def test_the_extractor_run_is_reused_only_for_the_same_labels(tmp_path, monkeypa
         summarization.train_extractor(summarization.load_extractor(settings)[0], tokenizer, train_docs, settings,
                                       tmp_path / "c", eval_docs=eval_docs,
                                       labeler=lambda sentences, summary, k: [1] * len(sentences))
+
+
+def test_a_parity_check_of_the_same_files_and_texts_is_reused(fresh_model_dir, tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from finetune_kit import export
+
+    texts, labels = ["good", "bad service", "it broke after a week", "love it"], np.array([1, 0, 0, 1])
+    monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(runcache.WRITE_ENV, "1")
+    onnx = export.export_onnx(fresh_model_dir, tmp_path / "grader", max_length=32, calibration=texts).output_dir
+    first = export.parity_check(fresh_model_dir, onnx, texts, labels, data="grader's texts")
+    monkeypatch.delenv(runcache.WRITE_ENV)
+    student = shutil.copytree(onnx, tmp_path / "student")  # another folder, same bytes
+    export.record_parity(student, first)  # the manifest differs: it is not part of the answer
+    monkeypatch.setattr(export, "torch_logits", _no_training)
+    again = export.parity_check(fresh_model_dir, student, texts, labels, data="student's texts")
+    assert "reused the grader's cached run parity_check-" in capsys.readouterr().out
+    assert again.to_dict() == {**first.to_dict(), "data": "student's texts"}
+    with pytest.raises(AssertionError, match="trained although"):  # other labels: checked for real
+        export.parity_check(fresh_model_dir, student, texts, 1 - labels)
+    (student / export.INT8).write_bytes((student / export.INT8).read_bytes() + b"\0")
+    with pytest.raises(AssertionError, match="trained although"):  # other model bytes: checked for real
+        export.parity_check(fresh_model_dir, student, texts, labels)
