@@ -22,6 +22,7 @@ for a signal).
 from __future__ import annotations
 
 import ctypes
+import gc
 import importlib
 import json
 import os
@@ -88,7 +89,9 @@ def _preload() -> None:
 
 def _serve(sock: socket.socket) -> NoReturn:
     started = time.perf_counter()
+    gc.disable()  # no holes in the pages the kernels will share
     _preload()
+    gc.freeze()  # the kernels' collections skip everything imported here: no walk over (and copy of) it
     _send(sock, {"ready": round(time.perf_counter() - started, 2)})
     buffer, children = b"", set()
     while True:
@@ -126,6 +129,7 @@ def _become_kernel(sock: socket.socket, request: dict) -> NoReturn:
     """In the forked child: the limits, folder and environment of the jail, then the kernel itself."""
     code = 1
     try:
+        gc.enable()
         sock.close()
         os.setpgid(0, 0)
         for which, soft, hard in request["limits"]:
