@@ -257,10 +257,11 @@ def export_onnx(model_dir: Path | str, output_dir: Path | str, *, quantize: bool
     max_length = max_length or profile.max_length
     if quantize and smooth_alpha and calibration is None:
         calibration = calibration_texts(profile)
-    run_key = runcache.key("export_onnx", model=_folder_digest(model_dir), quantize=quantize, optimize=optimize,
-                           max_length=max_length, opset=opset, smooth_alpha=smooth_alpha,
-                           calibration=hashlib.sha256("\0".join(calibration or []).encode()).hexdigest(),
-                           versions=[torch.__version__, transformers.__version__, onnxruntime.__version__])
+    run_key = None if not runcache.active() else runcache.key(
+        "export_onnx", model=_folder_digest(model_dir), quantize=quantize, optimize=optimize, max_length=max_length,
+        opset=opset, smooth_alpha=smooth_alpha,
+        calibration=hashlib.sha256("\0".join(calibration or []).encode()).hexdigest(),
+        versions=[torch.__version__, transformers.__version__, onnxruntime.__version__])
     cached = runcache.lookup(run_key)
     if cached is not None:
         return _reuse_export(cached, model_dir, output_dir)
@@ -405,12 +406,13 @@ def parity_check(model_dir: Path | str, export_dir: Path | str, texts: list[str]
     if not texts:
         raise ValueError(f"parity check needs texts; {data} has none")
     # the grader's run cache (``runcache``): same model bytes, same export, same texts, same answer
-    run_key = runcache.key("parity_check", model=_folder_digest(Path(model_dir)), threads=threads,
-                           export={name: _sha256(export_dir / name) for name in sorted(
-                               p.name for p in export_dir.iterdir() if p.is_file() and p.name != MANIFEST)},
-                           manifest={k: manifest[k] for k in ("files", "input_names", "max_length")},
-                           texts=hashlib.sha256("\0".join(texts).encode()).hexdigest(),
-                           labels=np.asarray(labels).tolist(), threshold=threshold)
+    run_key = None if not runcache.active() else runcache.key(
+        "parity_check", model=_folder_digest(Path(model_dir)), threads=threads,
+        export={name: _sha256(export_dir / name) for name in sorted(
+            p.name for p in export_dir.iterdir() if p.is_file() and p.name != MANIFEST)},
+        manifest={k: manifest[k] for k in ("files", "input_names", "max_length")},
+        texts=hashlib.sha256("\0".join(texts).encode()).hexdigest(),
+        labels=np.asarray(labels).tolist(), threshold=threshold)
     cached = runcache.lookup(run_key)
     if cached is not None:
         runcache.note(cached)

@@ -12,14 +12,16 @@ def solution_notebooks() -> list[Path]:
     return sorted((REPO_ROOT / "solutions").glob("*/*.ipynb"))
 
 
-def execute(notebook: Path, output: Path, profile: str, *, timeout: int = 1800) -> Path:
-    """Run a notebook top to bottom with papermill, passing the profile as the PROFILE parameter."""
+def execute(notebook: Path, output: Path, profile: str, *, timeout: int = 1800, cwd: Path | None = None) -> Path:
+    """Run a notebook top to bottom with papermill, passing the profile as the PROFILE parameter.
+
+    It runs in its own folder unless ``cwd`` says otherwise (a trimmed copy elsewhere)."""
     import papermill
 
     output.parent.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     papermill.execute_notebook(
-        str(notebook), str(output), parameters={"PROFILE": profile}, cwd=str(notebook.parent),
+        str(notebook), str(output), parameters={"PROFILE": profile}, cwd=str(cwd or notebook.parent),
         kernel_name="python3", progress_bar=False, execution_timeout=timeout, log_output=False,
     )
     return output

@@ -42,6 +42,11 @@ def folder() -> Path | None:
     return Path(value) if value else None
 
 
+def active() -> bool:
+    """Is there a cache to consult? Without one, callers skip hashing their inputs altogether."""
+    return folder() is not None
+
+
 def writable() -> bool:
     return folder() is not None and os.environ.get(WRITE_ENV) == "1"
 
@@ -82,19 +87,19 @@ def key(kind: str, **parts: Any) -> str:
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
-def lookup(run_key: str) -> Path | None:
+def lookup(run_key: str | None) -> Path | None:
     """The cached run's folder, or None (no cache, or not this run)."""
     base = folder()
-    if base is None:
+    if base is None or not run_key:
         return None
     entry = base / run_key
     return entry if (entry / DONE).is_file() else None
 
 
-def store(run_key: str, fill: Any) -> Path | None:
+def store(run_key: str | None, fill: Any) -> Path | None:
     """Write a run (``fill(folder)`` puts the files in) if this process may; atomic, first writer wins."""
     base = folder()
-    if base is None or not writable():
+    if base is None or not run_key or not writable():
         return None
     base.mkdir(parents=True, exist_ok=True)
     entry = base / run_key

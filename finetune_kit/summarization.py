@@ -363,8 +363,9 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
     eval_ds = _sentence_dataset(eval_rows, tokenizer, settings.max_length) if eval_docs else None
     # the grader's run cache (``runcache``): the same start weights, settings and labelled sentences
     # give the same fine-tuned weights, so a student whose labeller agrees with the solution's reuses them
-    run_key = runcache.key("train_extractor", settings=settings.summary(), start=runcache.weights_digest(model),
-                           rows=[runcache.rows_digest(rows) for rows in (train_rows, eval_rows)])
+    run_key = None if not runcache.active() else runcache.key(
+        "train_extractor", settings=settings.summary(), start=runcache.weights_digest(model),
+        rows=[runcache.rows_digest(rows) for rows in (train_rows, eval_rows)])
     cached = runcache.lookup(run_key)
     args = TrainingArguments(
         output_dir=str(output_dir or tempfile.mkdtemp(prefix="extractor-")),

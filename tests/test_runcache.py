@@ -178,3 +178,19 @@ def test_a_parity_check_of_the_same_files_and_texts_is_reused(fresh_model_dir, t
     (student / export.INT8).write_bytes((student / export.INT8).read_bytes() + b"\0")
     with pytest.raises(AssertionError, match="trained although"):  # other model bytes: checked for real
         export.parity_check(fresh_model_dir, student, texts, labels)
+
+
+def test_the_warm_up_runs_each_solution_only_up_to_its_last_cached_call(tmp_path):
+    import nbformat
+
+    from finetune_kit.grading import runner
+
+    source = ROOT / "solutions" / "part3_evaluate_deploy" / "part3_evaluate_deploy.ipynb"
+    full = nbformat.read(source, as_version=4)
+    trimmed = nbformat.read(runner._up_to_last_cached_call(source, tmp_path / "t.ipynb"), as_version=4)
+    code = [c.source for c in trimmed.cells if c.cell_type == "code"]
+    assert 0 < len(trimmed.cells) < len(full.cells)
+    assert [c.source for c in trimmed.cells] == [c.source for c in full.cells[:len(trimmed.cells)]]
+    assert any(f"{name}(" in code[-1] for name in runcache.CACHED_CALLS), "ends with a cached call"
+    later = "".join(c.source for c in full.cells[len(trimmed.cells):] if c.cell_type == "code")
+    assert not any(f"{name}(" in later for name in runcache.CACHED_CALLS), "no cached call is cut off"

@@ -345,9 +345,10 @@ RUN_CACHE = "run-cache"
 
 
 def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
-    """Execute each solution notebook once, unsandboxed (it is the instructor's own code), with the
-    run cache writable: every training run it makes is then reused by students' kernels that ask for
-    the same run. Once per kit version and assignment; a failure only costs speed."""
+    """Execute each solution notebook once, up to its last cached call, unsandboxed (it is the
+    instructor's own code), with the run cache writable: every run it makes is then reused by
+    students' kernels that ask for the same run. Once per kit version and assignment; a failure only
+    costs speed."""
     from finetune_kit import notebooks, runcache
 
     cache = output / RUN_CACHE
@@ -365,7 +366,9 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
                 t0 = time.perf_counter()
                 try:
                     for nb in solutions:
-                        notebooks.execute(nb, output / ".warm-up" / assignment / nb.name, profile, timeout=600)
+                        trimmed = _up_to_last_cached_call(nb, output / ".warm-up" / assignment / f"trimmed-{nb.name}")
+                        notebooks.execute(trimmed, output / ".warm-up" / assignment / nb.name, profile, timeout=600,
+                                          cwd=nb.parent)
                 except Exception as err:  # noqa: BLE001 - without the cache every student just trains
                     _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
                          "students' kernels will train for themselves")
@@ -375,6 +378,22 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
                     _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
     finally:
         shutil.rmtree(output / ".warm-up", ignore_errors=True)
+
+
+def _up_to_last_cached_call(notebook: Path, dest: Path) -> Path:
+    """The notebook without the cells after its last cached call: the warm-up needs nothing they do."""
+    import nbformat
+
+    from finetune_kit import runcache
+
+    nb = nbformat.read(notebook, as_version=4)
+    calls = [i for i, cell in enumerate(nb.cells)
+             if cell.cell_type == "code" and any(f"{name}(" in cell.source for name in runcache.CACHED_CALLS)]
+    if calls:
+        nb.cells = nb.cells[:calls[-1] + 1]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dest)
+    return dest
 
 
 def _copy_submitted(output: Path, found: intake.Intake, assignments: list[str]) -> None:
