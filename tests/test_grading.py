@@ -247,3 +247,26 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     out = subprocess.run([sys.executable, "-m", "finetune_kit", "grade", str(tmp_path / "missing"), "--output",
                           str(tmp_path / "out"), "--isolation", "none"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 2 and "submissions not found" in out.stderr
+
+
+def test_a_worker_stopped_at_its_deadline_is_replaced_and_the_next_student_is_graded(graded, tmp_path, monkeypatch):
+    """One worker slot, two students: the first overruns a (tiny) deadline, so the slot's worker is
+    killed; the next student gets a fresh worker in the same slot and the grade an uninterrupted run gives."""
+    for student in ("a_slow", "b_next"):
+        shutil.copytree(CLASS / "perfect", tmp_path / "class" / student)
+    real = runner._deadline
+    calls = []
+
+    def deadline(options, notebooks):
+        calls.append(notebooks)
+        return 3 if len(calls) == 1 else real(options, notebooks)
+
+    monkeypatch.setattr(runner, "_deadline", deadline)
+    out = tmp_path / "out"
+    run = runner.grade_class(tmp_path / "class", out, runner.Options(jobs=1, limits=LIMITS, assignments=[TARGET]))
+    assert run.graded == ["a_slow", "b_next"] and len(calls) == 2
+    rows = {r["student"]: r for r in _read_csv(out / "grades.csv")}
+    slow = json.loads((out / "results" / "a_slow.json").read_text())["assignments"][TARGET]
+    assert slow["status"] == "error" and "longer than 3 s" in slow["events"][0]["detail"]
+    assert {k: v for k, v in rows["b_next"].items() if k not in ("student", "name")} == \
+        {k: v for k, v in graded.rows["perfect"].items() if k not in ("student", "name")}

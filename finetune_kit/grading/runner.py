@@ -132,9 +132,11 @@ class _Slot:
         self.proc: subprocess.Popen | None = None
 
     def _start(self) -> subprocess.Popen:
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(mode=0o711)
+        # not emptied: the main thread may still be merging the student a crashed worker left behind
+        # (it deletes that scratch folder itself); a new worker mounts a fresh view of the same folder
+        self.folder.mkdir(mode=0o711, exist_ok=True)
         os.chmod(self.folder, 0o711)  # kernels pass through to their homes, never list
+        shutil.rmtree(self.folder / ".keep", ignore_errors=True)  # mount points of the previous worker's view
         worker.write_json_atomic(self.folder / worker.SLOT, self.setup)
         cmd = [*sandbox.worker_prefix(self.level), sys.executable, "-m", "finetune_kit.grading.worker",
                str(self.folder)]
@@ -164,7 +166,7 @@ class _Slot:
         while True:
             left = until - time.monotonic()
             if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
-                self.stop()
+                self.stop(graceful=False)
                 return f"grading took longer than {deadline:.0f} s and was stopped"
             line = proc.stdout.readline()
             if not line:
@@ -176,26 +178,36 @@ class _Slot:
         return None
 
     def _failed(self, scratch: Path, why: str) -> str:
-        log = scratch / worker.LOG
-        tail = (log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []) or ["no output"]
-        return f"{why}: {tail[0][:300]}"
+        """``why``, with the last line the student's log (or else the worker's own log) has."""
+        for log in (scratch / worker.LOG, self.log_path):
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+            if tail:
+                return f"{why}: {tail[0][:300]}"
+        return f"{why}: no output"
 
-    def stop(self) -> int | None:
+    def stop(self, graceful: bool = True) -> int | None:
         """End the worker (its namespace, kernels and prefork process go with it); its exit status."""
         proc, self.proc = self.proc, None
         if proc is None:
             return None
-        if proc.poll() is None:
+        if proc.poll() is None and graceful:
             try:
                 proc.stdin.close()  # a worker waiting for the next student exits on end of input
                 return proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 pass
+        if proc.poll() is None:
             try:
                 os.killpg(proc.pid, 9)
             except ProcessLookupError:
                 pass
-        return proc.wait()
+        code = proc.wait()
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+        return code
 
 
 def _merge(here: gradebook.Course, sub: intake.Submission, assignments: list[str], scratch: Path,

@@ -258,7 +258,7 @@ def private_view(scratch: Path, plan: dict[str, list[str]]) -> Path:
     keep = [Path(k) for k in plan["keep"]]
     for i, path in enumerate(keep):
         spot = staging / str(i)
-        spot.mkdir() if path.is_dir() else spot.touch()
+        spot.mkdir(exist_ok=True) if path.is_dir() else spot.touch()
         _mount(str(path), str(spot), None, _MS_BIND | _MS_REC)
     _mount(str(scratch), "/tmp", None, _MS_BIND | _MS_REC)
     staging = Path("/tmp/.keep")
