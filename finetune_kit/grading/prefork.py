@@ -1,9 +1,9 @@
-"""Kernels forked from a process that has already imported the kit: a student's notebooks start in ~0.1 s.
+"""Kernels forked from a process that has already imported the kit: a notebook's kernel starts in ~0.4 s.
 
 Grading starts a fresh kernel for each of a student's notebooks, and each one used to spend about
 5 s (one core) importing the same libraries: torch, transformers, datasets, scikit-learn, pandas,
-matplotlib, ONNX Runtime and the kit. A worker therefore forks one *prefork* process per student
-before anything else happens (so before the worker holds any secret). It pins the kernels'
+matplotlib, ONNX Runtime and the kit. A worker therefore forks one *prefork* process, for all the
+students of its slot, before anything else happens (so before the worker holds any secret). It pins the kernels'
 environment, imports all of that once, and then forks a kernel whenever the worker asks: the child
 sets its limits, drops to the sandbox uid, takes its working folder and environment, and becomes
 ``python -m ipykernel_launcher -f ...`` in place. Every kernel starts from the same pristine,

@@ -94,16 +94,14 @@ def _grading_fingerprint(here: gradebook.Course, assignments: list[str], options
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], slot: _Slot,
-                     level: str, options: Options) -> Path:
-    scratch = slot.folder / sub.student
+def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], folder: Path) -> Path:
+    scratch = folder / sub.student
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "course").mkdir(parents=True)
     os.chmod(scratch, 0o711)  # a sandboxed kernel may pass through to its home, not list or read
     os.chmod(scratch / "course", 0o700)
     shutil.copy(here.template / "gradebook.db", scratch / "course" / "gradebook.db")
-    job = {"student": sub.student, "uid": slot.uid, "isolation": level, "profile": options.profile,
-           "limits": options.limits.to_dict(), "run_cache": slot.setup["run_cache"], "assignments": {}}
+    job = {"student": sub.student, "assignments": {}}  # how to grade it is the slot's (``slot.json``)
     for assignment in assignments:
         shutil.copytree(here.release(assignment), scratch / "course" / "release" / assignment)
         files = sub.files.get(assignment, {})
@@ -125,10 +123,9 @@ class _Slot:
     """One long-lived worker process (``worker``) and its folder; restarted after a job that went wrong."""
 
     def __init__(self, number: int, scratch_root: Path, level: str, setup: dict, log_path: Path) -> None:
-        self.number, self.level, self.log_path = number, level, log_path
-        self.uid = sandbox.UID_BASE + number
+        self.level, self.log_path = level, log_path
         self.folder = scratch_root / f"slot-{number}"
-        self.setup = {**setup, "isolation": level, "uid": self.uid}
+        self.setup = {**setup, "isolation": level, "uid": sandbox.UID_BASE + number}  # each slot its own uid
         self.proc: subprocess.Popen | None = None
 
     def _start(self) -> subprocess.Popen:
@@ -146,12 +143,11 @@ class _Slot:
             return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
                                     cwd=str(self.folder), start_new_session=True)
 
-    def folder_for_next(self) -> Path:
-        """Start (or restart) the worker if needed; the folder the next student's scratch goes in."""
+    def ensure_running(self) -> None:
+        """Start the worker, or a new one where the last one died or was stopped."""
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
             self.proc = self._start()
-        return self.folder
 
     def grade(self, scratch: Path, deadline: float) -> str | None:
         """Have the worker grade the student in ``scratch``; returns why it failed, or None."""
@@ -309,8 +305,8 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         t0 = time.perf_counter()
         scratch = output / ".scratch" / sub.student
         try:
-            slot.folder_for_next()
-            scratch = _prepare_scratch(here, sub, assignments, slot, level, options)
+            slot.ensure_running()
+            scratch = _prepare_scratch(here, sub, assignments, slot.folder)
             notebooks = sum(len(f) for f in sub.files.values())
             failure = slot.grade(scratch, _deadline(options, notebooks))
             if (scratch / worker.LOG).exists():

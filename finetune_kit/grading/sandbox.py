@@ -363,7 +363,7 @@ class SandboxKernelManager(AsyncKernelManager):
     """
 
     jail: Jail | None = None  # set by the worker (one jail per notebook)
-    prefork: Prefork | None = None  # set by the worker (one per student), None: always launch normally
+    prefork: Prefork | None = None  # set by the worker (one per slot), None: always launch normally
 
     async def _async_pre_start_kernel(self, **kw):  # noqa: ANN001, ANN202 - jupyter_client's signature
         jail = type(self).jail

@@ -14,7 +14,7 @@ grading overruns its deadline or crashes the worker costs the slot a restart, no
       slot.json                    isolation level, folders to hide, the kernels' uid and environment
       .prefork/                    the prefork process's home (kernels can read it, not write it)
       <student>/                   (0711) one student's scratch folder:
-        job.json                   what to grade, limits
+        job.json                   the student and what to grade (how: ``slot.json``)
         worker.log                 this student's part of the worker's log (copied to logs/<student>.log)
         course/                    (0700) a private nbgrader course:
           gradebook.db             a copy of the template: assignments and their cells, no students
@@ -111,27 +111,40 @@ def _scores(db_url: str, assignment: str, student: str) -> dict[str, dict[str, l
         return {nb.name: {g.name: [g.auto_score, g.max_score] for g in nb.grades} for nb in sub.notebooks}
 
 
-def grade(scratch: Path, raw_config) -> dict:  # noqa: ANN001 - the course's traitlets Config
-    """Grade every assignment of the job in ``scratch``; returns the result (also written to disk)."""
+def _jail(setup: dict, home: Path, cwd: Path, uid: int | None):  # noqa: ANN202 - a sandbox.Jail
+    """Where a kernel (or the prefork process) of this slot runs: limits, network, profile, run cache."""
     from finetune_kit import runcache
+    from finetune_kit.grading import sandbox
+
+    extra_env = {runcache.CACHE_ENV: setup["run_cache"]} if setup.get("run_cache") else {}
+    return sandbox.Jail(home=home, cwd=cwd, limits=sandbox.Limits(**setup["limits"]), uid=uid,
+                        block_network=setup["isolation"] == "none", profile=setup["profile"], extra_env=extra_env)
+
+
+def _kernel_uid(setup: dict) -> int | None:
+    """The slot's sandbox uid, which only isolation ``full`` (root) can switch kernels to."""
+    return setup["uid"] if setup["isolation"] == "full" else None
+
+
+def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the course's traitlets Config
+    """Grade every assignment of the job in ``scratch`` as the slot's ``setup`` says; returns the result
+    (also written to disk)."""
     from finetune_kit.grading import pipeline, sandbox
 
     job = json.loads((scratch / JOB).read_text(encoding="utf-8"))
-    limits = sandbox.Limits(**job["limits"])
-    level = job["isolation"]
+    level = setup["isolation"]
     os.environ["JUPYTER_RUNTIME_DIR"] = str(scratch / "runtime")
     os.environ["TMPDIR"] = os.environ["IPYTHONDIR"] = str(scratch / "runtime")
     (scratch / "runtime").mkdir(exist_ok=True)
     course = scratch / "course"
     cfg = _course_config(raw_config, course)
-    extra_env = {runcache.CACHE_ENV: job["run_cache"]} if job.get("run_cache") else {}
 
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
     student = job["student"]
     result = {"student": student, "isolation": level, "assignments": {}}
-    pipeline.SandboxExecute.limits = limits
+    pipeline.SandboxExecute.limits = sandbox.Limits(**setup["limits"])
     for assignment, spec in job["assignments"].items():
         started = time.perf_counter()
         pipeline.JOURNAL.clear()
@@ -148,10 +161,7 @@ def grade(scratch: Path, raw_config) -> dict:  # noqa: ANN001 - the course's tra
             result["assignments"][assignment] = entry
             continue
         home = scratch / "home" / assignment
-        jail = sandbox.Jail(home=home, cwd=home / "work", limits=limits,
-                            uid=job["uid"] if level == "full" else None,
-                            block_network=level == "none", profile=job["profile"],
-                            extra_env=extra_env)
+        jail = _jail(setup, home, home / "work", _kernel_uid(setup))
         release = course / "release" / assignment
         if release.is_dir():
             shutil.copytree(release, jail.cwd, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True)
@@ -191,7 +201,6 @@ def serve(slot: Path, jobs=sys.stdin, answers=sys.stdout) -> None:  # noqa: ANN0
     """Confine this process as ``slot.json`` says, then grade each student named on ``jobs``."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    from finetune_kit import runcache
     from finetune_kit.course import AUTOGRADE_DIR, _ensure_tools_on_path
     from finetune_kit.grading import sandbox
 
@@ -202,11 +211,8 @@ def serve(slot: Path, jobs=sys.stdin, answers=sys.stdout) -> None:  # noqa: ANN0
     if level in ("full", "user"):
         sandbox.loopback_up()
         slot = sandbox.private_view(slot, setup["visibility"])
-    limits = sandbox.Limits(**setup["limits"])
     if setup.get("prefork"):
-        extra_env = {runcache.CACHE_ENV: setup["run_cache"]} if setup.get("run_cache") else {}
-        _start_prefork(slot / ".prefork", setup, limits, extra_env)
-    uid = setup["uid"] if level == "full" else None
+        _start_prefork(slot / ".prefork", setup)
     for line in jobs:
         name = line.strip()
         if not name:
@@ -217,7 +223,7 @@ def serve(slot: Path, jobs=sys.stdin, answers=sys.stdout) -> None:  # noqa: ANN0
             for fd in (1, 2):  # this student's log, native libraries' messages included
                 os.dup2(log.fileno(), fd)
             try:
-                grade(scratch, raw_config)
+                grade(scratch, raw_config, setup)
             except Exception:  # noqa: BLE001 - the parent reads the traceback from the student's log
                 traceback.print_exc()
             finally:
@@ -229,7 +235,7 @@ def serve(slot: Path, jobs=sys.stdin, answers=sys.stdout) -> None:  # noqa: ANN0
                 for fd, copy in zip((1, 2), saved, strict=True):
                     os.dup2(copy, fd)
                     os.close(copy)
-        _between_students(uid, level)
+        _between_students(_kernel_uid(setup), level)
         print(f"done {name}", file=answers, flush=True)
 
 
@@ -248,19 +254,15 @@ def _between_students(uid: int | None, level: str) -> None:
                     entry.unlink(missing_ok=True)
 
 
-def _start_prefork(home: Path, setup: dict, limits, extra_env: dict):  # noqa: ANN001, ANN202
+def _start_prefork(home: Path, setup: dict) -> None:
     """One process per slot that imports the libraries once; kernels are forked from it
     (``finetune_kit.grading.prefork``). Started here, while the worker has a single thread."""
     from finetune_kit.grading import prefork, sandbox
 
-    # the worker's own folder: kernels (another uid) can read it, not write it
-    jail = sandbox.Jail(home=home, cwd=home, limits=limits, block_network=setup["isolation"] == "none",
-                        profile=setup["profile"], extra_env=extra_env)
+    jail = _jail(setup, home, home, uid=None)  # the worker's own folder: kernels can read it, not write it
     jail.prepare()
     os.chmod(home, 0o755)
-    factory = prefork.Prefork.start(jail.env(), str(home))
-    sandbox.SandboxKernelManager.prefork = factory
-    return factory
+    sandbox.SandboxKernelManager.prefork = prefork.Prefork.start(jail.env(), str(home))
 
 
 def _last_error_line(log: str) -> str:
