@@ -180,7 +180,8 @@ def train_fold(profile: Profile, train_df: pd.DataFrame, held_df: pd.DataFrame, 
         trainer.train()
     finally:
         shutil.rmtree(output_dir, ignore_errors=True)  # checkpoints: hundreds of MB per fold
-    return train.predict_proba(trainer.model, tokenizer, held_df["text"].tolist(), max_length=profile.max_length)
+    return train.predict_proba(trainer.model, tokenizer, held_df["text"].tolist(), max_length=profile.max_length,
+                               run_cache=False)  # the fold's scores are cached whole (``train_fold``)
 
 
 def cross_validate(profile: Profile, pool: pd.DataFrame | None = None, *, k: int | None = None,

@@ -54,7 +54,8 @@ def clean_text(text: str) -> str:
     text = html.unescape(text)
     text = _TAG.sub(" ", text)
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
+    if not text.isprintable():  # printable text has no control or format characters: skip the slow scan
+        text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C" or ch in "\t\n")
     return _SPACE.sub(" ", text).strip()
 
 

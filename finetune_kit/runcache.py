@@ -1,16 +1,17 @@
 """The grader's cache of training runs: same kit, settings and data give the same model, so train it once.
 
 Grading executes every notebook again for every student, and Parts 2 and 3 fine-tune models (the
-pre-trained one, the from-scratch one, the cross-validation folds); Part 3 also exports one to ONNX
-(SmoothQuant calibration, quantisation) and checks its parity with PyTorch; Part 1 fine-tunes a
-sentence extractor on the labels the student's own labeller gives (same labels, same run). That code
-lives in the kit, not in the notebook, so a student's notebook almost always asks for exactly the
-runs the solution asks for. ``python -m finetune_kit grade`` therefore runs the solution notebooks
-once with this cache writable, and every student's kernel then finds those runs here instead of
-repeating them. The key is a hash of everything a result depends on: the kit's source code, the
-profile, the arguments and the exact rows of data (for an export or a parity check, the model
-files' bytes). A student who changed any of them (their own cleaning, another seed, more epochs)
-misses the cache and runs it for real, so the grade always reflects their notebook.
+pre-trained one, the from-scratch one, the cross-validation folds); Part 3 also scores the splits
+with it, exports it to ONNX (SmoothQuant calibration, quantisation) and checks its parity with
+PyTorch; Part 1 fine-tunes a sentence extractor on the labels the student's own labeller gives
+(same labels, same run). That code lives in the kit, not in the notebook, so a student's notebook
+almost always asks for exactly the runs the solution asks for. ``python -m finetune_kit grade``
+therefore runs the solution notebooks once with this cache writable, and every student's kernel
+then finds those runs here instead of repeating them. The key is a hash of everything a result
+depends on: the kit's source code, the profile, the arguments and the exact rows of data (for an
+export or a parity check, the model files' bytes; for scores, the weights and the tokenizer). A
+student who changed any of them (their own cleaning, another seed, more epochs) misses the cache
+and runs it for real, so the grade always reflects their notebook.
 
 Only the trusted grader writes (``FINETUNE_KIT_RUN_CACHE_WRITE=1``); the sandbox shows the folder to
 student kernels read-only. Nothing is cached unless ``FINETUNE_KIT_RUN_CACHE`` names a folder, so
@@ -31,7 +32,8 @@ from typing import Any
 import pandas as pd
 
 #: The kit's calls that consult the cache: a solution notebook without any of them is not run ahead.
-CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate", "export_onnx", "parity_check", "train_extractor")
+CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate", "export_onnx", "parity_check", "train_extractor",
+                "predict_proba")
 CACHE_ENV = "FINETUNE_KIT_RUN_CACHE"
 WRITE_ENV = "FINETUNE_KIT_RUN_CACHE_WRITE"
 DONE = "complete"  # written last: an entry without it is incomplete

@@ -14,6 +14,8 @@ def test_clean_text_undoes_html_and_unicode_but_keeps_sentiment_marks():
         "Loved it!! Would buy again & again :)"
     assert data.clean_text("\u201cMeh\u201d   \u2014  ok\u2026") == "\"Meh\" \u2014 ok..."
     assert data.clean_text("ﬁne\u00a0print") == "fine print"  # ligature and no-break space
+    # control and format characters go (zero-width space, NUL, soft hyphen); tabs and newlines become spaces
+    assert data.clean_text("zero\u200bwidth soft\u00adhy\x00phen\tand\nlines") == "zerowidth softhyphen and lines"
 
 
 def test_validate_reports_every_problem_with_row_and_field():

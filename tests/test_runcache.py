@@ -180,6 +180,35 @@ def test_a_parity_check_of_the_same_files_and_texts_is_reused(fresh_model_dir, t
         export.parity_check(fresh_model_dir, student, texts, labels)
 
 
+def test_scores_are_reused_only_for_the_same_weights_tokenizer_and_texts(fresh_model_dir, tmp_path, monkeypatch,
+                                                                          capsys):
+    import shutil
+
+    import torch
+
+    texts = ["good", "bad service", "it broke after a week", "love it, would buy again"]
+    monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(runcache.WRITE_ENV, "1")
+    first = train.predict_proba(*train.load_trained(fresh_model_dir), texts, max_length=32)
+    monkeypatch.delenv(runcache.WRITE_ENV)
+    model, tokenizer = train.load_trained(shutil.copytree(fresh_model_dir, tmp_path / "student"))  # same bytes
+    monkeypatch.setattr(model, "forward", _no_training)
+    again = train.predict_proba(model, tokenizer, texts, max_length=32)
+    assert "reused the grader's cached run predict_proba-" in capsys.readouterr().out
+    assert np.array_equal(again, first)
+    for other_texts, max_length in ((texts[:3], 32), (texts, 8)):  # other texts or truncation: scored for real
+        with pytest.raises(AssertionError, match="trained although"):
+            train.predict_proba(model, tokenizer, other_texts, max_length=max_length)
+    tokenizer.padding_side = "left"
+    with pytest.raises(AssertionError, match="trained although"):  # another tokenizer setting
+        train.predict_proba(model, tokenizer, texts, max_length=32)
+    tokenizer.padding_side = "right"
+    with torch.no_grad():
+        model.classifier.bias.add_(1.0)  # weights changed in place
+    with pytest.raises(AssertionError, match="trained although"):
+        train.predict_proba(model, tokenizer, texts, max_length=32)
+
+
 def test_the_warm_up_runs_each_solution_only_up_to_its_last_cached_call(tmp_path):
     import nbformat
 
