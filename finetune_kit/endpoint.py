@@ -14,6 +14,7 @@ reports latency percentiles and status codes: a healthy endpoint answers every b
 from __future__ import annotations
 
 import atexit
+import contextlib
 import http.client
 import io
 import json
@@ -268,19 +269,26 @@ def load_azure_specs(folder: Path | str = DEPLOY_SPECS) -> tuple[Any, Any]:
     """``endpoint.yml`` and ``deployment.yml`` parsed and validated by azure-ai-ml, offline (no workspace).
 
     azure-ai-ml logs a warning that the data-collector classes are "experimental"; that is not
-    news here, so it is silenced while loading.
+    news here, so it is silenced while loading. Its check for whether to warn walks the whole call
+    stack with ``inspect.stack()``, reading the source of every frame: in a notebook kernel that is
+    most of the load's time, so the check is skipped as well (it only ever decides to stay quiet).
     """
     import logging
+    from unittest import mock
 
     from azure.ai.ml import load_online_deployment, load_online_endpoint
+    from azure.ai.ml._utils import _experimental
 
     folder = Path(folder)
-    experimental = logging.getLogger("azure.ai.ml._utils._experimental")
+    experimental = logging.getLogger(_experimental.__name__)
     level = experimental.level
     experimental.setLevel(logging.ERROR)
+    quiet = mock.patch.object(_experimental, "_should_skip_warning", lambda: True) \
+        if hasattr(_experimental, "_should_skip_warning") else contextlib.nullcontext()
     try:
-        return (load_online_endpoint(source=folder / "endpoint.yml"),
-                load_online_deployment(source=folder / "deployment.yml"))
+        with quiet:
+            return (load_online_endpoint(source=folder / "endpoint.yml"),
+                    load_online_deployment(source=folder / "deployment.yml"))
     finally:
         experimental.setLevel(level)
 

@@ -34,6 +34,9 @@ import pandas as pd
 #: The kit's calls that consult the cache: a solution notebook without any of them is not run ahead.
 CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate", "export_onnx", "parity_check", "train_extractor",
                 "predict_proba")
+#: Calls that train or reuse the sentiment model: solutions making them are warmed one after the other,
+#: so Part 3's ``ensure_model`` finds Part 2's run instead of training the same model beside it.
+SHARED_MODEL_CALLS = ("fine_tune", "ensure_model")
 CACHE_ENV = "FINETUNE_KIT_RUN_CACHE"
 WRITE_ENV = "FINETUNE_KIT_RUN_CACHE_WRITE"
 DONE = "complete"  # written last: an entry without it is incomplete

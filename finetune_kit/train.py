@@ -321,7 +321,10 @@ def _predictions_key(model: Any, tokenizer: Any, texts: list[str], batch_size: i
     if not runcache.active() or backend is None:  # a slow tokenizer has no single definition to hash
         return None
     config = {k: v for k, v in model.config.to_dict().items() if k not in ("_name_or_path", "transformers_version")}
-    tokenizer_parts = [type(tokenizer).__name__, backend.to_str(), tokenizer.padding_side, tokenizer.truncation_side,
+    definition = json.loads(backend.to_str())
+    for state in ("truncation", "padding"):  # left behind by the previous call; each call sets its own
+        definition.pop(state, None)
+    tokenizer_parts = [type(tokenizer).__name__, definition, tokenizer.padding_side, tokenizer.truncation_side,
                        tokenizer.pad_token_id]
     return runcache.key("predict_proba", model=type(model).__name__, config=config,
                         weights=runcache.weights_digest(model), tokenizer=runcache.rows_digest(tokenizer_parts),

@@ -43,7 +43,7 @@ def test_bench_cli_measures_three_engines_and_writes_table_json_chart(fresh_mode
     from finetune_kit.cli import main
 
     code = main(["bench-inference", "--model", str(fresh_model_dir), "--onnx", str(onnx_export.output_dir),
-                 "--data", str(FIXTURE), "--iterations", "8", "--output", str(tmp_path)])
+                 "--data", str(FIXTURE), "--iterations", "8", "--max-texts", "24", "--output", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0
     assert "| PyTorch fp32 |" in out and "Target (int8" in out
@@ -61,5 +61,14 @@ def test_bench_cli_measures_three_engines_and_writes_table_json_chart(fresh_mode
     assert engines[ORT_FP32]["agreement"] == 1.0
     assert engines[ORT_INT8]["size_mb"] < 0.7 * engines[ORT_FP32]["size_mb"]
     settings = result["settings"]
-    assert settings["iterations"] == 8 and settings["threads"] == 1 and settings["n_texts"] == 30
+    assert settings["iterations"] == 8 and settings["threads"] == 1 and settings["n_texts"] == 24
     assert set(result["target"]) >= {"met", "speedup", "accuracy_drop_points", "explanation"}
+
+
+@pytest.mark.slow
+def test_max_texts_times_and_scores_only_the_first_texts(fresh_model_dir, onnx_export):
+    texts = ["great", "awful, broke in a day", "fine I guess", "love it", "never again"]
+    report = benchmark.bench_inference(fresh_model_dir, onnx_export.output_dir, texts, [1, 0, 1, 1, 0],
+                                       iterations=4, warmup=1, throughput_passes=1, max_texts=2, data="five reviews")
+    assert report.settings["n_texts"] == 2 and report.settings["data"] == "five reviews, the first 2"
+    assert {e.accuracy for e in report.engines} <= {0.0, 0.5, 1.0}  # scored on two texts, not five

@@ -189,10 +189,13 @@ def test_scores_are_reused_only_for_the_same_weights_tokenizer_and_texts(fresh_m
     texts = ["good", "bad service", "it broke after a week", "love it, would buy again"]
     monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(runcache.WRITE_ENV, "1")
-    first = train.predict_proba(*train.load_trained(fresh_model_dir), texts, max_length=32)
+    grader = train.load_trained(fresh_model_dir)
+    first = train.predict_proba(*grader, texts, max_length=32)
+    later = train.predict_proba(*grader, texts[:2], max_length=16)  # the tokenizer was used before this one
     monkeypatch.delenv(runcache.WRITE_ENV)
     model, tokenizer = train.load_trained(shutil.copytree(fresh_model_dir, tmp_path / "student"))  # same bytes
     monkeypatch.setattr(model, "forward", _no_training)
+    assert np.array_equal(train.predict_proba(model, tokenizer, texts[:2], max_length=16), later)  # in any order
     again = train.predict_proba(model, tokenizer, texts, max_length=32)
     assert "reused the grader's cached run predict_proba-" in capsys.readouterr().out
     assert np.array_equal(again, first)

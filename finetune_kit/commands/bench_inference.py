@@ -25,6 +25,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, help="threads per engine, the same for all (default 1)")
     parser.add_argument("--iterations", type=int, default=None,
                         help="batch-1 requests timed per engine (default: 12 under smoke, else 400)")
+    parser.add_argument("--max-texts", type=int, default=None,
+                        help="time and score only the first N texts (default: 16 under smoke, else all)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size of the throughput run")
     parser.add_argument("--profile", choices=sorted(PROFILES), default=None, help="smoke | offline | azure")
 
@@ -40,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
     iterations = args.iterations or benchmark.ITERATIONS.get(profile.name, 400)
     report = benchmark.bench_inference(args.model, onnx_dir, texts, labels, threads=args.threads,
                                        iterations=iterations, batch_size=args.batch_size, data=where,
-                                       throughput_passes=1 if profile.name == "smoke" else 2)
+                                       throughput_passes=1 if profile.name == "smoke" else 2,
+                                       max_texts=args.max_texts or benchmark.MAX_TEXTS.get(profile.name))
     print(report.table())
     for kind, path in report.save(output).items():
         print(f"{kind:<6} {path}")

@@ -286,19 +286,20 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     if options.run_cache and level != "full":  # a kernel with the instructor's uid could write into the cache
         _log(f"run cache off: isolation {level} cannot keep it read-only for student code")
         options = dataclasses.replace(options, run_cache=False)
-    warm_started = time.perf_counter()
-    if options.run_cache and todo:
-        warm_run_cache(output, assignments, options.profile)
-    warmed = time.perf_counter() - warm_started
     readable = [output / RUN_CACHE] if options.run_cache else []
+    for folder in readable:
+        folder.mkdir(exist_ok=True)  # mounted into the workers' views now, filled by the warm-up below
     plan = sandbox.visibility_plan([output, Path(submissions).resolve()], readable=readable) \
         if level in ("full", "user") else {}
 
     setup = {"visibility": plan, "profile": options.profile, "limits": options.limits.to_dict(),
              "run_cache": str(output / RUN_CACHE) if options.run_cache else None, "prefork": options.prefork}
     slots: queue.Queue[_Slot] = queue.Queue()
-    for number in range(max(1, options.jobs)):
-        slots.put(_Slot(number, output / ".scratch", level, setup, logs_dir / f".slot-{number}.log"))
+    all_slots = []
+    for number in range(max(1, min(options.jobs, len(todo)))):
+        slot = _Slot(number, output / ".scratch", level, setup, logs_dir / f".slot-{number}.log")
+        slots.put(slot)
+        all_slots.append(slot)
 
     def job(sub: intake.Submission) -> tuple[intake.Submission, Path, str | None, float]:
         slot = slots.get()
@@ -317,8 +318,15 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
             slots.put(slot)
         return sub, scratch, failure, time.perf_counter() - t0
 
-    graded, seconds = [], {}
+    graded, seconds, warmed = [], {}, 0.0
     try:
+        if todo:  # the workers set up their sandboxes and import the libraries while the warm-up runs
+            for slot in all_slots:
+                slot.ensure_running()
+        warm_started = time.perf_counter()
+        if options.run_cache and todo:
+            warm_run_cache(output, assignments, options.profile)
+        warmed = time.perf_counter() - warm_started
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             pending: set[Future] = {pool.submit(job, sub) for sub in todo}
             while pending:
@@ -356,36 +364,52 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
     """Execute each solution notebook once, up to its last cached call, unsandboxed (it is the
     instructor's own code), with the run cache writable: every run it makes is then reused by
     students' kernels that ask for the same run. Once per kit version and assignment; a failure only
-    costs speed."""
-    from finetune_kit import notebooks, runcache
+    costs speed. Assignments that share the sentiment model run one after the other (Part 3 reuses
+    Part 2's run instead of training it a second time); the others run beside them."""
+    from finetune_kit import runcache
 
     cache = output / RUN_CACHE
     cache.mkdir(exist_ok=True)
     writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1",
                 "FINETUNE_KIT_OUTPUTS": str(output / ".warm-up" / "outputs")}
+    todo: dict[str, list[Path]] = {}
+    for assignment in assignments:
+        if not (cache / _warm_marker(assignment)).exists():
+            solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
+            todo[assignment] = [nb for nb in solutions if any(f"{c}(" in nb.read_text() for c in runcache.CACHED_CALLS)]
+    shared = [a for a, nbs in todo.items() if any(f"{c}(" in nb.read_text() for nb in nbs
+                                                   for c in runcache.SHARED_MODEL_CALLS)]
+    lanes = [lane for lane in [shared, *([a] for a in todo if a not in shared)] if lane]
     try:
-        with mock.patch.dict(os.environ, writable):  # the solutions' kernels inherit it; restored afterwards
-            for assignment in assignments:
-                marker = cache / f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
-                if marker.exists():
-                    continue
-                solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
-                solutions = [nb for nb in solutions if any(c in nb.read_text() for c in runcache.CACHED_CALLS)]
-                t0 = time.perf_counter()
-                try:
-                    for nb in solutions:
-                        trimmed = _up_to_last_cached_call(nb, output / ".warm-up" / assignment / f"trimmed-{nb.name}")
-                        notebooks.execute(trimmed, output / ".warm-up" / assignment / nb.name, profile, timeout=600,
-                                          cwd=nb.parent)
-                except Exception as err:  # noqa: BLE001 - without the cache every student just trains
-                    _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
-                         "students' kernels will train for themselves")
-                    continue
-                marker.write_text("")
-                if solutions:
-                    _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
+        with mock.patch.dict(os.environ, writable), ThreadPoolExecutor(max_workers=max(1, len(lanes))) as pool:
+            # the solutions' kernels inherit the environment; it is restored afterwards
+            list(pool.map(lambda lane: [_warm_one(output, a, todo[a], profile) for a in lane], lanes))
     finally:
         shutil.rmtree(output / ".warm-up", ignore_errors=True)
+
+
+def _warm_marker(assignment: str) -> str:
+    from finetune_kit import runcache
+
+    return f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
+
+
+def _warm_one(output: Path, assignment: str, solutions: list[Path], profile: str) -> None:
+    from finetune_kit import notebooks
+
+    t0 = time.perf_counter()
+    try:
+        for nb in solutions:
+            trimmed = _up_to_last_cached_call(nb, output / ".warm-up" / assignment / f"trimmed-{nb.name}")
+            notebooks.execute(trimmed, output / ".warm-up" / assignment / nb.name, profile, timeout=600,
+                              cwd=nb.parent)
+    except Exception as err:  # noqa: BLE001 - without the cache every student just trains
+        _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
+             "students' kernels will train for themselves")
+        return
+    (output / RUN_CACHE / _warm_marker(assignment)).write_text("")
+    if solutions:
+        _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
 
 
 def _up_to_last_cached_call(notebook: Path, dest: Path) -> Path:
