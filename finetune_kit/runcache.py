@@ -34,9 +34,6 @@ import pandas as pd
 #: The kit's calls that consult the cache: a solution notebook without any of them is not run ahead.
 CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate", "export_onnx", "parity_check", "train_extractor",
                 "predict_proba")
-#: Calls that train or reuse the sentiment model: solutions making them are warmed one after the other,
-#: so Part 3's ``ensure_model`` finds Part 2's run instead of training the same model beside it.
-SHARED_MODEL_CALLS = ("fine_tune", "ensure_model")
 CACHE_ENV = "FINETUNE_KIT_RUN_CACHE"
 WRITE_ENV = "FINETUNE_KIT_RUN_CACHE_WRITE"
 DONE = "complete"  # written last: an entry without it is incomplete
@@ -93,11 +90,20 @@ def key(kind: str, **parts: Any) -> str:
 
 
 def lookup(run_key: str | None) -> Path | None:
-    """The cached run's folder, or None (no cache, or not this run)."""
+    """The cached run's folder, or None (no cache, or not this run).
+
+    A writer (the grader's warm-up, which runs the solutions side by side) that misses claims the
+    run until its ``store``: another writer asking for the same run waits here and then reuses it,
+    so Part 3 finds the model Part 2 is still training instead of training it a second time.
+    """
     base = folder()
     if base is None or not run_key:
         return None
     entry = base / run_key
+    if not (entry / DONE).is_file() and writable() and run_key not in _claims:
+        _claims[run_key] = _lock(base, run_key)  # blocks while another writer computes this run
+        if (entry / DONE).is_file():
+            _release(run_key)
     return entry if (entry / DONE).is_file() else None
 
 
@@ -106,20 +112,44 @@ def store(run_key: str | None, fill: Any) -> Path | None:
     base = folder()
     if base is None or not run_key or not writable():
         return None
-    base.mkdir(parents=True, exist_ok=True)
-    entry = base / run_key
-    if (entry / DONE).is_file():
-        return entry
-    staging = base / f".{run_key}.{uuid.uuid4().hex[:8]}"
-    staging.mkdir()
     try:
-        fill(staging)
-        _readable_by_all(staging)
-        (staging / DONE).write_text("")
-        os.replace(staging, entry)
-    except OSError:  # another writer won the race (the target exists): theirs is as good
-        shutil.rmtree(staging, ignore_errors=True)
-    return entry if (entry / DONE).is_file() else None
+        base.mkdir(parents=True, exist_ok=True)
+        entry = base / run_key
+        if (entry / DONE).is_file():
+            return entry
+        staging = base / f".{run_key}.{uuid.uuid4().hex[:8]}"
+        staging.mkdir()
+        try:
+            fill(staging)
+            _readable_by_all(staging)
+            (staging / DONE).write_text("")
+            os.replace(staging, entry)
+        except OSError:  # another writer won the race (the target exists): theirs is as good
+            shutil.rmtree(staging, ignore_errors=True)
+        return entry if (entry / DONE).is_file() else None
+    finally:
+        _release(run_key)
+
+
+#: Runs this process has claimed (``lookup`` missed) and not stored yet: run key -> locked file.
+#: A claim that is never stored ends with the process (the kernel of a failed solution).
+_claims: dict[str, int] = {}
+LOCKS = ".locks"
+
+
+def _lock(base: Path, run_key: str) -> int:
+    import fcntl
+
+    (base / LOCKS).mkdir(parents=True, exist_ok=True)
+    fd = os.open(base / LOCKS / run_key, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _release(run_key: str) -> None:
+    fd = _claims.pop(run_key, None)
+    if fd is not None:
+        os.close(fd)  # closing the file drops its lock
 
 
 def _readable_by_all(root: Path) -> None:

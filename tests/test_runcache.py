@@ -35,7 +35,8 @@ def test_the_grader_stores_complete_runs(stored):
     cache, *_ = stored
     entries = sorted(p.name.split("-")[0] for p in cache.iterdir() if (p / "complete").exists())
     assert entries == ["fine_tune", "train_fold", "train_fold"]
-    assert not [p for p in cache.iterdir() if p.name.startswith(".")], "no half-written entries left"
+    assert not [p for p in cache.iterdir() if p.name.startswith(".") and p.name != runcache.LOCKS], \
+        "no half-written entries left"
     private = [p for p in cache.rglob("*") if p.stat().st_mode & 0o004 == 0]
     assert not private, f"sandboxed kernels (other uids) could not read {private[:3]}"
 
@@ -210,6 +211,39 @@ def test_scores_are_reused_only_for_the_same_weights_tokenizer_and_texts(fresh_m
         model.classifier.bias.add_(1.0)  # weights changed in place
     with pytest.raises(AssertionError, match="trained although"):
         train.predict_proba(model, tokenizer, texts, max_length=32)
+
+
+_SECOND_WRITER = """
+import sys
+from pathlib import Path
+from finetune_kit import runcache
+asking, key = Path(sys.argv[1]), sys.argv[2]
+asking.write_text("")
+entry = runcache.lookup(key)  # the first writer is still computing: this waits for its store
+print("reused" if entry is not None and (entry / "result.txt").read_text() == "first" else "missed")
+"""
+
+
+def test_a_second_writer_waits_for_the_run_another_writer_is_computing(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import time
+
+    monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(runcache.WRITE_ENV, "1")
+    run_key = runcache.key("demo", n=1)
+    assert runcache.lookup(run_key) is None  # a miss: this process now computes the run
+    assert runcache.lookup(run_key) is None, "asking again in the same process must not wait on itself"
+    second = subprocess.Popen([sys.executable, "-c", _SECOND_WRITER, str(tmp_path / "asking"), run_key],
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    while not (tmp_path / "asking").exists() and second.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)  # without the claim its lookup would have missed by now
+    runcache.store(run_key, lambda entry: (entry / "result.txt").write_text("first"))
+    out, _ = second.communicate(timeout=60)
+    assert out.strip() == "reused"
+    assert runcache.lookup(runcache.key("demo", n=2)) is None  # another run: claimed, never stored
+    runcache._release(runcache.key("demo", n=2))
 
 
 def test_the_warm_up_runs_each_solution_only_up_to_its_last_cached_call(tmp_path):

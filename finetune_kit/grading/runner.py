@@ -364,8 +364,8 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
     """Execute each solution notebook once, up to its last cached call, unsandboxed (it is the
     instructor's own code), with the run cache writable: every run it makes is then reused by
     students' kernels that ask for the same run. Once per kit version and assignment; a failure only
-    costs speed. Assignments that share the sentiment model run one after the other (Part 3 reuses
-    Part 2's run instead of training it a second time); the others run beside them."""
+    costs speed. The assignments run side by side; where two ask for the same run (Part 3's
+    ``ensure_model`` and Part 2's ``fine_tune``), the second waits for the first (``runcache.lookup``)."""
     from finetune_kit import runcache
 
     cache = output / RUN_CACHE
@@ -377,13 +377,10 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
         if not (cache / _warm_marker(assignment)).exists():
             solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
             todo[assignment] = [nb for nb in solutions if any(f"{c}(" in nb.read_text() for c in runcache.CACHED_CALLS)]
-    shared = [a for a, nbs in todo.items() if any(f"{c}(" in nb.read_text() for nb in nbs
-                                                   for c in runcache.SHARED_MODEL_CALLS)]
-    lanes = [lane for lane in [shared, *([a] for a in todo if a not in shared)] if lane]
     try:
-        with mock.patch.dict(os.environ, writable), ThreadPoolExecutor(max_workers=max(1, len(lanes))) as pool:
+        with mock.patch.dict(os.environ, writable), ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
             # the solutions' kernels inherit the environment; it is restored afterwards
-            list(pool.map(lambda lane: [_warm_one(output, a, todo[a], profile) for a in lane], lanes))
+            list(pool.map(lambda assignment: _warm_one(output, assignment, todo[assignment], profile), todo))
     finally:
         shutil.rmtree(output / ".warm-up", ignore_errors=True)
 
