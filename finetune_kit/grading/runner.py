@@ -370,8 +370,9 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
 
     cache = output / RUN_CACHE
     cache.mkdir(exist_ok=True)
-    writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1",
-                "FINETUNE_KIT_OUTPUTS": str(output / ".warm-up" / "outputs")}
+    # one thread per kernel: the solutions run side by side, and more threads than cores only thrash
+    writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1", "OMP_NUM_THREADS": "1",
+                "MKL_NUM_THREADS": "1", "FINETUNE_KIT_OUTPUTS": str(output / ".warm-up" / "outputs")}
     todo: dict[str, list[Path]] = {}
     for assignment in assignments:
         if not (cache / _warm_marker(assignment)).exists():
