@@ -243,6 +243,21 @@ def test_the_run_cache_reaches_sandboxed_kernels_and_changes_no_grade(tmp_path):
     assert scores[True] == scores[False] and scores[True][1] == scores[True][2] > 0, scores
 
 
+@pytest.mark.slow
+def test_the_warm_up_runs_solutions_side_by_side_and_caches_every_kind_of_run(tmp_path):
+    """Parts 2 and 3 both need the fine-tuned model and are warmed at the same time, each writing its
+    models into its own folder: both finish and every kind of run they make is in the cache."""
+    from finetune_kit import runcache
+
+    runner.warm_run_cache(tmp_path, ["part2_finetuning", "part3_evaluate_deploy"], "smoke")
+    cache = tmp_path / runner.RUN_CACHE
+    marks = sorted(p.name.rsplit("-", 1)[0] for p in cache.glob(".warmed-*"))
+    assert marks == [".warmed-part2_finetuning", ".warmed-part3_evaluate_deploy"], marks
+    kinds = {p.name.split("-")[0] for p in cache.iterdir() if (p / runcache.DONE).exists()}
+    assert kinds == {"fine_tune", "train_fold", "predict_proba", "export_onnx", "parity_check"}, kinds
+    assert not (tmp_path / ".warm-up").exists()
+
+
 def test_bad_arguments_are_clear_errors(tmp_path):
     out = subprocess.run([sys.executable, "-m", "finetune_kit", "grade", str(tmp_path / "missing"), "--output",
                           str(tmp_path / "out"), "--isolation", "none"], capture_output=True, text=True, timeout=300)

@@ -372,7 +372,7 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
     cache.mkdir(exist_ok=True)
     # one thread per kernel: the solutions run side by side, and more threads than cores only thrash
     writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1", "OMP_NUM_THREADS": "1",
-                "MKL_NUM_THREADS": "1", "FINETUNE_KIT_OUTPUTS": str(output / ".warm-up" / "outputs")}
+                "MKL_NUM_THREADS": "1"}
     todo: dict[str, list[Path]] = {}
     for assignment in assignments:
         if not (cache / _warm_marker(assignment)).exists():
@@ -396,11 +396,12 @@ def _warm_one(output: Path, assignment: str, solutions: list[Path], profile: str
     from finetune_kit import notebooks
 
     t0 = time.perf_counter()
+    work = output / ".warm-up" / assignment
     try:
         for nb in solutions:
-            trimmed = _up_to_last_cached_call(nb, output / ".warm-up" / assignment / f"trimmed-{nb.name}")
-            notebooks.execute(trimmed, output / ".warm-up" / assignment / nb.name, profile, timeout=600,
-                              cwd=nb.parent)
+            trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}")
+            _write_outputs_to(trimmed, work / "outputs")
+            notebooks.execute(trimmed, work / nb.name, profile, timeout=600, cwd=nb.parent)
     except Exception as err:  # noqa: BLE001 - without the cache every student just trains
         _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
              "students' kernels will train for themselves")
@@ -424,6 +425,15 @@ def _up_to_last_cached_call(notebook: Path, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, dest)
     return dest
+
+
+def _write_outputs_to(notebook: Path, folder: Path) -> None:
+    """The solutions run side by side: each writes its models into a folder of its own."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_code_cell(f"import os\nos.environ['FINETUNE_KIT_OUTPUTS'] = {str(folder)!r}"))
+    nbformat.write(nb, notebook)
 
 
 def _copy_submitted(output: Path, found: intake.Intake, assignments: list[str]) -> None:
