@@ -86,6 +86,24 @@ def test_patched_kit_helpers_are_healed():
         architectures.tiny_model.__code__ = real_code
 
 
+def test_a_kept_twin_still_heals_and_one_that_repaired_is_not_trusted_again():
+    """Twins are kept between test cells while they repair nothing; once a repair has put a twin's
+    object into the live module, student code holds it, so the next test needs a new twin."""
+    from finetune_kit import architectures
+
+    keeper = guard._ModuleKeeper()
+    assert keeper.heal() == [] and "finetune_kit.architectures" in guard._TWINS  # clean: the twin is kept
+    real_tasks = architectures.TASKS
+    try:
+        architectures.TASKS = {"sentiment-analysis": None}
+        assert any("TASKS" in r for r in keeper.heal())  # the kept twin heals
+        architectures.TASKS.clear()  # the dict the repair put there came from the twin
+        assert any("TASKS" in r for r in keeper.heal()), "a twin whose objects reached the module was reused"
+        assert set(architectures.TASKS) == set(real_tasks)
+    finally:
+        architectures.TASKS = real_tasks
+
+
 def test_audit_hook_fallback_refuses_sockets():
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))

@@ -11,7 +11,8 @@ and the guard, installed by a first cell that runs before any student code:
 
 1. puts Python's builtins back, hides notebook variables named like builtins while the test runs,
    drops trace/profile hooks and heals the kit's own modules (each function, class and constant is
-   compared with a fresh copy executed from the module's source file);
+   compared with a copy executed from the module's source file; a copy is built before any student
+   code runs and replaced by a new one as soon as it had to repair something);
 2. decrypts the test (the kernel never holds a hidden test in clear text before this moment) and
    runs it;
 3. only if the test ran to its end, publishes a proof: an HMAC of the cell's nonce under a secret
@@ -220,8 +221,27 @@ class _ModuleKeeper:
                     and getattr(sys.modules[parent], child) is not module:
                 setattr(sys.modules[parent], child, module)
                 repairs.append(f"{name} was replaced in its package")
-            repairs += _heal_module(module, self.code.get(name))
+            code = self.code.get(name)
+            twin = _cached_twin(name, code) or _twin(module, code)
+            fixed = _heal_module(module, twin)
+            if fixed:  # the module may now hold the twin's own objects: the next test gets a new twin
+                _TWINS.pop(name, None)
+            elif twin is not None:
+                _TWINS[name] = (code, twin)
+            repairs += fixed
         return repairs
+
+
+#: Twins (``_twin``) by module name, with the code they were executed from. Building one re-executes
+#: the module's source, the guard's main cost, so a twin is kept while nothing of it was handed to the
+#: live module (no repair): student code never held a reference to it. The prefork process builds them
+#: before any student code exists (``precompile``).
+_TWINS: dict[str, tuple[types.CodeType | None, types.ModuleType]] = {}
+
+
+def _cached_twin(name: str, code: types.CodeType | None) -> types.ModuleType | None:
+    cached = _TWINS.get(name)
+    return cached[1] if cached is not None and cached[0] is code else None
 
 
 #: Compiled sources by (path, size, mtime): filled by ``precompile`` in the grader's prefork process
@@ -244,10 +264,14 @@ def _compile(module: types.ModuleType) -> types.CodeType | None:
 
 
 def precompile() -> None:
-    """Compile every healed kit module already imported (``prefork`` calls this once per slot)."""
+    """Compile every healed kit module already imported and build its twin (``prefork`` calls this
+    once per slot, before any student code: every kernel forked from it starts with pristine twins)."""
     for name, module in list(sys.modules.items()):
-        if _healed(name) and isinstance(module, types.ModuleType):
-            _compile(module)
+        if _healed(name) and type(module) is types.ModuleType:
+            code = _compile(module)
+            twin = _twin(module, code)
+            if twin is not None:
+                _TWINS[name] = (code, twin)
 
 
 def _twin(module: types.ModuleType, code: types.CodeType | None) -> types.ModuleType | None:
@@ -362,8 +386,7 @@ def _same_value(a: object, b: object, depth: int = 0) -> bool | None:
     return None  # an object we cannot judge (a lock, a logger, a compiled pattern): left alone
 
 
-def _heal_module(module: types.ModuleType, code: types.CodeType | None) -> list[str]:
-    twin = _twin(module, code)
+def _heal_module(module: types.ModuleType, twin: types.ModuleType | None) -> list[str]:
     if twin is None:
         return []
     live, repairs = vars(module), []
