@@ -213,6 +213,9 @@ def serve(slot: Path, jobs=sys.stdin, answers=sys.stdout) -> None:  # noqa: ANN0
         slot = sandbox.private_view(slot, setup["visibility"])
     if setup.get("prefork"):
         _start_prefork(slot / ".prefork", setup)
+    from nbgrader.apps import NbGraderAPI  # noqa: F401
+
+    from finetune_kit.grading import pipeline  # noqa: F401 - nbgrader and nbclient, before the first student
     for line in jobs:
         name = line.strip()
         if not name:
