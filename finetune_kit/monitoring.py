@@ -19,11 +19,13 @@ Kolmogorov–Smirnov test of text length and predicted score against the test sp
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
 import tempfile
 import uuid
+import weakref
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -227,13 +229,29 @@ def drift_report(reference: Any, current: Any, features: Sequence[str] = FEATURE
 
 
 def reference_window(classifier: Any, texts: Sequence[str]) -> Any:
-    """What the model saw and said on the reference texts (the test split): the baseline of the drift check."""
+    """What the model saw and said on the reference texts (the test split): the baseline of the drift check.
+
+    Like Azure's monitor, the baseline is computed once per model and reference data, not again at
+    every scheduled check: it is kept for as long as the classifier object lives.
+    """
     import pandas as pd
 
-    probs = classifier.predict_proba(list(texts))
-    positive = next(i for i, name in classifier.labels.items() if name == "positive")
-    return pd.DataFrame({"text": list(texts), "n_words": [len(t.split()) for t in texts],
-                         "p_positive": probs[:, positive]})
+    texts = list(texts)
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    try:
+        kept = _BASELINES.setdefault(classifier, {})
+    except TypeError:  # not weak-referenceable: computed every time
+        kept = {}
+    if digest not in kept:
+        probs = classifier.predict_proba(texts)
+        positive = next(i for i, name in classifier.labels.items() if name == "positive")
+        kept[digest] = pd.DataFrame({"text": texts, "n_words": [len(t.split()) for t in texts],
+                                     "p_positive": probs[:, positive]})
+    return kept[digest].copy()
+
+
+#: Baselines by classifier (dropped with it) and reference texts.
+_BASELINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def format_report(results: Sequence[DriftResult]) -> str:

@@ -98,3 +98,22 @@ def test_drift_report_flags_a_length_shift_only():
     assert len(fig.axes) == 2 and "PSI" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="no column 'n_words'"):
         monitoring.drift_report(reference, pd.DataFrame({"p_positive": [0.5]}))
+
+
+def test_the_baseline_is_computed_once_per_classifier_and_reference_texts():
+    class Counting:
+        labels = {0: "negative", 1: "positive"}
+        calls = 0
+
+        def predict_proba(self, texts):
+            Counting.calls += 1
+            return np.array([[0.2, 0.8]] * len(texts))
+
+    model = Counting()
+    first = monitoring.reference_window(model, ["good", "bad one"])
+    first.loc[0, "p_positive"] = 0.0  # a caller changing its copy changes nothing kept
+    again = monitoring.reference_window(model, ["good", "bad one"])
+    assert Counting.calls == 1 and list(again["p_positive"]) == [0.8, 0.8] and list(again["n_words"]) == [1, 2]
+    monitoring.reference_window(model, ["other texts"])
+    monitoring.reference_window(Counting(), ["good", "bad one"])  # another model: its own baseline
+    assert Counting.calls == 3

@@ -159,7 +159,7 @@ CELLS = [
     error) and the server is still alive afterwards. `benchmarks/endpoint_load.py` runs 2,000.
     """),
     code("""
-    load = endpoint.load_run(server, test_texts, requests=60 if profile.name == "smoke" else 500, concurrency=4)
+    load = endpoint.load_run(server, test_texts, requests=24 if profile.name == "smoke" else 500, concurrency=4)
     print(load.summary())
     """),
     md("""
