@@ -72,3 +72,12 @@ def test_max_texts_times_and_scores_only_the_first_texts(fresh_model_dir, onnx_e
                                        iterations=4, warmup=1, throughput_passes=1, max_texts=2, data="five reviews")
     assert report.settings["n_texts"] == 2 and report.settings["data"] == "five reviews, the first 2"
     assert {e.accuracy for e in report.engines} <= {0.0, 0.5, 1.0}  # scored on two texts, not five
+
+
+def test_each_profiles_settings_are_arguments_of_bench_inference():
+    import inspect
+
+    parameters = inspect.signature(benchmark.bench_inference).parameters
+    for name in ("smoke", "offline", "azure"):
+        assert set(benchmark.settings_for(name)) <= set(parameters), name
+    assert benchmark.settings_for("smoke")["iterations"] < benchmark.settings_for("offline")["iterations"]

@@ -24,7 +24,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="labelled CSV (text,label) to time and score on (default: the profile's test split)")
     parser.add_argument("--threads", type=int, default=1, help="threads per engine, the same for all (default 1)")
     parser.add_argument("--iterations", type=int, default=None,
-                        help="batch-1 requests timed per engine (default: 12 under smoke, else 400)")
+                        help="batch-1 requests timed per engine (default: 8 under smoke, else 400)")
     parser.add_argument("--max-texts", type=int, default=None,
                         help="time and score only the first N texts (default: 16 under smoke, else all)")
     parser.add_argument("--batch-size", type=int, default=32, help="batch size of the throughput run")
@@ -39,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
         onnx_dir = output / "onnx"
         print(export.export_onnx(args.model, onnx_dir, max_length=profile.max_length).summary())
     texts, labels, where = export.labelled_texts(profile, args.data)
-    iterations = args.iterations or benchmark.ITERATIONS.get(profile.name, 400)
+    settings = benchmark.settings_for(profile.name)
+    settings["iterations"] = args.iterations or settings["iterations"]
+    settings["max_texts"] = args.max_texts or settings["max_texts"]
     report = benchmark.bench_inference(args.model, onnx_dir, texts, labels, threads=args.threads,
-                                       iterations=iterations, batch_size=args.batch_size, data=where,
-                                       throughput_passes=1 if profile.name == "smoke" else 2,
-                                       max_texts=args.max_texts or benchmark.MAX_TEXTS.get(profile.name))
+                                       batch_size=args.batch_size, data=where, **settings)
     print(report.table())
     for kind, path in report.save(output).items():
         print(f"{kind:<6} {path}")

@@ -62,13 +62,12 @@ CELLS = [
     that a busy moment on the machine hurts all of them alike. We report the median (p50) and the
     95th percentile (p95) latency for one review at a time, throughput for batches of 32, the file
     size and the accuracy. Under the smoke profile only a handful of requests on 16 reviews are
-    timed, so the numbers are rough; `python -m finetune_kit bench-inference --model …` does the
-    full run.
+    timed (`settings` says how many), so the numbers are rough;
+    `python -m finetune_kit bench-inference --model …` does the full run.
     """),
     code("""
-    bench = benchmark.bench_inference(model_dir, onnx_dir, test_texts, test_labels, data=test_source,
-                                      iterations=benchmark.ITERATIONS.get(profile.name, 400), throughput_passes=1,
-                                      max_texts=benchmark.MAX_TEXTS.get(profile.name))
+    settings = benchmark.settings_for(profile.name)  # under smoke: 8 requests on 16 reviews
+    bench = benchmark.bench_inference(model_dir, onnx_dir, test_texts, test_labels, data=test_source, **settings)
     print(bench.table())
     """),
     code("bench.plot()"),
