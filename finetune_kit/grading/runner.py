@@ -330,7 +330,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         # The warm-up runs beside the grading: a worker grades an assignment once its solution is
         # warmed (``runcache.wait_for_warm_up``) and, being niced (``_yield_to_warm_up``), takes only
         # the CPU the warm-up leaves idle until then.
-        if options.run_cache and todo:
+        if options.run_cache and len(todo) >= 2:  # for a single student, running the solutions first only adds
             (output / RUN_CACHE / runcache.WARMING).write_text("")
             warming = warm_pool.submit(_timed, warm_run_cache, output, assignments, options.profile)
         for slot in all_slots if todo else []:
@@ -385,7 +385,7 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
     from finetune_kit import runcache
 
     cache = output / RUN_CACHE
-    cache.mkdir(exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     # one thread per kernel: the solutions run side by side, and more threads than cores only thrash
     writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1", "OMP_NUM_THREADS": "1",
                 "MKL_NUM_THREADS": "1"}
