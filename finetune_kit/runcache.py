@@ -83,26 +83,6 @@ def weights_digest(model: Any) -> str:
     return digest.hexdigest()
 
 
-#: In the cache folder while the grader's warm-up runs: a worker about to grade an assignment whose
-#: solution is not warmed yet (no ``warm_marker``) waits for it as long as this file exists.
-WARMING = ".warm-up-running"
-
-
-def warm_marker(assignment: str) -> str:
-    """Written into the cache once the assignment's solution ran with this version of the kit."""
-    return f".warmed-{assignment}-{kit_digest()[:16]}"
-
-
-def wait_for_warm_up(cache: Path, assignment: str, poll: float = 0.2) -> float:
-    """Block until the grader's warm-up has run ``assignment``'s solution (or is over); the seconds waited."""
-    import time
-
-    started = time.monotonic()
-    while not (cache / warm_marker(assignment)).exists() and (cache / WARMING).exists():
-        time.sleep(poll)
-    return time.monotonic() - started
-
-
 def key(kind: str, **parts: Any) -> str:
     """``parts`` must name everything the result depends on besides the kit's code."""
     text = json.dumps({"kind": kind, "kit": kit_digest(), **parts}, sort_keys=True, default=str)

@@ -260,19 +260,3 @@ def test_the_warm_up_runs_each_solution_only_up_to_its_last_cached_call(tmp_path
     assert any(f"{name}(" in code[-1] for name in runcache.CACHED_CALLS), "ends with a cached call"
     later = "".join(c.source for c in full.cells[len(trimmed.cells):] if c.cell_type == "code")
     assert not any(f"{name}(" in later for name in runcache.CACHED_CALLS), "no cached call is cut off"
-
-
-def test_a_worker_waits_for_the_warm_up_of_its_assignment_and_only_while_it_runs(tmp_path):
-    import threading
-
-    marker = tmp_path / runcache.warm_marker("part2_finetuning")
-    (tmp_path / runcache.WARMING).write_text("")
-    writer = threading.Timer(0.3, marker.write_text, args=("",))
-    writer.start()
-    runcache.wait_for_warm_up(tmp_path, "part2_finetuning", poll=0.02)
-    assert marker.exists(), "returned before the solution was warmed"
-    writer.join()
-    threading.Timer(0.3, (tmp_path / runcache.WARMING).unlink).start()  # a failed warm-up writes no marker
-    runcache.wait_for_warm_up(tmp_path, "part3_evaluate_deploy", poll=0.02)
-    assert not (tmp_path / runcache.WARMING).exists(), "returned while the warm-up was still running"
-    runcache.wait_for_warm_up(tmp_path, "part1_fundamentals")  # no warm-up running: returns at once

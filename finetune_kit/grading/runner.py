@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from unittest import mock
 
-from finetune_kit import course, runcache
+from finetune_kit import course
 from finetune_kit.config import REPO_ROOT
 from finetune_kit.grading import gradebook, intake, report, sandbox, worker
 
@@ -70,7 +70,7 @@ class ClassRun:
     seconds: float  # the whole command
     prepare_seconds: float  # release and gradebooks (once per class; reused when resuming)
     student_seconds: dict[str, float]  # one worker each: scratch course, nbgrader, feedback
-    warm_seconds: float = 0.0  # running the solutions once for the run cache, beside the grading
+    warm_seconds: float = 0.0  # running the solutions once for the run cache (once per kit version)
 
 
 def _log(message: str) -> None:
@@ -119,12 +119,6 @@ def _deadline(options: Options, notebooks: int) -> float:
     return 60 + per_notebook * max(1, notebooks)
 
 
-def _yield_to_warm_up() -> None:
-    """Workers start beside the warm-up, which every student's grading waits for: they get only the
-    CPU it leaves idle (nice 10, inherited by their kernels). Afterwards nothing else competes."""
-    os.nice(10)
-
-
 class _Slot:
     """One long-lived worker process (``worker``) and its folder; restarted after a job that went wrong."""
 
@@ -147,7 +141,7 @@ class _Slot:
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         with open(self.log_path, "ab") as log:
             return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env,
-                                    cwd=str(self.folder), start_new_session=True, preexec_fn=_yield_to_warm_up)
+                                    cwd=str(self.folder), start_new_session=True)
 
     def ensure_running(self) -> None:
         """Start the worker, or a new one where the last one died or was stopped."""
@@ -324,17 +318,15 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
             slots.put(slot)
         return sub, scratch, failure, time.perf_counter() - t0
 
-    graded, seconds = [], {}
-    warm_pool, warming = ThreadPoolExecutor(max_workers=1), None
+    graded, seconds, warmed = [], {}, 0.0
     try:
-        # The warm-up runs beside the grading: a worker grades an assignment once its solution is
-        # warmed (``runcache.wait_for_warm_up``) and, being niced (``_yield_to_warm_up``), takes only
-        # the CPU the warm-up leaves idle until then.
+        if todo:  # the workers set up their sandboxes and import the libraries while the warm-up runs
+            for slot in all_slots:
+                slot.ensure_running()
+        warm_started = time.perf_counter()
         if options.run_cache and len(todo) >= 2:  # for a single student, running the solutions first only adds
-            (output / RUN_CACHE / runcache.WARMING).write_text("")
-            warming = warm_pool.submit(_timed, warm_run_cache, output, assignments, options.profile)
-        for slot in all_slots if todo else []:
-            slot.ensure_running()
+            warm_run_cache(output, assignments, options.profile)
+        warmed = time.perf_counter() - warm_started
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             pending: set[Future] = {pool.submit(job, sub) for sub in todo}
             while pending:
@@ -356,8 +348,6 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     finally:
         while not slots.empty():  # every worker (and its kernels) ends with the run
             slots.get().stop()
-        warm_pool.shutdown(wait=True)
-    warmed = warming.result() if warming is not None else 0.0
     report.write_all(output, sorted(found.submissions), assignments, found.unattributed)
     elapsed = time.perf_counter() - started
     _log(f"done in {elapsed:.0f} s: {output / 'grades.csv'}, {output / 'report.html'}")
@@ -368,12 +358,6 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
 
 #: The training runs of the solution notebooks (``finetune_kit.runcache``), read-only to students.
 RUN_CACHE = "run-cache"
-
-
-def _timed(function: Callable, *args: object) -> float:
-    started = time.perf_counter()
-    function(*args)
-    return time.perf_counter() - started
 
 
 def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
@@ -400,7 +384,6 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
             list(pool.map(lambda assignment: _warm_one(output, assignment, todo[assignment], profile), todo))
     finally:
         shutil.rmtree(output / ".warm-up", ignore_errors=True)
-        (cache / runcache.WARMING).unlink(missing_ok=True)  # workers waiting for a failed solution go on
 
 
 def _warm_marker(assignment: str) -> str:

@@ -129,7 +129,6 @@ def _kernel_uid(setup: dict) -> int | None:
 def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the course's traitlets Config
     """Grade every assignment of the job in ``scratch`` as the slot's ``setup`` says; returns the result
     (also written to disk)."""
-    from finetune_kit import runcache
     from finetune_kit.grading import pipeline, sandbox
 
     job = json.loads((scratch / JOB).read_text(encoding="utf-8"))
@@ -161,10 +160,6 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
             entry["status"] = "invalid" if spec["notebooks"] else "missing"
             result["assignments"][assignment] = entry
             continue
-        if setup.get("run_cache"):  # the grader may still be running this assignment's solution
-            waited = runcache.wait_for_warm_up(Path(setup["run_cache"]), assignment)
-            if waited >= 1:
-                print(f"[worker] {assignment}: waited {waited:.0f} s for the warm-up", file=sys.stderr)
         home = scratch / "home" / assignment
         jail = _jail(setup, home, home / "work", _kernel_uid(setup))
         release = course / "release" / assignment
