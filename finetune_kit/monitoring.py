@@ -19,7 +19,6 @@ Kolmogorov–Smirnov test of text length and predicted score against the test sp
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
@@ -236,18 +235,17 @@ def reference_window(classifier: Any, texts: Sequence[str]) -> Any:
     """
     import pandas as pd
 
-    texts = list(texts)
-    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    texts = tuple(texts)
     try:
         kept = _BASELINES.setdefault(classifier, {})
     except TypeError:  # not weak-referenceable: computed every time
         kept = {}
-    if digest not in kept:
-        probs = classifier.predict_proba(texts)
+    if texts not in kept:
+        probs = classifier.predict_proba(list(texts))
         positive = next(i for i, name in classifier.labels.items() if name == "positive")
-        kept[digest] = pd.DataFrame({"text": texts, "n_words": [len(t.split()) for t in texts],
-                                     "p_positive": probs[:, positive]})
-    return kept[digest].copy()
+        kept[texts] = pd.DataFrame({"text": list(texts), "n_words": [len(t.split()) for t in texts],
+                                    "p_positive": probs[:, positive]})
+    return kept[texts].copy()
 
 
 #: Baselines by classifier (dropped with it) and reference texts.

@@ -399,8 +399,7 @@ def _warm_one(output: Path, assignment: str, solutions: list[Path], profile: str
     work = output / ".warm-up" / assignment
     try:
         for nb in solutions:
-            trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}")
-            _write_outputs_to(trimmed, work / "outputs")
+            trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", outputs=work / "outputs")
             notebooks.execute(trimmed, work / nb.name, profile, timeout=600, cwd=nb.parent)
     except Exception as err:  # noqa: BLE001 - without the cache every student just trains
         _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
@@ -411,8 +410,9 @@ def _warm_one(output: Path, assignment: str, solutions: list[Path], profile: str
         _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
 
 
-def _up_to_last_cached_call(notebook: Path, dest: Path) -> Path:
-    """The notebook without the cells after its last cached call: the warm-up needs nothing they do."""
+def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = None) -> Path:
+    """The notebook without the cells after its last cached call: the warm-up needs nothing they do.
+    With ``outputs``, a first cell makes it write its models there (the solutions run side by side)."""
     import nbformat
 
     from finetune_kit import runcache
@@ -422,18 +422,12 @@ def _up_to_last_cached_call(notebook: Path, dest: Path) -> Path:
              if cell.cell_type == "code" and any(f"{name}(" in cell.source for name in runcache.CACHED_CALLS)]
     if calls:
         nb.cells = nb.cells[:calls[-1] + 1]
+    if outputs is not None:
+        setting = f"import os\nos.environ['FINETUNE_KIT_OUTPUTS'] = {str(outputs)!r}"
+        nb.cells.insert(0, nbformat.v4.new_code_cell(setting))
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, dest)
     return dest
-
-
-def _write_outputs_to(notebook: Path, folder: Path) -> None:
-    """The solutions run side by side: each writes its models into a folder of its own."""
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
-    nb.cells.insert(0, nbformat.v4.new_code_cell(f"import os\nos.environ['FINETUNE_KIT_OUTPUTS'] = {str(folder)!r}"))
-    nbformat.write(nb, notebook)
 
 
 def _copy_submitted(output: Path, found: intake.Intake, assignments: list[str]) -> None:
