@@ -10,7 +10,9 @@ checks that the committed solutions match their sources.
 
 from __future__ import annotations
 
+import ast
 import importlib.util
+import inspect
 import sys
 from pathlib import Path
 from textwrap import dedent
@@ -50,6 +52,32 @@ def answer(grade_id: str, src: str) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(_clean(src))
     cell.metadata.update(_nbgrader(grade_id, solution=True, grade=False, locked=False))
     return cell
+
+
+def _solution_source(function) -> str:
+    """A function's source with its body (after the docstring) inside nbgrader's solution markers."""
+    lines = dedent(inspect.getsource(function)).rstrip("\n").split("\n")
+    node = ast.parse("\n".join(lines)).body[0]
+    first = node.body[0]
+    has_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+        and isinstance(first.value.value, str)
+    split = first.end_lineno if has_doc else first.lineno - 1  # lines 1..split stay in the release
+    body = lines[split:]
+    indent = " " * (len(body[0]) - len(body[0].lstrip()))
+    return "\n".join([*lines[:split], f"{indent}### BEGIN SOLUTION", *body, f"{indent}### END SOLUTION"])
+
+
+def solution(grade_id: str, *functions, before: str = "", after: str = "") -> nbformat.NotebookNode:
+    """An answer cell made from reference functions (``autograde/reference/``): one copy of each answer.
+
+    The student sees each signature and docstring and writes the body; the solution is the very code the
+    reference's unit tests and the kit's own commands run. ``before``/``after`` add plain lines (imports).
+    """
+    parts = [_clean(before)] if before else []
+    parts += [_solution_source(function) for function in functions]
+    if after:
+        parts.append(_clean(after))
+    return answer(grade_id, "\n\n\n".join(parts))
 
 
 def tests(grade_id: str, points: float, src: str) -> nbformat.NotebookNode:
