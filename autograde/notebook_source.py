@@ -135,7 +135,56 @@ def target(source: Path) -> Path:
     return ROOT / "solutions" / source.parent.name / f"{source.stem}.ipynb"
 
 
+_MARKER_LINE = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def _solution_lines(source: str) -> list[str]:
+    """The non-blank lines a student writes: those inside the solution markers, comments excluded."""
+    inside, lines = False, []
+    for line in source.split("\n"):
+        text = line.strip()
+        if text in _MARKER_LINE:
+            inside = text == _MARKER_LINE[0]
+        elif inside and text and not text.startswith("#"):
+            lines.append(text)
+    return lines
+
+
+def hands_on_stats(notebooks: list[nbformat.NotebookNode]) -> dict[str, float]:
+    """How much of the course the student writes: lines of code, and autograded points on code.
+
+    An autograded test counts as testing code when the answer cell it follows (the nearest cell above it
+    that a student fills) is a code answer with a function or class in it; tests of concept-check answers
+    and word counts of written answers are the rest.
+    """
+    lines = code_points = other_points = 0.0
+    for nb in notebooks:
+        last_answer = None
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                last_answer = cell
+                if cell.cell_type == "code" and not meta.get("grade"):
+                    lines += len(_solution_lines(cell.source))
+            elif meta.get("grade") and cell.cell_type == "code":
+                written = last_answer is not None and last_answer.cell_type == "code" \
+                    and not last_answer.metadata["nbgrader"].get("grade") \
+                    and any(ln.startswith(("def ", "class ")) for ln in last_answer.source.split("\n"))
+                if written:
+                    code_points += meta["points"]
+                else:
+                    other_points += meta["points"]
+    total = code_points + other_points
+    return {"student_code_lines": lines, "autograded_points": total, "code_points": code_points,
+            "code_share": code_points / total if total else 0.0}
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv and argv[0] == "--stats":
+        stats = hands_on_stats([build(source) for source in notebook_sources()])
+        print(f"student-written code: {stats['student_code_lines']:.0f} lines; autograded points on code: "
+              f"{stats['code_points']:g} of {stats['autograded_points']:g} ({stats['code_share']:.0%})")
+        return 0
     for source in notebook_sources():
         if argv and source.parent.name not in argv:
             continue
