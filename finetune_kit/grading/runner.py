@@ -324,8 +324,12 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
             for slot in all_slots:
                 slot.ensure_running()
         warm_started = time.perf_counter()
-        if options.run_cache and len(todo) >= 2:  # for a single student, running the solutions first only adds
+        if options.run_cache and len(todo) >= 2:
             warm_run_cache(output, assignments, options.profile)
+        elif options.run_cache and todo:  # for one student, running whole solutions first only adds time, but
+            # the model Part 3 evaluates is the instructor's: trained by the reference recipe, which student
+            # kernels cannot see, so it is always trained here, once, before any kernel asks for it
+            warm_run_cache(output, assignments, options.profile, calls=("ensure_model",))
         warmed = time.perf_counter() - warm_started
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             pending: set[Future] = {pool.submit(job, sub) for sub in todo}
@@ -360,14 +364,17 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
 RUN_CACHE = "run-cache"
 
 
-def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
+def warm_run_cache(output: Path, assignments: list[str], profile: str,
+                   calls: tuple[str, ...] | None = None) -> None:
     """Execute each solution notebook once, up to its last cached call, unsandboxed (it is the
     instructor's own code), with the run cache writable: every run it makes is then reused by
     students' kernels that ask for the same run. Once per kit version and assignment; a failure only
     costs speed. The assignments run side by side; where two ask for the same run (Part 3's
-    ``ensure_model`` and Part 2's ``fine_tune``), the second waits for the first (``runcache.lookup``)."""
+    ``ensure_model`` and Part 2's ``fine_tune``), the second waits for the first (``runcache.lookup``).
+    ``calls``: only these of the cached calls (``runcache.CACHED_CALLS``), each solution cut after its last."""
     from finetune_kit import runcache
 
+    calls = calls or runcache.CACHED_CALLS
     cache = output / RUN_CACHE
     cache.mkdir(parents=True, exist_ok=True)
     # one thread per kernel: the solutions run side by side, and more threads than cores only thrash
@@ -377,11 +384,12 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str) -> None:
     for assignment in assignments:
         if not (cache / _warm_marker(assignment)).exists():
             solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
-            todo[assignment] = [nb for nb in solutions if any(f"{c}(" in nb.read_text() for c in runcache.CACHED_CALLS)]
+            todo[assignment] = [nb for nb in solutions if any(f"{c}(" in nb.read_text() for c in calls)]
     try:
         with mock.patch.dict(os.environ, writable), ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
             # the solutions' kernels inherit the environment; it is restored afterwards
-            list(pool.map(lambda assignment: _warm_one(output, assignment, todo[assignment], profile), todo))
+            list(pool.map(lambda assignment: _warm_one(output, assignment, todo[assignment], profile, calls,
+                                                       complete=calls == runcache.CACHED_CALLS), todo))
     finally:
         shutil.rmtree(output / ".warm-up", ignore_errors=True)
 
@@ -392,25 +400,28 @@ def _warm_marker(assignment: str) -> str:
     return f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
 
 
-def _warm_one(output: Path, assignment: str, solutions: list[Path], profile: str) -> None:
+def _warm_one(output: Path, assignment: str, solutions: list[Path], profile: str, calls: tuple[str, ...],
+              *, complete: bool) -> None:
     from finetune_kit import notebooks
 
     t0 = time.perf_counter()
     work = output / ".warm-up" / assignment
     try:
         for nb in solutions:
-            trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", outputs=work / "outputs")
+            trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", outputs=work / "outputs", calls=calls)
             notebooks.execute(trimmed, work / nb.name, profile, timeout=600, cwd=nb.parent)
     except Exception as err:  # noqa: BLE001 - without the cache every student just trains
         _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
              "students' kernels will train for themselves")
         return
-    (output / RUN_CACHE / _warm_marker(assignment)).write_text("")
+    if complete:  # a partial warm-up (some calls only) leaves the rest for a later, complete one
+        (output / RUN_CACHE / _warm_marker(assignment)).write_text("")
     if solutions:
         _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
 
 
-def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = None) -> Path:
+def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = None,
+                            calls: tuple[str, ...] | None = None) -> Path:
     """The notebook without the cells after its last cached call: the warm-up needs nothing they do.
     With ``outputs``, a first cell makes it write its models there (the solutions run side by side)."""
     import nbformat
@@ -418,10 +429,10 @@ def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = N
     from finetune_kit import runcache
 
     nb = nbformat.read(notebook, as_version=4)
-    calls = [i for i, cell in enumerate(nb.cells)
-             if cell.cell_type == "code" and any(f"{name}(" in cell.source for name in runcache.CACHED_CALLS)]
-    if calls:
-        nb.cells = nb.cells[:calls[-1] + 1]
+    at = [i for i, cell in enumerate(nb.cells)
+          if cell.cell_type == "code" and any(f"{name}(" in cell.source for name in calls or runcache.CACHED_CALLS)]
+    if at:
+        nb.cells = nb.cells[:at[-1] + 1]
     if outputs is not None:
         setting = f"import os\nos.environ['FINETUNE_KIT_OUTPUTS'] = {str(outputs)!r}"
         nb.cells.insert(0, nbformat.v4.new_code_cell(setting))
