@@ -14,6 +14,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "the main job: run every solution notebook, rebuild the release, grade a sample"),
     "release": ("release", "regenerate the student notebooks (notebooks/) from solutions/ with nbgrader"),
+    "handout": ("handout", "build the students' hand-out (released notebooks, package, data; no answers)"),
     "grade": ("grade", "grade a class from an LMS download in a sandbox: grades.csv, feedback, report.html"),
     "train": ("train", "fine-tune the sentiment classifier (profiles smoke, offline, azure)"),
     "evaluate": ("evaluate", "metrics (and, with --plots, pictures) of a trained model on a labelled CSV"),
@@ -29,10 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
-        mod = importlib.import_module(f"finetune_kit.commands.{module}")
+        try:
+            mod = importlib.import_module(f"finetune_kit.commands.{module}")
+        except ModuleNotFoundError as err:  # the student hand-out leaves the instructor's commands out
+            if not (err.name or "").startswith("finetune_kit."):
+                raise
+            cmd.add_argument("ignored", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+            cmd.set_defaults(_run=_instructor_only(name))
+            continue
         mod.configure(cmd)
         cmd.set_defaults(_run=mod.run)
     return parser
+
+
+def _instructor_only(name: str):
+    def run(args: argparse.Namespace) -> int:
+        raise ValueError(f"`{name}` belongs to the instructor's repository; this copy is the student hand-out")
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
