@@ -15,7 +15,9 @@ that does not look at the picture cannot beat it.
 
 GPT-2 has no padding token and one token for start and end of text; the decoder's special tokens
 must be set by hand (``pad = eos``, ``decoder_start_token_id = bos``), or training fails or the model
-never learns to stop. ``caption_config`` and ``apply_special_tokens`` do it.
+never learns to stop. Building that config is Part 1's exercise (``caption_config``): ``build_captioner``
+takes it as ``config_fn``, and ``caption-train`` uses the instructor's reference (``finetune_kit.reference``).
+``apply_special_tokens`` copies the ids onto the model.
 """
 
 from __future__ import annotations
@@ -232,22 +234,6 @@ def prepare_decoder_tokenizer(tokenizer: Any) -> Any:
     return tokenizer
 
 
-def caption_config(encoder_config: Any, decoder_config: Any, tokenizer: Any) -> Any:
-    """Join a vision encoder and a text decoder config, with the decoder's special tokens set.
-
-    The decoder starts writing from BOS (``decoder_start_token_id``), stops at EOS, and pads with EOS
-    because GPT-2 has no pad token. This is the kit's reference; Part 1's notebook asks students to
-    write their own.
-    """
-    from transformers import VisionEncoderDecoderConfig
-
-    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)
-    config.decoder_start_token_id = tokenizer.bos_token_id
-    config.pad_token_id = tokenizer.eos_token_id
-    config.eos_token_id = tokenizer.eos_token_id
-    return config
-
-
 def tiny_configs(settings: CaptionSettings, tokenizer: Any) -> tuple[Any, Any]:
     """A small ViT (8-pixel patches) and GPT-2 (2 layers each) sized for the kit's pictures and vocabulary."""
     from transformers import GPT2Config, ViTConfig
@@ -269,7 +255,8 @@ def apply_special_tokens(model: Any, config: Any) -> Any:
     names = ("decoder_start_token_id", "pad_token_id", "eos_token_id")
     for name in names:
         if getattr(config, name, None) is None:
-            raise ValueError(f"the captioner's config has no {name}: set it from the tokenizer (see caption_config)")
+            raise ValueError(f"the captioner's config has no {name}: set it from the tokenizer "
+                             "(Part 1, caption_config)")
     for target in (model.config, model.generation_config):
         for name in names:
             setattr(target, name, getattr(config, name))
@@ -289,16 +276,14 @@ def model_from_config(config: Any, seed: int = 0) -> Any:
 ConfigFn = Callable[[Any, Any, Any], Any]
 
 
-def build_captioner(settings: CaptionSettings, tokenizer: Any, config_fn: ConfigFn | None = None,
-                    seed: int = 0) -> Any:
+def build_captioner(settings: CaptionSettings, tokenizer: Any, config_fn: ConfigFn, seed: int = 0) -> Any:
     """The profile's captioner: tiny and from scratch offline, pre-trained ViT + GPT-2 on Azure.
 
     ``config_fn(encoder_config, decoder_config, tokenizer)`` joins the two halves and sets the
-    special tokens (``caption_config`` by default; the notebook passes the student's own).
+    special tokens (the notebook passes the student's ``caption_config``).
     """
     from transformers import AutoConfig, VisionEncoderDecoderModel
 
-    config_fn = config_fn or caption_config
     if settings.encoder == TINY_VIT:
         return model_from_config(config_fn(*tiny_configs(settings, tokenizer), tokenizer), seed)
     # Say up front that the decoder gets cross-attention: transformers 5.24's GPT2Config has no
@@ -666,7 +651,9 @@ def train_and_evaluate(profile: Profile, output_dir: Path | str, *, save_model: 
     splits = load_splits(settings)
     tokenizer = load_tokenizer(settings, splits["train"])
     processor = load_image_processor(settings)
-    model = build_captioner(settings, tokenizer)
+    from finetune_kit import reference
+
+    model = build_captioner(settings, tokenizer, reference.load("fundamentals").caption_config)
     trainer = build_caption_trainer(model, tokenizer, processor, splits, settings, output_dir / "trainer")
     train_seconds = fit(trainer, settings)
     result = evaluate_captioner(trainer.model, tokenizer, processor, splits["train"], splits["test"], settings)

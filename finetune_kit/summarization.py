@@ -6,10 +6,13 @@ Which model fits depends on what kind of summary you want:
   such as BERT can do this: it reads one sentence and scores it, and a sentence classifier is exactly
   what Part 2 fine-tunes. Offline, the kit fine-tunes the packaged MiniLM encoder this way on its own
   legal corpus (``data/legal``). Training labels come from the reference summaries with a greedy
-  ROUGE *oracle*: the sentences whose words best cover the reference are labelled "keep".
-* **abstractive** — write new sentences. That needs a *decoder*, so an encoder-decoder: BART, T5,
-  Pegasus, LED (Longformer) for long filings, or BERT2BERT (an encoder-decoder warm-started from two
-  BERTs). On Azure the kit fine-tunes ``t5-small`` on BillSum with ``Seq2SeqTrainer``.
+  ROUGE *oracle* (the sentences whose words best cover the reference are labelled "keep"): a
+  *labeler* the caller passes in. Writing it is Part 1's exercise; ``summarize-train`` uses the
+  instructor's reference (``finetune_kit.reference``).
+* **abstractive** — write new sentences. A BERT *classifier* cannot: that needs a decoder, so an
+  encoder-decoder: BART, T5, Pegasus, LED (Longformer) for long filings, or BERT2BERT
+  (``EncoderDecoderModel`` warm-started from two BERT checkpoints). On Azure the kit fine-tunes
+  ``t5-small`` on BillSum with ``Seq2SeqTrainer``.
 
 Both are scored with ROUGE against the reference summaries and against the **lead-3** baseline (the
 first three sentences), which is hard to beat on news but not on legal text, whose opening sentences
@@ -236,33 +239,6 @@ def overlap_score(candidate: str, reference: str) -> float:
     return (scores["rouge1"].fmeasure + scores["rouge2"].fmeasure) / 2
 
 
-def oracle_labels(sentences: list[str] | tuple[str, ...], summary: str, max_sentences: int = 3) -> list[int]:
-    """Label each sentence 1 (keep) or 0 (skip) by a greedy ROUGE oracle against the reference summary.
-
-    Start from nothing; repeatedly add the sentence that raises ``overlap_score`` of the selection (in
-    document order) against the summary the most; stop after ``max_sentences`` or when no sentence
-    helps. Ties go to the earlier sentence. These labels turn an abstractive reference summary into
-    the sentence-level targets an encoder can learn.
-    """
-    if max_sentences < 1:
-        raise ValueError(f"max_sentences must be at least 1, got {max_sentences}")
-    chosen: list[int] = []
-    best = 0.0
-    for _ in range(min(max_sentences, len(sentences))):
-        best_i, best_score = None, best
-        for i in range(len(sentences)):
-            if i in chosen:
-                continue
-            score = overlap_score(" ".join(sentences[j] for j in sorted([*chosen, i])), summary)
-            if score > best_score:
-                best_i, best_score = i, score
-        if best_i is None:
-            break
-        chosen.append(best_i)
-        best = best_score
-    return [int(i in chosen) for i in range(len(sentences))]
-
-
 def lead_summary(sentences: list[str] | tuple[str, ...], k: int = 3) -> str:
     """The lead-k baseline: the document's first ``k`` sentences."""
     return " ".join(sentences[:k])
@@ -287,29 +263,32 @@ def split_sentences(text: str) -> list[str]:
     return out
 
 
-def baseline_scores(docs: list[LegalDocument], k: int = 3) -> dict[str, dict[str, float]]:
-    """ROUGE of lead-k and of the oracle (the best any k-sentence extract could do) on ``docs``."""
+#: ``labeler(sentences, summary, k)`` -> one label per sentence (1 = keep): the greedy oracle.
+Labeler = Callable[[list[str], str, int], list[int]]
+
+
+def baseline_scores(docs: list[LegalDocument], k: int = 3,
+                    labeler: Labeler | None = None) -> dict[str, dict[str, float]]:
+    """ROUGE of lead-k on ``docs`` and, given the oracle ``labeler``, of the oracle's extracts (the ceiling)."""
     refs = [d.summary for d in docs]
-    oracle = []
-    for d in docs:
-        labels = oracle_labels(d.sentences, d.summary, k)
-        oracle.append(" ".join(s for s, keep in zip(d.sentences, labels, strict=True) if keep))
-    return {f"lead-{k}": rouge_scores([lead_summary(d.sentences, k) for d in docs], refs),
-            "oracle": rouge_scores(oracle, refs)}
+    scores = {f"lead-{k}": rouge_scores([lead_summary(d.sentences, k) for d in docs], refs)}
+    if labeler is not None:
+        oracle = []
+        for d in docs:
+            labels = labeler(list(d.sentences), d.summary, k)
+            oracle.append(" ".join(s for s, keep in zip(d.sentences, labels, strict=True) if keep))
+        scores["oracle"] = rouge_scores(oracle, refs)
+    return scores
 
 
 # --- extractive: fine-tune an encoder to score sentences ----------------------------------------------
 
 
-Labeler = Callable[[list[str], str, int], list[int]]
-
-
-def sentence_examples(docs: list[LegalDocument], k: int = 3, labeler: Labeler | None = None) -> list[dict]:
+def sentence_examples(docs: list[LegalDocument], k: int, labeler: Labeler) -> list[dict]:
     """One training row per sentence: its text and its label (1 = belongs in the summary).
 
-    ``labeler(sentences, summary, k)`` makes the labels; by default the greedy ROUGE oracle.
+    ``labeler(sentences, summary, k)`` makes the labels (the notebook passes the student's ``label_sentences``).
     """
-    labeler = labeler or oracle_labels
     rows = []
     for d in docs:
         labels = [int(v) for v in labeler(list(d.sentences), d.summary, k)]
@@ -348,8 +327,8 @@ def _sentence_dataset(rows: list[dict], tokenizer: Any, max_length: int) -> Any:
 
 def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
                     settings: SummarizationSettings, output_dir: Path | str | None = None,
-                    eval_docs: list[LegalDocument] | None = None, labeler: Labeler | None = None) -> Any:
-    """Fine-tune the encoder as a sentence classifier on oracle labels; returns the ``Trainer``.
+                    eval_docs: list[LegalDocument] | None = None, *, labeler: Labeler) -> Any:
+    """Fine-tune the encoder as a sentence classifier on ``labeler``'s labels; returns the ``Trainer``.
 
     ``output_dir`` only holds the trainer's scratch files (nothing is saved): a temporary folder by default.
     """
@@ -434,17 +413,18 @@ def summarize_documents(model: Any, tokenizer: Any, docs: list[LegalDocument], k
 
 
 def evaluate_extractive(model: Any, tokenizer: Any, docs: list[LegalDocument],
-                        settings: SummarizationSettings) -> dict:
-    """ROUGE of the fine-tuned extractor, lead-k and the oracle on ``docs``, plus a few examples."""
+                        settings: SummarizationSettings, labeler: Labeler | None = None) -> dict:
+    """ROUGE of the fine-tuned extractor and lead-k on ``docs`` (and the oracle's, given its ``labeler``)."""
     k = settings.summary_sentences
     with torch_threads(settings.torch_threads):
         predictions = summarize_documents(model, tokenizer, docs, k, settings.max_length)
-    baselines = baseline_scores(docs, k)
+    baselines = baseline_scores(docs, k, labeler)
+    oracle = {"oracle": baselines["oracle"]} if "oracle" in baselines else {}
     return {
         "documents": len(docs),
         "scores": rouge_scores(predictions, [d.summary for d in docs]),
         "baseline": {"name": f"lead-{k}", "scores": baselines[f"lead-{k}"]},
-        "oracle": baselines["oracle"],
+        **oracle,
         "examples": [{"id": d.id, "reference": d.summary, "model": p, f"lead-{k}": lead_summary(d.sentences, k)}
                      for d, p in list(zip(docs, predictions, strict=True))[:3]],
     }
@@ -468,13 +448,16 @@ def settings_table() -> Any:
 
 
 def run_extractive(settings: SummarizationSettings, output_dir: Path) -> dict:
+    from finetune_kit import reference
+
+    labeler = reference.load("fundamentals").label_sentences  # the instructor's answer to Part 1's exercise
     splits = legal_splits(load_legal_corpus(), settings)
     model, tokenizer = load_extractor(settings)
     start = time.perf_counter()
     trainer = train_extractor(model, tokenizer, splits["train"], settings, output_dir / "trainer",
-                              eval_docs=splits["validation"])
+                              eval_docs=splits["validation"], labeler=labeler)
     train_seconds = time.perf_counter() - start
-    metrics = evaluate_extractive(model, tokenizer, splits["test"], settings)
+    metrics = evaluate_extractive(model, tokenizer, splits["test"], settings, labeler)
     metrics.update(train_documents=len(splits["train"]), train_sentences=len(trainer.train_dataset),
                    train_seconds=round(train_seconds, 1), model_object=trainer.model)
     return metrics

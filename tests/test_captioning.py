@@ -7,9 +7,11 @@ import re
 import numpy as np
 import pytest
 
-from finetune_kit import captioning, cli
+from finetune_kit import captioning, cli, reference
 from finetune_kit.captioning import CaptionedImage
 
+#: Part 1's exercise builds the captioner's config; its reference is tested in test_reference_fundamentals.py
+CONFIG_FN = reference.load("fundamentals").caption_config
 CAPTION = re.compile(r"^a (\w+) (\w+) (left of|right of|above|below) a (\w+) (\w+)$")
 
 
@@ -74,15 +76,6 @@ def test_word_tokenizer_round_trips_and_pads_with_eos(tokenizer):
     assert captioning.build_word_tokenizer(["a"]).pad_token is None  # like GPT-2, until prepared
 
 
-def test_caption_config_sets_the_decoder_special_tokens(tokenizer):
-    enc, dec = captioning.tiny_configs(captioning.SETTINGS["smoke"], tokenizer)
-    config = captioning.caption_config(enc, dec, tokenizer)
-    assert type(config).__name__ == "VisionEncoderDecoderConfig"
-    assert config.decoder_start_token_id == tokenizer.bos_token_id
-    assert config.pad_token_id == config.eos_token_id == tokenizer.eos_token_id
-    assert config.decoder.is_decoder and config.decoder.add_cross_attention
-
-
 def test_model_without_special_tokens_is_refused(tokenizer):
     from transformers import VisionEncoderDecoderConfig
 
@@ -111,7 +104,7 @@ def test_tiny_captioner_trains_and_generates_from_bos(pictures, tokenizer):
     import torch
 
     settings = captioning.SETTINGS["smoke"]
-    model = captioning.build_captioner(settings, tokenizer)
+    model = captioning.build_captioner(settings, tokenizer, CONFIG_FN)
     processor = captioning.load_image_processor(settings)
     pairs = captioning.CaptionPairs(pictures[:4], tokenizer, processor, 12, cache_pixels=True)
     batch = captioning.collator_for(model)([pairs[i] for i in range(len(pairs))])
@@ -233,7 +226,7 @@ def test_pretrained_path_runs_on_local_checkpoints(tmp_path, pictures):
     splits = {name: captioning.HubCaptions(hub) for name in ("train", "validation", "test")}
     tokenizer = captioning.load_tokenizer(settings, splits["train"])
     assert tokenizer.pad_token_id == tokenizer.eos_token_id
-    model = captioning.build_captioner(settings, tokenizer)
+    model = captioning.build_captioner(settings, tokenizer, CONFIG_FN)
     assert model.generation_config.decoder_start_token_id == tokenizer.bos_token_id
     processor = captioning.load_image_processor(settings)
     trainer = captioning.build_caption_trainer(model, tokenizer, processor, splits, settings, tmp_path / "run")

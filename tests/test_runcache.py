@@ -130,6 +130,10 @@ def test_an_export_of_the_same_model_bytes_is_reused_and_only_that(fresh_model_d
         export.export_onnx(fresh_model_dir, tmp_path / "other", max_length=32, calibration=texts[:2])
 
 
+def _lead_labels(sentences, summary, k):  # any labeller will do: the cache is keyed by the labels it gives
+    return [int(i < k) for i in range(len(sentences))]
+
+
 def test_the_extractor_run_is_reused_only_for_the_same_labels(tmp_path, monkeypatch, capsys):
     import torch
     from transformers import Trainer
@@ -142,11 +146,13 @@ def test_the_extractor_run_is_reused_only_for_the_same_labels(tmp_path, monkeypa
     monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(runcache.WRITE_ENV, "1")
     model, tokenizer = summarization.load_extractor(settings)
-    summarization.train_extractor(model, tokenizer, train_docs, settings, tmp_path / "a", eval_docs=eval_docs)
+    summarization.train_extractor(model, tokenizer, train_docs, settings, tmp_path / "a", eval_docs=eval_docs,
+                                  labeler=_lead_labels)
     monkeypatch.delenv(runcache.WRITE_ENV)
     monkeypatch.setattr(Trainer, "train", _no_training)
     again, _ = summarization.load_extractor(settings)
-    trainer = summarization.train_extractor(again, tokenizer, train_docs, settings, tmp_path / "b", eval_docs=eval_docs)
+    trainer = summarization.train_extractor(again, tokenizer, train_docs, settings, tmp_path / "b", eval_docs=eval_docs,
+                                            labeler=_lead_labels)
     assert "reused the grader's cached run train_extractor-" in capsys.readouterr().out
     for (name, mine), theirs in zip(again.state_dict().items(), model.state_dict().values(), strict=True):
         assert torch.equal(mine, theirs), name

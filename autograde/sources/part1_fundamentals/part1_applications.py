@@ -1,6 +1,9 @@
 """Part 1 — application tasks, live (source of solutions/part1_fundamentals/part1_applications.ipynb)."""
 
-from notebook_source import answer, code, md, tests
+from finetune_kit import reference
+from notebook_source import answer, code, md, solution, tests
+
+ref = reference.load("fundamentals")
 
 CELLS = [
     md("""
@@ -15,6 +18,9 @@ CELLS = [
 
     Run the cells from top to bottom. Cells that say `YOUR CODE HERE` are yours; the cells after them
     check your work.
+
+    **Which notebooks carry points.** Part 1: `part1_fundamentals` and this notebook. Part 2:
+    `part2_finetuning`. Part 3: `part3_evaluation` and `part3_deployment`.
     """),
     md("""
     ## Setup
@@ -39,10 +45,10 @@ CELLS = [
     - **extractive**: copy the most important sentences of the document, word for word;
     - **abstractive**: write new, shorter sentences, as a person would.
 
-    An **encoder** such as BERT turns text into vectors, so it can *score* sentences, which is all an
-    extractive summary needs. It has no decoder, so it cannot *write* anything: abstractive summaries
-    need an **encoder-decoder** (BART, T5, Pegasus; LED, a Longformer encoder-decoder, for filings
-    longer than a thousand tokens; or BERT2BERT, an encoder-decoder warm-started from two BERTs).
+    An **encoder** such as BERT turns text into vectors, so a BERT *classifier* can *score* sentences,
+    which is all an extractive summary needs. It cannot *write* new sentences: that takes a decoder, so
+    abstractive summaries need an **encoder-decoder**: one pre-trained that way, or BERT2BERT
+    (`EncoderDecoderModel` joining two BERT checkpoints, one of them turned into a decoder).
 
     On your laptop we fine-tune the small pre-trained encoder the kit ships (MiniLM, a BERT) as an
     extractive summariser. The data: 67 short legal texts written for this course (contract clauses,
@@ -94,28 +100,7 @@ CELLS = [
     Write `label_sentences(sentences, summary, k)` returning a list of ints, one per sentence (1 for the
     selected ones). `overlap_score` is the mean of ROUGE-1 and ROUGE-2 F1, between 0 and 1.
     """),
-    answer("label_sentences_answer", '''
-    def label_sentences(sentences: list[str], summary: str, k: int = 3) -> list[int]:
-        """1 for each sentence the greedy ROUGE oracle selects (at most k), else 0."""
-        ### BEGIN SOLUTION
-        chosen = []
-        best = 0.0
-        while len(chosen) < k:
-            best_i, best_score = None, best
-            for i in range(len(sentences)):
-                if i in chosen:
-                    continue
-                candidate = " ".join(sentences[j] for j in sorted(chosen + [i]))
-                score = summarization.overlap_score(candidate, summary)
-                if score > best_score:
-                    best_i, best_score = i, score
-            if best_i is None:
-                break
-            chosen.append(best_i)
-            best = best_score
-        return [1 if i in chosen else 0 for i in range(len(sentences))]
-        ### END SOLUTION
-    '''),
+    solution("label_sentences_answer", ref.label_sentences),
     code("""
     labels = label_sentences(list(doc.sentences), doc.summary, 3)
     print(labels)
@@ -127,25 +112,33 @@ CELLS = [
     _sents = ["The parties are listed below.", "The tenant shall pay rent of 900 dollars monthly.",
               "Headings do not matter.", "Pets are not allowed."]
     _labels = label_sentences(_sents, "The tenant shall pay rent of 900 dollars monthly.", 1)
-    assert type(_labels) is list, "label_sentences must return a list"
-    assert len(_labels) == len(_sents), "one label per sentence"
-    assert all(type(v) is int and v in (0, 1) for v in _labels), "each label is the int 0 or 1"
-    assert _labels == [0, 1, 0, 0], "a sentence identical to the summary must be the one selected"
-    assert sum(label_sentences(list(doc.sentences), doc.summary, 2)) <= 2, "select at most k sentences"
+    assert type(_labels) is list, f"label_sentences must return a list, not {type(_labels).__name__}"
+    assert len(_labels) == len(_sents), f"one label per sentence: {len(_sents)} sentences, {len(_labels)} labels"
+    assert all(type(v) is int and v in (0, 1) for v in _labels), f"each label is the int 0 or 1, got {_labels}"
+    assert _labels == [0, 1, 0, 0], f"a sentence identical to the summary must be the one selected, got {_labels}"
+    _two = label_sentences(_sents, "The tenant shall pay rent. Pets are not allowed.", 2)
+    assert sum(_two) <= 2, f"select at most k sentences (k=2), got {_two}"
     ### BEGIN HIDDEN TESTS
+    from finetune_kit import summarization as _summ
+
     _contract = ["This Agreement is made between Alder Ltd and Birch plc.",
                  "The Buyer shall pay 500 dollars on delivery.", "Headings are for convenience only.",
                  "The Seller shall deliver the goods within ten days.",
                  "This Agreement is governed by the laws of Ruritania."]
     _summary = "The seller delivers the goods within ten days and the buyer pays 500 dollars on delivery."
+    assert type(label_sentences(_contract, _summary, 3)) is list
     assert label_sentences(_contract, _summary, 3) == [0, 1, 0, 1, 0]
     assert label_sentences(_contract, _summary, 1) == [0, 0, 0, 1, 0]
     assert label_sentences(_contract, "zebra quokka", 3) == [0, 0, 0, 0, 0]
     assert label_sentences(["rent is due", "rent is due", "other"], "rent is due", 1) == [1, 0, 0]
-    for _d in summarization.load_legal_corpus()[:6]:
+    _expected = {'agency-01': [0, 0, 0, 1, 0, 0, 1, 0, 1, 0], 'clause-01': [1, 1, 0, 0, 1],
+                 'clause-02': [1, 1, 0, 1, 0], 'con-01': [0, 0, 0, 1, 0, 1, 0, 0, 1, 0]}
+    _docs = _summ.load_legal_corpus()[:4]
+    assert [_d.id for _d in _docs] == list(_expected)
+    for _d in _docs:
         _got = label_sentences(list(_d.sentences), _d.summary, 3)
         assert type(_got) is list and all(type(v) is int for v in _got)
-        assert _got == summarization.oracle_labels(_d.sentences, _d.summary, 3), _d.id
+        assert _got == _expected[_d.id], _d.id
     ### END HIDDEN TESTS
     """),
     md("""
@@ -162,32 +155,26 @@ CELLS = [
                                             eval_docs=splits["validation"], labeler=label_sentences)
     """),
     code("""
-    result = summarization.evaluate_extractive(model, tokenizer, splits["test"], settings)
+    fk.steps.need(globals(), "trainer", step="the training cell above")
+    result = summarization.evaluate_extractive(model, tokenizer, splits["test"], settings, labeler=label_sentences)
     summarization.results_table(result)
     """),
     code("""
+    fk.steps.need(globals(), "result", step="the evaluation cell above")
     example = result["examples"][0]
     print("MODEL  :", example["model"])
     print("LEAD-3 :", example["lead-3"])
     print("TRUE   :", example["reference"])
     """),
     md("""
-    The **oracle** row is the best any three-sentence extract could score: the ceiling for extractive
-    summaries. The gap between it and the reference is what an abstractive model could still win.
-    (Under the `smoke` profile the model trains for two steps on four documents, so expect little;
-    run with `PROFILE = "offline"` to see it beat lead-3 clearly.)
+    The **oracle** row scores the extracts your `label_sentences` picks while knowing the reference: about
+    the best any three-sentence extract can do, the ceiling for extractive summaries. The gap between it
+    and the reference is what an abstractive model could still win. (Under the `smoke` profile the model
+    trains for two steps on four documents, so expect little; run with `PROFILE = "offline"` to see it
+    beat lead-3 clearly.)
 
-    **For real, on Azure**, the kit fine-tunes the encoder-decoder `t5-small` on BillSum (US bills with
-    their official summaries) with `Seq2SeqTrainer`, which *generates* summaries while evaluating.
-    Same library, other rows of the settings table:
-
-    ```bash
-    python -m finetune_kit summarize-train --profile azure --output-dir outputs/summarization
-    ```
-    """),
-    code("summarization.settings_table()"),
-    md("""
-    **Question A.** Which of these models can write an *abstractive* summary on its own?
+    **Question A.** Which of these pre-trained models is an encoder-decoder, so it can be fine-tuned to
+    write *abstractive* summaries as it is?
 
     - A) BERT
     - B) T5
@@ -198,7 +185,7 @@ CELLS = [
     fk.widgets.choice("qa_abstractive", {"A": "BERT", "B": "T5", "C": "ViT", "D": "MiniLM"})
     """),
     answer("qa_answer", """
-    # Type one letter as a string, e.g. qa_abstractive = "C"
+    # Your answer: one capital letter as a string, e.g. qa_abstractive = "C"
     ### BEGIN SOLUTION
     qa_abstractive = "B"
     ### END SOLUTION
@@ -210,6 +197,16 @@ CELLS = [
     assert type(qa_abstractive) is str and qa_abstractive == "B"
     ### END HIDDEN TESTS
     """),
+    md("""
+    **For real, on Azure**, the kit fine-tunes the encoder-decoder `t5-small` on BillSum (US bills with
+    their official summaries) with `Seq2SeqTrainer`, which *generates* summaries while evaluating.
+    Same library, other rows of the settings table:
+
+    ```bash
+    python -m finetune_kit summarize-train --profile azure --output-dir outputs/summarization
+    ```
+    """),
+    code("summarization.settings_table()"),
     md("""
     ## B. Image captioning with ViT + GPT-2
 
@@ -246,29 +243,22 @@ CELLS = [
     `VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)`, set the
     three ids from the tokenizer's `bos_token_id` and `eos_token_id`, and return the config.
     """),
-    answer("caption_config_answer", '''
-    from transformers import VisionEncoderDecoderConfig
-
-
-    def caption_config(encoder_config, decoder_config, tokenizer):
-        """A VisionEncoderDecoderConfig with the decoder's start, end and padding ids set."""
-        ### BEGIN SOLUTION
-        config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)
-        config.decoder_start_token_id = tokenizer.bos_token_id
-        config.eos_token_id = tokenizer.eos_token_id
-        config.pad_token_id = tokenizer.eos_token_id
-        return config
-        ### END SOLUTION
-    '''),
+    solution("caption_config_answer", ref.caption_config, before="from transformers import VisionEncoderDecoderConfig"),
     tests("caption_config_tests", 3, """
-    _enc, _dec = captioning.tiny_configs(captioning.SETTINGS["smoke"], cap_tokenizer)
-    _config = caption_config(_enc, _dec, cap_tokenizer)
-    assert type(_config) is VisionEncoderDecoderConfig, "return a VisionEncoderDecoderConfig"
+    from transformers import VisionEncoderDecoderConfig as _VEDConfig
+
+    from finetune_kit import captioning as _cap
+
+    _tok = _cap.prepare_decoder_tokenizer(_cap.build_word_tokenizer(_cap.caption_words(_cap.make_shapes(20, seed=3))))
+    _enc, _dec = _cap.tiny_configs(_cap.SETTINGS["smoke"], _tok)
+    _config = caption_config(_enc, _dec, _tok)
+    assert type(_config) is _VEDConfig, ("return a VisionEncoderDecoderConfig (from_encoder_decoder_configs), "
+                                         f"not {type(_config).__name__}")
     for _name in ("decoder_start_token_id", "eos_token_id", "pad_token_id"):
-        assert type(getattr(_config, _name, None)) is int, f"set {_name} to a token id (an int)"
+        assert type(getattr(_config, _name, None)) is int, f"set config.{_name} to a token id (an int)"
+    assert _config.decoder_start_token_id == _tok.bos_token_id, "decoder_start_token_id is the tokenizer's bos_token_id"
     ### BEGIN HIDDEN TESTS
-    assert _config.decoder_start_token_id == cap_tokenizer.bos_token_id
-    assert _config.eos_token_id == cap_tokenizer.eos_token_id and _config.pad_token_id == cap_tokenizer.eos_token_id
+    assert _config.eos_token_id == _tok.eos_token_id and _config.pad_token_id == _tok.eos_token_id
     assert _config.decoder.add_cross_attention is True and _config.decoder.is_decoder is True
 
 
@@ -277,15 +267,15 @@ CELLS = [
         bos_token_id, eos_token_id, pad_token_id = 7, 9, None
 
 
-    _enc_odd, _dec_odd = captioning.tiny_configs(captioning.SETTINGS["smoke"], cap_tokenizer)
+    _enc_odd, _dec_odd = _cap.tiny_configs(_cap.SETTINGS["smoke"], _tok)
     _odd = caption_config(_enc_odd, _dec_odd, _OddTokenizer())
-    assert type(_odd) is VisionEncoderDecoderConfig
+    assert type(_odd) is _VEDConfig
     assert (_odd.decoder_start_token_id, _odd.eos_token_id, _odd.pad_token_id) == (7, 9, 9)
-    _enc_new, _dec_new = captioning.tiny_configs(captioning.SETTINGS["smoke"], cap_tokenizer)
-    _model = captioning.model_from_config(caption_config(_enc_new, _dec_new, cap_tokenizer))
-    _pairs = captioning.CaptionPairs([pictures["train"][0], pictures["train"][1]], cap_tokenizer, processor, 12,
-                                     cache_pixels=True)
-    _loss = _model(**captioning.collator_for(_model)([_pairs[0], _pairs[1]])).loss.item()
+    _enc_new, _dec_new = _cap.tiny_configs(_cap.SETTINGS["smoke"], _tok)
+    _model = _cap.model_from_config(caption_config(_enc_new, _dec_new, _tok))
+    _pairs = _cap.CaptionPairs(_cap.make_shapes(2, seed=5), _tok, _cap.load_image_processor(_cap.SETTINGS["smoke"]), 12,
+                               cache_pixels=True)
+    _loss = _model(**_cap.collator_for(_model)([_pairs[0], _pairs[1]])).loss.item()
     assert type(_loss) is float and _loss == _loss
     ### END HIDDEN TESTS
     """),
@@ -297,6 +287,7 @@ CELLS = [
     learns from both.
     """),
     code("""
+    fk.steps.need(globals(), "caption_config", step="Exercise B (caption_config)")
     captioner = captioning.build_captioner(cap_settings, cap_tokenizer, config_fn=caption_config)
     cap_trainer = captioning.build_caption_trainer(captioner, cap_tokenizer, processor, pictures, cap_settings)
     print(f"trained in {captioning.fit(cap_trainer, cap_settings):.0f} s")
@@ -309,11 +300,13 @@ CELLS = [
     when said for *every* picture. A model that ignores the pixels cannot beat it.
     """),
     code("""
+    fk.steps.need(globals(), "cap_trainer", step="the training cell above")
     cap_result = captioning.evaluate_captioner(captioner, cap_tokenizer, processor, pictures["train"],
                                                pictures["test"], cap_settings)
     captioning.results_table(cap_result)
     """),
     code("""
+    fk.steps.need(globals(), "cap_result", step="the evaluation cell above")
     _test = [pictures["test"][i] for i in range(8)]
     fig = captioning.plot_captions([p.image for p in _test], cap_result["predictions"][:8], [p.captions for p in _test])
     """),

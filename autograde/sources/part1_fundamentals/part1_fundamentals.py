@@ -1,6 +1,9 @@
 """Part 1 — Fundamentals of fine-tuning (source of solutions/part1_fundamentals)."""
 
-from notebook_source import answer, code, md, tests, written
+from finetune_kit import reference
+from notebook_source import answer, code, md, solution, tests, written
+
+ref = reference.load("fundamentals")
 
 CELLS = [
     md("""
@@ -9,11 +12,15 @@ CELLS = [
     **Goal:** understand what fine-tuning is, why it saves compute, and how to pick the right
     pre-trained model for a task.
 
-    **Steps:** (1) look inside a pre-trained model, (2) four concept checks, (3) the application task:
+    **Steps:** (1) look inside a pre-trained model, (2) two concept checks, (3) the application task:
     choose a model for three real tasks, and prove the choice by running each architecture once.
 
     Run the cells from top to bottom (*Run → Run All Cells* works too). Cells that say
     `YOUR CODE HERE` or `YOUR ANSWER HERE` are yours; the cells after them check your work.
+
+    **Which notebooks carry points.** Part 1: this notebook and `part1_applications` (same folder).
+    Part 2: `part2_finetuning`. Part 3: `part3_evaluation` and `part3_deployment`. Hand in every one of
+    them; each is graded on its own.
     """),
     md("""
     ## Setup
@@ -48,15 +55,14 @@ CELLS = [
     print(f"share that starts random  : {report['new_head'] / report['total']:.4%}")
     """),
     md("""
-    Only a tiny fraction of the model starts from zero. That is why fine-tuning needs far less data,
-    time and money than training the same network from scratch; Part 2 measures it.
+    Only a tiny fraction of the model starts from zero. Keep that number in mind for the first question.
 
     ## 2. Concept checks
 
-    Answer each question with a **plain value** in its answer cell: a capital letter as a string
-    (`"A"`) for multiple choice, `True` or `False` for true/false. The optional picker writes your
-    choice into the answer cell for you (in JupyterLab; elsewhere it shows the line to type). Only the
-    answer cell counts: the grader re-runs your saved notebook from scratch and never sees the picker.
+    Answer each question with a **plain value** in its answer cell: a capital letter as a string, such
+    as `q1_benefit = "B"`. The optional picker writes your choice into the answer cell for you (in
+    JupyterLab; elsewhere it shows the line to type). Only the answer cell counts: the grader re-runs
+    your saved notebook from scratch and never sees the picker.
 
     **Question 1.** What is the key benefit of fine-tuning a pre-trained model?
 
@@ -72,7 +78,7 @@ CELLS = [
                                      "D": "It simplifies deployment"})
     """),
     answer("q1_answer", """
-    # Type one letter as a string, e.g. q1_benefit = "B"
+    # Your answer: one capital letter as a string, e.g. q1_benefit = "B"
     ### BEGIN SOLUTION
     q1_benefit = "A"
     ### END SOLUTION
@@ -85,6 +91,13 @@ CELLS = [
     ### END HIDDEN TESTS
     """),
     md("""
+    *Why fine-tuning saves compute.* One training step costs the same whether the weights start
+    pre-trained or random: the forward and backward pass go through every layer either way (and
+    fine-tuning usually updates all the weights, not only the new head). What pre-training saves is the
+    **number of steps and labelled examples**: the body already knows language, so a few hundred steps on
+    a few thousand labelled reviews are enough, where the same network trained from scratch needs far more
+    data and many more steps to learn language first. Part 2 measures it.
+
     **Question 2.** Which of the following tools optimises model deployment in Azure?
 
     - A) ONNX Runtime
@@ -97,7 +110,7 @@ CELLS = [
                                          "C": "Google Sheets", "D": "SQL Server"})
     """),
     answer("q2_answer", """
-    # Type one letter as a string
+    # Your answer: one capital letter as a string, e.g. q2_deploy_tool = "B"
     ### BEGIN SOLUTION
     q2_deploy_tool = "A"
     ### END SOLUTION
@@ -110,44 +123,6 @@ CELLS = [
     ### END HIDDEN TESTS
     """),
     md("""
-    **Question 3 (true or false).** Fine-tuning eliminates the need for evaluation metrics.
-    """),
-    code("""fk.widgets.choice("tf1_no_metrics", {True: "True", False: "False"})"""),
-    answer("tf1_answer", """
-    # Type True or False (no quotes)
-    ### BEGIN SOLUTION
-    tf1_no_metrics = False
-    ### END SOLUTION
-    """),
-    tests("tf1_tests", 1, """
-    assert type(tf1_no_metrics) is bool, "tf1_no_metrics must be True or False, without quotes"
-    ### BEGIN HIDDEN TESTS
-    assert tf1_no_metrics is False
-    ### END HIDDEN TESTS
-    """),
-    md("""
-    **Question 4 (true or false).** Azure Machine Learning provides tools for real-time monitoring of
-    deployed models.
-    """),
-    code("""fk.widgets.choice("tf2_monitoring", {True: "True", False: "False"})"""),
-    answer("tf2_answer", """
-    # Type True or False (no quotes)
-    ### BEGIN SOLUTION
-    tf2_monitoring = True
-    ### END SOLUTION
-    """),
-    tests("tf2_tests", 1, """
-    assert type(tf2_monitoring) is bool, "tf2_monitoring must be True or False, without quotes"
-    ### BEGIN HIDDEN TESTS
-    assert tf2_monitoring is True
-    ### END HIDDEN TESTS
-    """),
-    md("""
-    *Worth knowing for later (Part 3):* "monitoring" covers two different things in Azure ML.
-    Endpoint metrics and logs (requests per second, latency, errors) are live. Data drift and data
-    quality checks are *scheduled* jobs (for example daily) that compare recent requests with the
-    training data — they are not real-time.
-
     ## 3. Application task: pick a model for three tasks
 
     For each task below, name the pre-trained model you would start from (a real checkpoint name is
@@ -165,17 +140,18 @@ CELLS = [
     written("app_legal", 2, """
     **Model answer.** An encoder-decoder such as `facebook/bart-large-cnn`, `t5-base` or
     `google/pegasus-billsum` (for filings longer than 1,024 tokens, `allenai/led-base-16384`). An
-    abstractive summary is *new text*, so the model needs a decoder. BERT on its own is an encoder: it
-    can only score or label existing sentences, so with BERT the honest option is an *extractive*
-    summary (pick the most important sentences), or BERT2BERT (an encoder-decoder warm-started from two
-    BERTs). Fine-tuning helps because legal text has its own vocabulary ("indemnify", "hereinafter"),
-    long sentences and a fixed structure, and because what counts as the key point of a clause is
-    domain knowledge the general model has not seen; a few thousand document–summary pairs (e.g.
-    BillSum) teach it far more cheaply than pre-training a new model.
+    abstractive summary is *new text*, so the model needs a decoder. A BERT classifier (the encoder with
+    a classification head) can only score or label existing sentences, so with it the honest option is
+    an *extractive* summary (pick the most important sentences); to write with BERT, use BERT2BERT
+    (`EncoderDecoderModel`: a BERT encoder and a BERT decoder warm-started from two BERT checkpoints,
+    fine-tuned together). Fine-tuning helps because legal text has its own vocabulary ("indemnify",
+    "hereinafter"), long sentences and a fixed structure, and because what counts as the key point of a
+    clause is domain knowledge the general model has not seen; a few thousand document–summary pairs
+    (e.g. BillSum) teach it far more cheaply than pre-training a new model.
 
-    **Rubric (2 points).** 1 point: an encoder-decoder (or a clearly argued extractive use of an
-    encoder) — naming plain BERT for abstractive summaries earns 0 for this point. 1 point: a reason
-    specific to legal text (vocabulary, length, structure, scarce labelled data).
+    **Rubric (2 points).** 1 point: an encoder-decoder, BERT2BERT included (or a clearly argued
+    extractive use of an encoder) — a BERT classifier for abstractive summaries earns 0 for this point.
+    1 point: a reason specific to legal text (vocabulary, length, structure, scarce labelled data).
     """),
     md("### 3b. Sentiment analysis of customer reviews"),
     written("app_sentiment", 2, """
@@ -206,14 +182,20 @@ CELLS = [
     ### 3d. Prove it: one forward pass per architecture
 
     In `transformers`, the class you load decides the architecture's *head*. Write
-    `model_class_for(task)` so it returns the right class for each of the three tasks. The next cell
-    builds a tiny, randomly initialised model of that class and runs it once, offline.
+    `model_class_for(task)` so it returns the right class for each of the three tasks: an Auto class
+    or a concrete class of the right family. The cell after it builds a tiny, randomly initialised model
+    of that class and runs it once, offline.
 
-    First, watch what happens when we ask for a BERT that writes summaries:
+    First, watch what `transformers` builds when we ask BERT to write text:
     """),
-    code("print(architectures.why_bert_cannot_summarize())"),
+    code("print(architectures.bert_for_summaries())"),
     md("""
-    BERT has no decoder, so `transformers` cannot build a text-generating BERT. Now your turn:
+    A plain BERT checkpoint is an encoder: the sequence-to-sequence Auto class refuses its config.
+    BERT *can* write once it gets a decoder: `BertLMHeadModel` is a BERT decoder (it writes left to
+    right), and BERT2BERT (`EncoderDecoderModel`) joins a BERT encoder to a BERT decoder through new
+    cross-attention layers that must be fine-tuned. What cannot write a summary is a BERT
+    *classifier*, the encoder with a classification head you fine-tune in Part 2: it can only score
+    sentences that already exist. Now your turn:
     """),
     code("""
     from transformers import (
@@ -222,55 +204,59 @@ CELLS = [
         AutoModelForSeq2SeqLM,
         AutoModelForSequenceClassification,
         AutoModelForTokenClassification,
+        EncoderDecoderModel,
         VisionEncoderDecoderModel,
     )
     """),
-    answer("model_class_answer", '''
-    def model_class_for(task: str):
-        """Return the transformers class to load for "sentiment-analysis", "legal-summarization"
-        or "image-captioning"."""
-        ### BEGIN SOLUTION
-        choices = {
-            "sentiment-analysis": AutoModelForSequenceClassification,
-            "legal-summarization": AutoModelForSeq2SeqLM,
-            "image-captioning": VisionEncoderDecoderModel,
-        }
-        return choices[task]
-        ### END SOLUTION
-    '''),
+    solution("model_class_answer", ref.model_class_for),
     code("""
+    fk.steps.need(globals(), "model_class_for", step="3d (model_class_for)")
     for task in architectures.TASKS:
         tiny = architectures.tiny_model(task, model_class_for(task))
         out = architectures.forward_once(tiny, task)
         print(f"{task:<20} {type(tiny).__name__:<36} -> {out['kind']}, shape {out['shape']}")
     """),
     tests("model_class_tests", 3, """
-    for task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
-        assert isinstance(model_class_for(task), type), f"model_class_for({task!r}) must return a class"
-    out = architectures.forward_once(architectures.tiny_model("sentiment-analysis",
-                                     model_class_for("sentiment-analysis")), "sentiment-analysis")
-    assert out["shape"] == (1, 2), "a sentiment model should give one score per label (2 labels)"
-    ### BEGIN HIDDEN TESTS
-    # Self-contained: names from the notebook (imports, helpers) could have been rebound by the student.
-    import transformers as _tf
     from finetune_kit import architectures as _arch
-    _expected = {"sentiment-analysis": ("AutoModelForSequenceClassification", "label scores"),
-                 "legal-summarization": ("AutoModelForSeq2SeqLM", "generated token ids"),
-                 "image-captioning": ("VisionEncoderDecoderModel", "generated token ids")}
-    for _task, (_name, _kind) in _expected.items():
+
+    for _task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
         _cls = model_class_for(_task)
-        assert type(_cls) is type and _cls.__name__ == _name and _cls.__module__.startswith("transformers.")
-        assert _cls is getattr(_tf, _name)
+        assert isinstance(_cls, type), (f"model_class_for({_task!r}) returned {_cls!r}: return the class itself "
+                                        "(e.g. AutoModelForSequenceClassification), not a string or a model")
+        try:
+            _out = _arch.forward_once(_arch.tiny_model(_task, _cls), _task)
+        except Exception as _err:
+            raise AssertionError(f"{_cls.__name__} cannot do {_task}: {type(_err).__name__}: "
+                                 f"{str(_err).splitlines()[0][:200]}") from None
+        _want = "label scores" if _task == "sentiment-analysis" else "generated token ids"
+        assert _out["kind"] == _want, f"{_task} needs a model that gives {_want}; {_cls.__name__} gives {_out['kind']}"
+    ### BEGIN HIDDEN TESTS
+    import transformers as _tf
+
+    _accepted = {
+        "sentiment-analysis": ("AutoModelForSequenceClassification", "BertForSequenceClassification",
+                               "DistilBertForSequenceClassification", "RobertaForSequenceClassification"),
+        "legal-summarization": ("AutoModelForSeq2SeqLM", "EncoderDecoderModel", "T5ForConditionalGeneration",
+                                "BartForConditionalGeneration", "PegasusForConditionalGeneration",
+                                "LEDForConditionalGeneration"),
+        "image-captioning": ("VisionEncoderDecoderModel", "AutoModelForImageTextToText"),
+    }
+    assert len(_accepted) == 3
+    for _task, _names in _accepted.items():
+        _cls = model_class_for(_task)
+        assert type(_cls) is type and type(_cls.__name__) is str and _cls.__name__ in _names
+        assert _cls is getattr(_tf, _cls.__name__)
         _out = _arch.forward_once(_arch.tiny_model(_task, _cls), _task)
-        assert _out["kind"] == _kind and len(_out["shape"]) == 2
+        assert _out["kind"] == ("label scores" if _task == "sentiment-analysis" else "generated token ids")
+        assert len(_out["shape"]) == 2 and _out["shape"][0] == 1
     ### END HIDDEN TESTS
     """),
     md("""
     ## Check yourself
 
-    - Why does fine-tuning need less compute than training from scratch? (Look at the parameter count
-      in section 1.)
-    - Why can't BERT alone write an abstractive summary, and what would you use instead?
+    - A training step costs the same for a pre-trained and a random network: so where does fine-tuning
+      save compute?
+    - Why can't a BERT classifier write an abstractive summary, and what would you use instead?
     - Which part of a ViT + GPT-2 captioner starts untrained, even when both halves are pre-trained?
 
     Want to see the other two architectures *learn*? The companion notebook
