@@ -1,13 +1,17 @@
-"""Does a concept-check pick land in the answer cell in a real JupyterLab, and does formgrader open?
+"""Does every concept-check pick land in its answer cell in a real JupyterLab, and does formgrader open?
 
 JupyterLab (the kit's environment, its extension on JUPYTER_PATH) runs on 127.0.0.1 with a token;
-Debian's chromium, driven by Playwright, plays the student: run the notebook, pick an answer, save.
+Debian's chromium, driven by Playwright, plays the student: run the pickers, pick an answer in each, save.
+The pickers are found by scanning the course's solution notebooks for ``fk.widgets.choice(``, so a new
+concept check anywhere in the course is covered; each is shown next to its answer cell as the student
+copy has it (nbgrader's own ClearSolutions), and what the picker wrote must pass that cell's visible test.
 """
 
+import ast
 import json
 import os
+import re
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +19,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from conftest import ROOT
@@ -23,8 +28,49 @@ from finetune_kit import widgets
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-NOTEBOOK = "part1_fundamentals.ipynb"
-PICK = "A) It reduces the need for computational resources"
+NOTEBOOK = "pickers.ipynb"
+PICKER_CALL = re.compile(r"fk\.widgets\.choice\(")
+
+
+def course_pickers() -> list[dict]:
+    """Every picker of the course: its variable, options, answer cell and visible test (student copies)."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearSolutions
+
+    found = []
+    for path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        nb, _ = ClearSolutions().preprocess(nb, {})
+        nb, _ = ClearHiddenTests().preprocess(nb, {})
+        cells = nb.cells
+        for i, cell in enumerate(cells):
+            if cell.cell_type != "code" or not PICKER_CALL.search(cell.source):
+                continue
+            call = next(node for node in ast.walk(ast.parse(cell.source))
+                        if isinstance(node, ast.Call) and ast.unparse(node.func) == "fk.widgets.choice")
+            name, options = ast.literal_eval(call.args[0]), ast.literal_eval(call.args[1])
+            answer = next(c for c in cells[i + 1:] if c.metadata.get("nbgrader", {}).get("solution"))
+            test = next(c for c in cells[i + 1:] if c.metadata.get("nbgrader", {}).get("grade"))
+            found.append({"notebook": path.stem, "name": name, "options": options, "picker": cell,
+                          "answer": answer, "test": test})
+    return found
+
+
+def _label(key: object, text: str) -> str:
+    return f"{key}) {text}" if isinstance(key, str) else text
+
+
+def test_the_course_has_pickers_and_each_names_its_variable_in_its_answer_cell():
+    pickers = course_pickers()
+    assert {"q1_benefit", "q2_deploy_tool", "qa_abstractive"} <= {p["name"] for p in pickers}
+    assert len({p["name"] for p in pickers}) == len(pickers), "two pickers write the same variable"
+    for p in pickers:
+        # the extension writes into the solution cell that mentions the name (the student copy's comment)
+        assert p["name"] in p["answer"].source, f"{p['notebook']}: the answer cell of {p['name']} must name it"
+        assert p["name"] in p["test"].source, f"{p['notebook']}: the test after {p['name']}'s picker does not check it"
+        for key in p["options"]:  # every option the picker can write passes the answer's visible test
+            namespace = {}
+            exec(widgets.answer_line(p["name"], key), namespace)
+            exec(p["test"].source, namespace)
 
 
 def test_answer_line_and_built_extension():
@@ -45,6 +91,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _pickers_notebook(pickers: list[dict]) -> nbformat.NotebookNode:
+    """One notebook with every picker, then every answer cell as the student gets it (Run All stops there)."""
+    cells = [nbformat.v4.new_code_cell("import finetune_kit as fk")]
+    cells += [p["picker"] for p in pickers] + [p["answer"] for p in pickers]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (finetune-kit)", "language": "python", "name": "python3"}
+    for k, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{k:03d}"
+    return nb
+
+
 @pytest.fixture
 def lab(tmp_path):
     """JupyterLab on a free port with a token, serving a temp folder with the student notebook."""
@@ -52,7 +109,7 @@ def lab(tmp_path):
         if os.environ.get("CI", "").lower() not in ("", "0", "false"):
             pytest.fail("chromium is missing: apt-get install -y chromium (.ci/run does it)")
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
-    shutil.copy(ROOT / "notebooks" / "part1_fundamentals" / NOTEBOOK, tmp_path / NOTEBOOK)
+    nbformat.write(_pickers_notebook(course_pickers()), tmp_path / NOTEBOOK)
     (tmp_path / "nbgrader_config.py").write_text(
         f"c = get_config()\nc.CourseDirectory.root = {str(tmp_path / 'course')!r}\n"
         "c.CourseDirectory.course_id = 'browser-test'\n")
@@ -87,34 +144,45 @@ def lab(tmp_path):
 
 
 @pytest.mark.slow
-def test_picking_an_answer_writes_the_answer_cell_and_formgrader_opens(lab):
+def test_every_picker_writes_its_answer_cell_and_formgrader_opens(lab):
     from playwright.sync_api import sync_playwright
 
     base, token, folder = lab
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+    pickers = course_pickers()
+    # pick the last option of each (not a default): the line the answer cell must hold afterwards
+    expected = {p["name"]: widgets.answer_line(p["name"], list(p["options"])[-1]) for p in pickers}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page()
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
             page.wait_for_selector("text=Python 3 (finetune-kit) | Idle", timeout=120_000)
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-            # Run All stops at the first unanswered cell, after the first picker is on screen.
-            radio = page.get_by_label(PICK)
-            radio.wait_for(timeout=180_000)
-            radio.check()
-            page.wait_for_selector("text=Written into the answer cell below", timeout=60_000)
-            answer = page.locator(".jp-CodeCell", has_text="# Type one letter as a string").first
-            assert "q1_benefit = 'A'" in answer.inner_text()
+            for p in pickers:
+                key, text = list(p["options"].items())[-1]
+                cell = page.locator(".jp-CodeCell", has_text=f'choice("{p["name"]}"')
+                radio = cell.get_by_label(_label(key, text), exact=True)
+                radio.wait_for(timeout=180_000)
+                radio.scroll_into_view_if_needed()
+                radio.check()
+                cell.get_by_text("Written into the answer cell below").wait_for(timeout=60_000)
             page.keyboard.press("Control+s")
             deadline = time.monotonic() + 30
-            saved = ""
-            while "q1_benefit = 'A'" not in saved and time.monotonic() < deadline:
+            while True:
+                nb = nbformat.read(folder / NOTEBOOK, as_version=4)
+                by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c.source for c in nb.cells}
+                saved = {p["name"]: by_id[p["answer"].metadata["nbgrader"]["grade_id"]] for p in pickers}
+                if all(expected[name] in source for name, source in saved.items()) or time.monotonic() > deadline:
+                    break
                 time.sleep(0.5)
-                nb = json.loads((folder / NOTEBOOK).read_text())
-                saved = next("".join(c["source"]) for c in nb["cells"]
-                             if c["metadata"].get("nbgrader", {}).get("grade_id") == "q1_answer")
-            assert "q1_benefit = 'A'" in saved and "NotImplementedError" not in saved
+            for p in pickers:
+                source = saved[p["name"]]
+                assert expected[p["name"]] in source, f"{p['notebook']}: {p['name']}'s answer cell holds {source!r}"
+                assert "NotImplementedError" not in source
+                namespace = {}
+                exec(source, namespace)  # the written cell runs and passes its visible test
+                exec(p["test"].source, namespace)
 
             page.goto(f"{base}/formgrader?token={token}")
             page.wait_for_selector("text=Manage Assignments", timeout=60_000)
