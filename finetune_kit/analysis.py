@@ -1,6 +1,6 @@
 """Error analysis: where a classifier fails, not just how often.
 
-Three views (Part 3): the **most confident mistakes** (read them — they show label noise, sarcasm
+Three views (Part 3): the **most confident mistakes** (the notebook has you find them: they show label noise, sarcasm
 and blind spots no metric names); **accuracy by slice** (domain, review length, negation, contrast
 words), each with a 95 % interval so a slice of 12 reviews is not over-read; and a **bias probe**
 that swaps identity terms ("my husband" ↔ "my wife", "John" ↔ "Aisha", "he" ↔ "she") in otherwise
@@ -85,13 +85,6 @@ def predictions_frame(df: pd.DataFrame, scores: Sequence[float], *, threshold: f
     for name, slicer in TEXT_SLICES.items():
         frame[name] = frame["text"].map(slicer)
     return frame
-
-
-def confident_mistakes(frame: pd.DataFrame, n: int = 10) -> pd.DataFrame:
-    """The ``n`` wrong predictions the model was surest of: read these first."""
-    wrong = frame[~frame["correct"]].sort_values("confidence", ascending=False)
-    columns = [c for c in ("domain", "label", "score", "error", "text") if c in wrong.columns]
-    return wrong[columns].head(n)
 
 
 def wilson_interval(successes: int, n: int, *, z: float = 1.96) -> tuple[float, float]:

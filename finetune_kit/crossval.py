@@ -10,20 +10,22 @@ Two rules make it honest:
 
 * it runs on **train + validation only**. The test split stays locked away until the very end, so
   it can still say, once, how the model we ship does on reviews nobody looked at;
-* each fold's held-out part **plays validation** for that fold (the ``Trainer`` evaluates on it,
-  early stopping and the best-epoch choice read it), so nothing leaks from the test split.
+* each fold's held-out part is only **scored**, once: whatever training chooses (the best epoch,
+  early stopping) it chooses on an *inner* validation part carved from the fold's training part
+  (``inner_split``). Choosing the epoch on the held-out part would report a score we optimised.
 
-The price is k trainings. ``CV_BUDGETS`` says how big a cross-validation each profile can afford.
+The fold's training itself is the caller's ``train_fold`` (in the course, the student writes it in
+Part 3 from the Part 2 steps): this module cuts the folds, runs them and reports. The price is k
+trainings. ``CV_BUDGETS`` says how big a cross-validation each profile can afford.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
+import dataclasses
 import json
-import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from finetune_kit import data, metrics, runcache
+from finetune_kit import data, metrics
 from finetune_kit.config import Profile
 
 
@@ -44,9 +46,12 @@ class CVBudget:
     why: str
 
 
+#: share of a fold's training part set aside as its inner validation part (``inner_split``)
+INNER_FRACTION = 0.2
+
 #: profile name -> what its cross-validation trains; the number of folds is ``profile.cv_folds``
 CV_BUDGETS: dict[str, CVBudget] = {
-    "smoke": CVBudget(64, None, "seconds for CI and grading (2 folds of 32 reviews); the scores mean nothing"),
+    "smoke": CVBudget(32, None, "seconds for CI and grading (2 folds of 16 reviews); the scores mean nothing"),
     "offline": CVBudget(None, 1, "5 trainings must fit a laptop CPU in minutes, so each fold trains 1 epoch "
                                  "(the single split trained 3) on 4/5 of the train+validation reviews"),
     "azure": CVBudget(None, None, "the full recipe k times, on a GPU"),
@@ -94,8 +99,10 @@ class CrossValidation:
         record = Path(model_dir) / "metrics.json" if model_dir else None
         if record is not None and record.exists():
             single = json.loads(record.read_text())
-            text += (f"\nThe single split trained once, {single.get('epochs_run', 0):g} epoch(s) on "
-                     f"{single['split_sizes']['train']:,} reviews: {single.get('train_seconds', 0):.0f} s.")
+            sizes = single.get("split_sizes") or {}
+            if "train_seconds" in single and "train" in sizes:
+                text += (f"\nThe single split trained once, {single.get('epochs_run', 0):g} epoch(s) on "
+                         f"{sizes['train']:,} reviews: {single['train_seconds']:.0f} s.")
         return text
 
 
@@ -129,8 +136,67 @@ def stratified_folds(labels: Any, k: int, *, seed: int = data.SEED) -> list[tupl
     return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
 
 
-#: the Trainer's progress reporters (console, tqdm, notebook widget): k of them would bury the results
-PROGRESS_CALLBACKS = frozenset({"PrinterCallback", "ProgressCallback", "NotebookProgressCallback"})
+def inner_split(fold_train: pd.DataFrame, fraction: float = INNER_FRACTION, *,
+                seed: int = data.SEED) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A fold's training part cut (stratified) into what the model trains on and an inner validation part.
+
+    The inner part is what a fold may *look at* while training: the loss that picks the best epoch,
+    early stopping. The fold's held-out part is only scored, once, at the end.
+    """
+    from sklearn.model_selection import train_test_split
+
+    fold_train = fold_train.reset_index(drop=True)
+    n_inner = max(2, round(fraction * len(fold_train)))
+    train_idx, inner_idx = train_test_split(np.arange(len(fold_train)), test_size=n_inner, random_state=seed,
+                                            stratify=fold_train["label"])
+    return (fold_train.iloc[np.sort(train_idx)].reset_index(drop=True),
+            fold_train.iloc[np.sort(inner_idx)].reset_index(drop=True))
+
+
+def fold_profile(profile: Profile) -> Profile:
+    """The profile a fold trains with: the profile's recipe with ``CV_BUDGETS``' epochs."""
+    epochs = budget(profile).num_epochs
+    return profile if epochs is None else dataclasses.replace(profile, num_epochs=epochs)
+
+
+#: ``train_fold(train_df, inner_val_df, held_df, profile) -> scores``: one fold's fine-tuning, written by the
+#: caller (the notebook's student, the instructor's reference), returning P(positive) for each held-out review.
+TrainFold = Callable[[pd.DataFrame, pd.DataFrame, pd.DataFrame, Profile], Any]
+
+
+def cross_validate(profile: Profile, train_fold: TrainFold, pool: pd.DataFrame, *, k: int | None = None,
+                   seed: int = data.SEED, inner_fraction: float = INNER_FRACTION,
+                   verbose: bool = True) -> CrossValidation:
+    """Run ``train_fold`` on each of k stratified folds of ``pool`` and score its held-out part.
+
+    ``pool`` is train + validation (``cv_pool``), never test. In each fold, ``inner_split`` carves an
+    inner validation part out of the fold's training part: ``train_fold`` trains on the rest and may
+    choose its best epoch on the inner part; it gets the held-out reviews **without labels** and returns
+    their scores, which ``metrics.evaluate_scores`` then compares with the labels. ``k`` defaults to
+    ``profile.cv_folds``; the fold's profile (``fold_profile``) carries the epochs of ``CV_BUDGETS``.
+    """
+    pool = pool.reset_index(drop=True)
+    k = k or profile.cv_folds
+    recipe = fold_profile(profile)
+    rows = []
+    start_all = time.perf_counter()
+    for fold, (train_idx, held_idx) in enumerate(stratified_folds(pool["label"], k, seed=seed), start=1):
+        start = time.perf_counter()
+        fit, inner_val = inner_split(pool.iloc[train_idx], inner_fraction, seed=seed)
+        held = pool.iloc[held_idx].reset_index(drop=True)
+        with _quiet_progress_bars():
+            scores = np.asarray(train_fold(fit, inner_val, held[["text"]].copy(), recipe), dtype=float).reshape(-1)
+        if len(scores) != len(held):
+            raise ValueError(f"fold {fold}: train_fold returned {len(scores)} scores for {len(held)} held-out reviews")
+        result = metrics.evaluate_scores(held["label"].to_numpy(), scores)
+        seconds = time.perf_counter() - start
+        rows.append({"fold": fold, "n_train": len(fit), "n_inner_val": len(inner_val), "n_heldout": len(held),
+                     "seconds": round(seconds, 1), **{m: result[m] for m in metrics.METRICS}})
+        if verbose:
+            print(f"fold {fold}/{k}: trained on {len(fit)}, chose on {len(inner_val)}, scored {len(held)} held out: "
+                  f"accuracy {result['accuracy']:.3f}, F1 {result['f1']:.3f} ({seconds:.0f} s)", flush=True)
+    return CrossValidation(folds=pd.DataFrame(rows), profile=profile.name, num_epochs=float(recipe.num_epochs),
+                           seconds=time.perf_counter() - start_all)
 
 
 @contextlib.contextmanager
@@ -149,83 +215,3 @@ def _quiet_progress_bars() -> Iterator[None]:
             datasets.enable_progress_bars()
         if transformers_on:
             hf_logging.enable_progress_bar()
-
-
-def train_fold(profile: Profile, train_df: pd.DataFrame, held_df: pd.DataFrame, output_dir: Path, *,
-               num_epochs: float, seed: int = data.SEED, tokenizer: Any = None, model: Any = None) -> np.ndarray:
-    """Fine-tune on ``train_df`` with ``held_df`` as validation; return P(positive) for ``held_df``.
-
-    The recipe is ``train.fine_tune``'s, from the same pieces (``training_arguments``,
-    ``build_trainer``), without what a fold does not need: no test split, no MLflow run, no saved
-    model. With one epoch there is no epoch to choose, so the per-epoch evaluation and checkpoints
-    are skipped and the held-out score is untouched by any choice. ``model``, when given, is the
-    untrained classifier to start from (it is copied, not changed): loading it once for all folds
-    saves a load per fold.
-    """
-    from finetune_kit import models, train
-
-    tokenizer = tokenizer or models.load_tokenizer(profile)
-    model = copy.deepcopy(model) if model is not None else models.load_classifier(profile, seed=seed)
-    train_ds = data.tokenize(train_df, tokenizer, profile.max_length)
-    held_ds = data.tokenize(held_df, tokenizer, profile.max_length)
-    select = num_epochs > 1
-    overrides = {} if select else {"eval_strategy": "no", "save_strategy": "no", "load_best_model_at_end": False}
-    args = train.training_arguments(profile, output_dir, seed=seed, report_to=(), num_train_epochs=num_epochs,
-                                    steps_per_epoch=max(1, len(train_ds) // profile.batch_size), **overrides)
-    trainer = train.build_trainer(model, tokenizer, train_ds, held_ds, args, patience=2 if select else None)
-    for callback in list(trainer.callback_handler.callbacks):  # one line per fold instead (cross_validate)
-        if type(callback).__name__ in PROGRESS_CALLBACKS:
-            trainer.remove_callback(callback)
-    try:
-        trainer.train()
-    finally:
-        shutil.rmtree(output_dir, ignore_errors=True)  # checkpoints: hundreds of MB per fold
-    return train.predict_proba(trainer.model, tokenizer, held_df["text"].tolist(), max_length=profile.max_length,
-                               run_cache=False)  # the fold's scores are cached whole (``train_fold``)
-
-
-def cross_validate(profile: Profile, pool: pd.DataFrame | None = None, *, k: int | None = None,
-                   output_dir: Path | str | None = None, seed: int = data.SEED,
-                   verbose: bool = True) -> CrossValidation:
-    """Fine-tune k times (``train_fold``) and score each fold's held-out part with ``metrics.evaluate_scores``.
-
-    ``pool`` defaults to ``cv_pool(profile)`` (train + validation, never test); ``k`` to
-    ``profile.cv_folds``; epochs per fold to ``CV_BUDGETS``.
-    """
-    from finetune_kit import models
-    from finetune_kit.config import artifact_dir
-
-    pool = cv_pool(profile, seed=seed) if pool is None else pool.reset_index(drop=True)
-    k = k or profile.cv_folds
-    epochs = budget(profile).num_epochs or profile.num_epochs
-    output_dir = Path(output_dir) if output_dir else artifact_dir(profile) / "cross-validation"
-    tokenizer = start_model = None  # loaded by the first fold that trains (runcache may answer them all)
-    rows = []
-    start_all = time.perf_counter()
-    for fold, (train_idx, held_idx) in enumerate(stratified_folds(pool["label"], k, seed=seed), start=1):
-        start = time.perf_counter()
-        fold_train = pool.iloc[train_idx].reset_index(drop=True)
-        held = pool.iloc[held_idx].reset_index(drop=True)
-        run_key = runcache.key("train_fold", profile=profile.summary(), epochs=epochs, seed=seed,
-                               train=runcache.frame_digest(fold_train), held=runcache.frame_digest(held))
-        cached = runcache.lookup(run_key)
-        if cached is not None:
-            scores = np.load(cached / "scores.npy")
-            runcache.note(cached)
-        else:
-            with _quiet_progress_bars():
-                if start_model is None:
-                    tokenizer = models.load_tokenizer(profile)
-                    start_model = models.load_classifier(profile, seed=seed)  # every fold starts from these
-                scores = train_fold(profile, fold_train, held, output_dir / f"fold-{fold}", num_epochs=epochs,
-                                    seed=seed, tokenizer=tokenizer, model=start_model)
-            runcache.store(run_key, lambda entry, s=scores: np.save(entry / "scores.npy", s))
-        result = metrics.evaluate_scores(held["label"].to_numpy(), scores)
-        seconds = time.perf_counter() - start
-        rows.append({"fold": fold, "n_train": len(train_idx), "n_heldout": len(held_idx),
-                     "seconds": round(seconds, 1), **{m: result[m] for m in metrics.METRICS}})
-        if verbose:
-            print(f"fold {fold}/{k}: trained on {len(train_idx)}, scored {len(held_idx)} held out: "
-                  f"accuracy {result['accuracy']:.3f}, F1 {result['f1']:.3f} ({seconds:.0f} s)", flush=True)
-    return CrossValidation(folds=pd.DataFrame(rows), profile=profile.name, num_epochs=float(epochs),
-                           seconds=time.perf_counter() - start_all)

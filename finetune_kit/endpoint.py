@@ -248,16 +248,102 @@ class InProcessEndpoint:
         self.stop()
 
 
+class InProcessScript:
+    """A scoring script's own ``init()`` and ``run()`` called directly, without HTTP or a server process.
+
+    The fallback for a script other than the kit's where sockets are not allowed: the body goes to
+    ``run()`` as text, as ``azmlinfsrv`` passes it to an undecorated ``run(raw_data)``, and an
+    ``AMLResponse`` (or any Flask response) keeps its status; anything else is a 200 with its JSON.
+    """
+
+    description = "in-process (your score.py's init() and run() without HTTP: sockets are not allowed here)"
+
+    def __init__(self, model_dir: Path | str, entry_script: Path | str):
+        import importlib.util
+
+        self.entry_script = Path(entry_script)
+        spec = importlib.util.spec_from_file_location(f"score_{abs(hash(str(self.entry_script)))}", self.entry_script)
+        self.module = importlib.util.module_from_spec(spec)
+        previous = os.environ.get("AZUREML_MODEL_DIR")
+        os.environ["AZUREML_MODEL_DIR"] = str(Path(model_dir).resolve())
+        try:
+            spec.loader.exec_module(self.module)
+            self.module.init()
+        finally:
+            if previous is None:
+                os.environ.pop("AZUREML_MODEL_DIR", None)
+            else:
+                os.environ["AZUREML_MODEL_DIR"] = previous
+
+    def post(self, body: bytes | str | dict | list, timeout: float = 30.0) -> Reply:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        start = time.perf_counter()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:  # what azmlinfsrv answers before run() sees the body
+            return Reply(400, json.dumps({"message": f"Input cannot be decoded as UTF-8: {err}"}).encode(), 0.0)
+        try:
+            result = self.module.run(text)
+        except Exception as err:  # noqa: BLE001 - the server's answer to a crash in run()
+            status, payload = 500, json.dumps({"message": f"run() raised {type(err).__name__}: {err}"}).encode()
+        else:
+            if hasattr(result, "status_code") and hasattr(result, "get_data"):
+                status, payload = int(result.status_code), result.get_data()
+            else:
+                status, payload = 200, json.dumps(result).encode()
+        return Reply(status, payload, (time.perf_counter() - start) * 1e3)
+
+    def score(self, inputs: str | list[str]) -> Any:
+        return self.post({"inputs": inputs}).json()
+
+    def alive(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        pass
+
+    def __enter__(self) -> InProcessScript:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def write_scoring_script(run_function: Any, path: Path | str) -> Path:
+    """Save the notebook cell that defined ``run_function`` as a scoring script at ``path``.
+
+    IPython keeps each cell's source in ``linecache`` under the file name it compiled the cell with,
+    which is also ``run_function.__code__.co_filename``: the whole cell (imports, ``init``, ``run`` and
+    any helper) becomes ``score.py``, exactly as written.
+    """
+    import linecache
+
+    lines = linecache.getlines(run_function.__code__.co_filename)
+    if not lines:
+        raise ValueError(f"no source for {run_function.__name__}() (defined in "
+                         f"{run_function.__code__.co_filename!r}): run its notebook cell again")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines).rstrip("\n") + "\n")
+    return path
+
+
 def start_local(model_dir: Path | str, *, collect_dir: Path | str | None = None,
-                **kwargs: Any) -> LocalEndpoint | InProcessEndpoint:
-    """``LocalEndpoint`` if this process may use loopback sockets, else ``InProcessEndpoint``.
+                entry_script: Path | str = SCORE_SCRIPT,
+                **kwargs: Any) -> LocalEndpoint | InProcessEndpoint | InProcessScript:
+    """``LocalEndpoint`` if this process may use loopback sockets, else the same script called in-process
+    (``InProcessEndpoint`` for the kit's ``score.py``, ``InProcessScript`` for another one).
 
     Either way the result has ``description``, ``post``, ``score``, ``alive`` and ``stop``.
     """
-    server = LocalEndpoint(model_dir, collect_dir=collect_dir, **kwargs)
+    server = LocalEndpoint(model_dir, collect_dir=collect_dir, entry_script=entry_script, **kwargs)
     try:
         server.start()
     except PermissionError:
+        if Path(entry_script).resolve() != SCORE_SCRIPT.resolve():
+            return InProcessScript(model_dir, entry_script)
         return InProcessEndpoint(model_dir, collect_dir=collect_dir)
     return server
 

@@ -1,4 +1,4 @@
-"""Export a fine-tuned model to ONNX, optimise it for CPU, quantise it to int8, and check parity.
+"""Export a fine-tuned model to ONNX, optimise it for CPU and quantise it to int8.
 
 Why ONNX Runtime? The same weights run several times faster on a CPU than in PyTorch: the graph is
 fixed ahead of time, the transformer blocks are *fused* (one ``Attention`` kernel instead of a
@@ -385,64 +385,6 @@ def torch_logits(model: Any, feeds: list[dict[str, np.ndarray]], input_names: li
 
 def encode_batches(encoder: Encoder, texts: list[str], batch_size: int = 32) -> list[dict[str, np.ndarray]]:
     return [encoder(texts[i:i + batch_size]) for i in range(0, len(texts), batch_size)]
-
-
-def parity_check(model_dir: Path | str, export_dir: Path | str, texts: list[str], labels: np.ndarray, *,
-                 data: str = "the given texts", threshold: float = PARITY_THRESHOLD, threads: int = 1) -> ParityReport:
-    """Predict ``texts`` with PyTorch and with each ONNX model (same token ids) and compare.
-
-    Each ONNX model runs twice: one text per call (how the endpoint answers single requests) and
-    in batches of 32. The int8 model's answers depend a little on the batch — dynamic quantisation
-    picks one activation scale per call — so both must agree with PyTorch; the worse counts.
-    PyTorch fp32 gives the same logits either way, so it runs once, batched.
-    """
-    import torch
-    from transformers import AutoModelForSequenceClassification
-
-    from finetune_kit.serve import read_manifest
-
-    export_dir = Path(export_dir)
-    manifest = read_manifest(export_dir)
-    if not texts:
-        raise ValueError(f"parity check needs texts; {data} has none")
-    # the grader's run cache (``runcache``): same model bytes, same export, same texts, same answer
-    run_key = None if not runcache.active() else runcache.key(
-        "parity_check", model=_folder_digest(Path(model_dir)), threads=threads,
-        export=_folder_digest(export_dir, skip=(MANIFEST,)),  # the manifest names this student's folder
-        manifest={k: manifest[k] for k in ("files", "input_names", "max_length")},
-        texts=hashlib.sha256("\0".join(texts).encode()).hexdigest(),
-        labels=np.asarray(labels).tolist(), threshold=threshold)
-    cached = runcache.lookup(run_key)
-    if cached is not None:
-        runcache.note(cached)
-        record = json.loads((cached / "parity.json").read_text())
-        record.pop("passed")
-        return ParityReport(**{**record, "data": data})
-    feeds = encode_batches(Encoder(export_dir, int(manifest["max_length"])), list(texts))
-    names = manifest["input_names"]
-    torch_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
-        reference = torch_logits(model, feeds, names)
-    finally:
-        torch.set_num_threads(torch_threads)
-    labels = np.asarray(labels)
-    accuracy = {"pytorch": float((reference.argmax(-1) == labels).mean())}
-    singles = encode_batches(Encoder(export_dir, int(manifest["max_length"])), list(texts), batch_size=1)
-    agreement, by_batch, diff = {}, {}, {}
-    for variant, name in manifest["files"].items():
-        session = open_session(export_dir / name, threads=threads)
-        runs = {"batch 1": singles, "batch 32": feeds}
-        logits = {k: np.concatenate([session.run(None, {n: f[n] for n in names})[0] for f in fs])
-                  for k, fs in runs.items()}
-        accuracy[variant] = float((logits["batch 32"].argmax(-1) == labels).mean())
-        by_batch[variant] = {k: float((v.argmax(-1) == reference.argmax(-1)).mean()) for k, v in logits.items()}
-        agreement[variant] = min(by_batch[variant].values())
-        diff[variant] = float(max(np.abs(v - reference).max() for v in logits.values()))
-    report = ParityReport(len(texts), data, threshold, accuracy, agreement, by_batch, diff)
-    runcache.store(run_key, lambda entry: (entry / "parity.json").write_text(json.dumps(report.to_dict())))
-    return report
 
 
 def record_parity(export_dir: Path | str, report: ParityReport) -> None:

@@ -223,7 +223,7 @@ def sklearn_metrics(y_true: Sequence[int], scores: Sequence[float], *, threshold
 # --- thresholds, calibration, uncertainty ---------------------------------------------------------
 
 
-def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, int]:
+def _confusion_counts(y_true: Sequence[int], y_pred: Sequence[int]) -> dict[str, int]:
     """tp, fp, fn, tn of the positive class (label 1)."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if y_true.shape != y_pred.shape:

@@ -101,10 +101,10 @@ def confusion_matrix(y_true: Sequence[int], scores: Sequence[float], *, threshol
     """
     import numpy as np
 
-    from finetune_kit.metrics import confusion_counts
+    from finetune_kit.metrics import _confusion_counts
 
     y_true, scores = _arrays(y_true, scores)
-    c = confusion_counts(y_true, (scores >= threshold).astype(int))
+    c = _confusion_counts(y_true, (scores >= threshold).astype(int))
     grid = np.array([[c["tn"], c["fp"]], [c["fn"], c["tp"]]])
     fig, ax = _axes(ax)
     ax.imshow(grid, cmap="Blues", vmin=0, vmax=max(1, grid.max()))
@@ -134,12 +134,12 @@ def precision_recall_curve(y_true: Sequence[int], scores: Sequence[float], *, th
     from sklearn.metrics import average_precision_score
     from sklearn.metrics import precision_recall_curve as pr_curve
 
-    from finetune_kit.metrics import confusion_counts
+    from finetune_kit.metrics import _confusion_counts
 
     y_true, scores = _arrays(y_true, scores, both_classes=True)
     precision, recall, _ = pr_curve(y_true, scores)
     ap = average_precision_score(y_true, scores)
-    c = confusion_counts(y_true, (scores >= threshold).astype(int))
+    c = _confusion_counts(y_true, (scores >= threshold).astype(int))
     fig, ax = _axes(ax)
     ax.step(recall, precision, where="post", color="tab:blue", label=f"model (AP {ap:.3f})")
     ax.axhline(y_true.mean(), color="grey", ls="--", lw=1, label=f"guessing ({y_true.mean():.2f})")
@@ -158,11 +158,11 @@ def roc_curve(y_true: Sequence[int], scores: Sequence[float], *, threshold: floa
     from sklearn.metrics import roc_auc_score
     from sklearn.metrics import roc_curve as sk_roc
 
-    from finetune_kit.metrics import confusion_counts
+    from finetune_kit.metrics import _confusion_counts
 
     y_true, scores = _arrays(y_true, scores, both_classes=True)
     fpr, tpr, _ = sk_roc(y_true, scores)
-    c = confusion_counts(y_true, (scores >= threshold).astype(int))
+    c = _confusion_counts(y_true, (scores >= threshold).astype(int))
     fig, ax = _axes(ax)
     ax.plot(fpr, tpr, color="tab:blue", label=f"model (AUC {roc_auc_score(y_true, scores):.3f})")
     ax.plot([0, 1], [0, 1], color="grey", ls="--", lw=1, label="guessing (AUC 0.5)")

@@ -204,7 +204,7 @@ def _json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-def parse_request(body: bytes, limits: Limits = Limits()) -> tuple[list[str], bool]:
+def _parse_request(body: bytes, limits: Limits = Limits()) -> tuple[list[str], bool]:
     """The texts of a request body and whether it sent a single text; raise ``RequestError`` if bad."""
     if not body.strip():
         raise RequestError(400, "empty_body", f"The request body is empty. {EXAMPLE}")
@@ -288,7 +288,7 @@ class ScoringService:
                 _drain(read, content_length)
                 raise RequestError(413, "body_too_large", f"The request body has {content_length:,} bytes; the "
                                                           f"limit is {self.limits.max_body_bytes:,}.")
-            texts, single = parse_request(_read_up_to(read, self.limits.max_body_bytes + 1), self.limits)
+            texts, single = _parse_request(_read_up_to(read, self.limits.max_body_bytes + 1), self.limits)
         except RequestError as err:
             return err.status, err.payload()
         predictions = self.classifier.predict(texts)
