@@ -2,8 +2,11 @@
 
 The worked solution this course started from (``../shared/assignment``) trains with
 ``TrainingArguments(evaluation_strategy="epoch", ...)`` and passes the *test* split as
-``eval_dataset``. The first no longer runs on transformers 5; the second runs but quietly turns
-the test score into a score we optimised for, so it no longer estimates performance on new data.
+``eval_dataset``. The first no longer runs: transformers 4.41 deprecated ``evaluation_strategy`` for
+``eval_strategy`` (its warning announced the removal for 4.46), and transformers 5 raises ``TypeError``.
+The second runs but quietly turns the test score into a score we optimised for, so it no longer
+estimates performance on new data. The worked solution does not show its tokenizer call; a common way
+to follow it pads every review to 512 tokens (``benchmarks/train_throughput.py`` measures that baseline).
 """
 
 from __future__ import annotations

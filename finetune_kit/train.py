@@ -1,32 +1,31 @@
-"""Fine-tuning with the Hugging Face ``Trainer``, one function for the notebook, the CLI and Azure.
+"""Training infrastructure for the sentiment case study: results, tracking, model cards, the shared model.
 
-Steps, in the order ``fine_tune`` runs them: load tokenizer and model → tokenize → training
-arguments → trainer (dynamic padding, early stopping, MLflow) → train (best epoch chosen on the
-*validation* split) → evaluate once on the *test* split → save a standard model directory with a
-model card and ``metrics.json``.
-
-What changed since the original recipe (transformers 5): ``evaluation_strategy`` is now
-``eval_strategy``, ``tokenizer=`` is now ``processing_class=``, and ``report_to`` defaults to
-``"none"``, so MLflow tracking is requested explicitly.
+The recipe itself (tokenize, collate, arguments, trainer, metrics, the whole ``fine_tune``) is what
+students write in Part 2; the instructor's copy lives in ``autograde/reference/sentiment.py``
+(``finetune_kit.reference``), outside the package. Here: what a run produced (``TrainResult``), MLflow
+set-up, the files written beside a model (``write_outputs``: ``metrics.json``, a model card, the
+training curves), ``ensure_model`` (the model Part 3 evaluates), ``load_trained`` and ``predict_proba``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from finetune_kit import data, metrics, models, runcache
+from finetune_kit import data, metrics, reference, runcache
 from finetune_kit.config import Profile, describe_data, describe_model
 
 #: Metric that picks the best epoch (on validation) and drives early stopping.
 SELECTION_METRIC = "f1"
+#: Where Part 2 saves the student's model, under ``config.artifact_dir(profile)``.
+MODEL_FOLDER = "sentiment-model"
 
 
 @dataclass
@@ -42,180 +41,38 @@ class TrainResult:
     pretrained: bool = True
 
 
-def _mlflow_setup(output_dir: Path, report_to: tuple[str, ...]) -> list[str]:
-    """Track to Azure ML when it set MLFLOW_TRACKING_URI (jobs do), else to a local SQLite store.
-
-    MLflow 3 refuses new ``./mlruns`` file stores, so the local default is ``mlflow.db`` beside the
-    output directory; browse it with ``mlflow ui --backend-store-uri sqlite:///…/mlflow.db``.
-    """
-    if "mlflow" not in report_to:
-        return list(report_to) or ["none"]
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
-        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{output_dir.resolve().parent / 'mlflow.db'}"
-    os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "finetune-kit-sentiment")
-    return list(report_to)
-
-
-def training_arguments(profile: Profile, output_dir: Path, *, seed: int = data.SEED,
-                       report_to: tuple[str, ...] = ("mlflow",), steps_per_epoch: int = 1,
-                       **overrides: Any) -> Any:
-    """Today's ``TrainingArguments`` for the profile (see the module docstring for what changed)."""
-    from transformers import TrainingArguments
-
-    quiet = profile.name == "smoke"
-    settings = dict(
-        output_dir=str(output_dir / "checkpoints"),
-        eval_strategy="epoch",  # was evaluation_strategy= (removed in transformers 5)
-        save_strategy="epoch",
-        load_best_model_at_end=True,  # the best epoch on *validation*, never on test
-        metric_for_best_model=SELECTION_METRIC,
-        greater_is_better=True,
-        save_total_limit=2,
-        learning_rate=profile.learning_rate,
-        per_device_train_batch_size=profile.batch_size,
-        per_device_eval_batch_size=64,
-        num_train_epochs=profile.num_epochs,
-        weight_decay=0.01,
-        warmup_steps=max(1, steps_per_epoch // 10),
-        train_sampling_strategy="group_by_length",  # similar lengths per batch: less padding
-        logging_strategy="steps",
-        logging_steps=max(1, steps_per_epoch // 5),
-        report_to=_mlflow_setup(output_dir, report_to),
-        disable_tqdm=quiet,
-        log_level="error" if quiet else "warning",
-        seed=seed,
-        data_seed=seed,
-        dataloader_num_workers=0,
-        ddp_find_unused_parameters=False,  # every parameter takes part in the forward pass
-        use_cpu=not _has_gpu(),
-    )
-    settings.update(overrides)
-    return TrainingArguments(**settings)
-
-
-def _has_gpu() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
-
-
-def compute_metrics(eval_pred: Any) -> dict[str, float]:
-    logits, labels = eval_pred.predictions, eval_pred.label_ids
-    result = metrics.classification_metrics(labels, np.argmax(logits, axis=-1))
-    result.pop("n")
-    return result
-
-
-def build_trainer(model: Any, tokenizer: Any, train_ds: Any, eval_ds: Any, args: Any, *,
-                  patience: int | None = 2) -> Any:
-    """A ``Trainer`` with dynamic padding, validation-based early stopping and our metrics."""
-    from transformers import DataCollatorWithPadding, EarlyStoppingCallback, Trainer
-
-    return Trainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        eval_dataset=eval_ds,  # the validation split: the test split never steers training
-        processing_class=tokenizer,  # was tokenizer= (removed in transformers 5)
-        data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=compute_metrics,
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=patience)] if patience else [],
-    )
-
-
 def default_tracking(profile: Profile) -> tuple[str, ...]:
     """MLflow everywhere except smoke runs, where creating a tracking database costs more than the run."""
     return () if profile.name == "smoke" else ("mlflow",)
 
 
-def fine_tune(profile: Profile, splits: data.Splits, output_dir: Path | str, *, pretrained: bool = True,
-              seed: int = data.SEED, report_to: tuple[str, ...] | None = None, evaluate_test: bool = True,
-              patience: int | None = 2, **overrides: Any) -> TrainResult:
-    """Fine-tune the profile's model (or, with ``pretrained=False``, the same architecture from scratch)."""
-    report_to = default_tracking(profile) if report_to is None else tuple(report_to)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    run_key = _run_key(profile, splits, pretrained=pretrained, seed=seed, evaluate_test=evaluate_test,
-                       patience=patience, **overrides)
-    cached = runcache.lookup(run_key)
-    if cached is not None:
-        return _reuse(cached, output_dir)
-    tokenizer = models.load_tokenizer(profile)
-    model = models.load_classifier(profile, pretrained=pretrained, seed=seed)
-    train_ds = data.tokenize(splits.train, tokenizer, profile.max_length)
-    val_ds = data.tokenize(splits.validation, tokenizer, profile.max_length)
+def mlflow_setup(output_dir: Path, report_to: tuple[str, ...], *, profile: Profile,
+                 pretrained: bool = True) -> list[str]:
+    """``TrainingArguments.report_to`` for ``report_to``; for MLflow, where and under which names to track.
 
-    steps_per_epoch = max(1, len(train_ds) // profile.batch_size)
-    args = training_arguments(profile, output_dir, seed=seed, report_to=report_to,
-                              steps_per_epoch=steps_per_epoch, **overrides)
-    trainer = build_trainer(model, tokenizer, train_ds, val_ds, args, patience=patience)
-    if args.disable_tqdm:  # smoke runs: no progress bars, and no per-step log lines either
-        from transformers import PrinterCallback
-
-        trainer.remove_callback(PrinterCallback)
-    if "mlflow" in report_to:
-        os.environ.setdefault("MLFLOW_RUN_NAME", f"{profile.name}-{'pretrained' if pretrained else 'scratch'}")
-
-    start = time.perf_counter()
-    train_output = trainer.train()
-    train_seconds = time.perf_counter() - start
-
-    validation = _strip_prefix(trainer.evaluate(val_ds), "eval_")
-    test: dict[str, float] = {}
-    if evaluate_test:  # once, after model selection is over
-        test_ds = data.tokenize(splits.test, tokenizer, profile.max_length)
-        prediction = trainer.predict(test_ds, metric_key_prefix="test")
-        test = metrics.classification_metrics(prediction.label_ids, np.argmax(prediction.predictions, axis=-1))
-
-    result = TrainResult(
-        output_dir=output_dir, metrics=test, validation_metrics=validation,
-        history=[dict(entry) for entry in trainer.state.log_history], train_seconds=train_seconds,
-        train_samples_per_second=float(train_output.metrics.get("train_samples_per_second", 0.0)),
-        pretrained=pretrained,
-    )
-    if trainer.is_world_process_zero():
-        trainer.save_model(str(output_dir))  # weights, config and tokenizer: from_pretrained(output_dir)
-        _write_outputs(result, profile, splits, trainer, run_key)
-        shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
-        runcache.store(run_key, lambda entry: _keep(result, entry))
-    return result
+    Azure ML jobs set ``MLFLOW_TRACKING_URI``; elsewhere runs go to a local SQLite store beside the
+    output folder (MLflow 3 refuses new ``./mlruns`` file stores): browse it with
+    ``mlflow ui --backend-store-uri sqlite:///…/mlflow.db``.
+    """
+    if "mlflow" not in report_to:
+        return [name for name in report_to if name != "none"]
+    if not os.environ.get("MLFLOW_TRACKING_URI"):
+        os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{Path(output_dir).resolve().parent / 'mlflow.db'}"
+    os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "finetune-kit-sentiment")
+    os.environ.setdefault("MLFLOW_RUN_NAME", f"{profile.name}-{'pretrained' if pretrained else 'scratch'}")
+    return list(report_to)
 
 
-def _run_key(profile: Profile, splits: data.Splits, *, pretrained: bool = True, seed: int = data.SEED,
-             evaluate_test: bool = True, patience: int | None = 2, **overrides: Any) -> str:
-    """Everything a fine-tuned model depends on besides the kit's code (tracking does not change it)."""
-    return runcache.key("fine_tune", profile=profile.summary(), pretrained=pretrained, seed=seed,
-                        evaluate_test=evaluate_test, patience=patience, overrides=overrides,
-                        data=[runcache.frame_digest(df) for df in (splits.train, splits.validation, splits.test)])
-
-
-def _keep(result: TrainResult, entry: Path) -> None:
-    shutil.copytree(result.output_dir, entry / "model")
-    record = {k: v for k, v in vars(result).items() if k != "output_dir"}
-    (entry / "result.json").write_text(json.dumps(record))
-
-
-def _reuse(entry: Path, output_dir: Path) -> TrainResult:
-    """A run the grader already did (``runcache``): its model directory, copied where this run's goes."""
-    shutil.copytree(entry / "model", output_dir, dirs_exist_ok=True)
-    runcache.note(entry)
-    return TrainResult(output_dir=output_dir, **json.loads((entry / "result.json").read_text()))
-
-
-def _strip_prefix(values: dict[str, float], prefix: str) -> dict[str, float]:
-    return {k.removeprefix(prefix): float(v) for k, v in values.items() if isinstance(v, (int, float))}
-
-
-def _write_outputs(result: TrainResult, profile: Profile, splits: data.Splits, trainer: Any, run_key: str) -> None:
+def write_outputs(result: TrainResult, profile: Profile, splits: data.Splits, trainer: Any) -> None:
+    """``metrics.json``, ``history.json``, a model card (``README.md``) and the training curves, beside the model."""
     record = {
         "profile": profile.name,
-        "run_key": run_key,  # what ensure_model checks before reusing this folder
         "model": profile.model,
         "pretrained": result.pretrained,
         "split_sizes": splits.sizes(),
         "test": result.metrics,
         "validation": result.validation_metrics,
-        "best_checkpoint_selected_on": f"validation {SELECTION_METRIC}",
+        "best_checkpoint_selected_on": f"validation {trainer.args.metric_for_best_model}",
         "epochs_run": float(trainer.state.epoch or 0),
         "world_size": int(trainer.args.world_size),
         "train_seconds": round(result.train_seconds, 1),
@@ -245,7 +102,8 @@ tags: [sentiment-analysis, finetune-kit]
 # Sentiment classifier fine-tuned with the finetune-kit course ({profile.name} profile)
 
 - **Base model:** {base}
-- **Data:** {describe_data(profile)}; split 80/10/10 (stratified, seed {data.SEED}): {record['split_sizes']}
+- **Data:** {describe_data(profile)}; split 80/10/10 (stratified, seeded): {record['split_sizes']}
+  (the splits themselves are in `splits/`)
 - **Labels:** 0 = negative, 1 = positive
 - **Training:** Hugging Face `Trainer`, {record['epochs_run']:g} epoch(s), learning rate {profile.learning_rate},
   batch {profile.batch_size}, max length {profile.max_length}, dynamic padding, early stopping; best epoch
@@ -264,25 +122,49 @@ Binary labels only (no neutral class).
 """
 
 
-def ensure_model(profile: Profile, output_dir: Path | str | None = None) -> Path:
-    """The profile's fine-tuned model directory, training it first if it is not there yet.
+# --- the model Part 3 evaluates -------------------------------------------------------------------
 
-    Part 3 evaluates and deploys the model Part 2 trained; run on its own, it trains one. A folder is
-    reused only when its ``metrics.json`` carries the key of this very run (profile, data, settings,
-    kit version): a model trained on other data or by another version of the kit is trained again.
+
+def is_model_folder(folder: Path) -> bool:
+    """A saved classifier with the splits it was trained on (what Part 2's last step writes)."""
+    return (folder / "config.json").is_file() and (folder / "splits").is_dir()
+
+
+def ensure_model(profile: Profile, output_dir: Path | str | None = None) -> Path:
+    """The profile's fine-tuned model folder (standard Hugging Face files + ``splits/``), for Part 3.
+
+    In this order: (1) under the grader, its cached run (``runcache``: same profile, data file and kit);
+    (2) the folder Part 2 saved (``config.artifact_dir(profile) / "sentiment-model"``); (3) in the
+    instructor's repository, a model trained now with the reference recipe; (4) otherwise an error
+    that says to run Part 2 first.
     """
     from finetune_kit.config import artifact_dir
 
-    output_dir = Path(output_dir) if output_dir else artifact_dir(profile) / "sentiment-model"
-    splits = data.load_splits(profile)
-    record = output_dir / "metrics.json"
-    try:
-        if json.loads(record.read_text()).get("run_key") == _run_key(profile, splits):
-            return output_dir  # Part 2's run: same profile, data, settings and kit
-    except (OSError, ValueError):
-        pass
-    fine_tune(profile, splits, output_dir)
+    output_dir = Path(output_dir) if output_dir else artifact_dir(profile) / MODEL_FOLDER
+    run_key = _run_key(profile)
+    cached = runcache.lookup(run_key)
+    if cached is not None:
+        shutil.copytree(cached / "model", output_dir, dirs_exist_ok=True)
+        runcache.note(cached)
+        return output_dir
+    if not is_model_folder(output_dir):
+        if not reference.available():
+            raise FileNotFoundError(f"no trained model in {output_dir}: run Part 2 first: its last step saves "
+                                    f"your model to {output_dir}")
+        reference.load("sentiment").fine_tune(profile, data.load_splits(profile), output_dir)
+    runcache.store(run_key, lambda entry: shutil.copytree(output_dir, entry / "model"))
     return output_dir
+
+
+def _run_key(profile: Profile) -> str | None:
+    """What ``ensure_model``'s model depends on besides the kit's code: the profile and the data file's bytes."""
+    if not runcache.active():
+        return None
+    if profile.dataset == "kit-reviews":
+        dataset = hashlib.sha256(data.REVIEWS_CSV.read_bytes()).hexdigest()
+    else:  # a Hub dataset: its name (nothing is downloaded to compute a key)
+        dataset = profile.dataset
+    return runcache.key("ensure_model", profile=profile.summary(), data=dataset)
 
 
 def predict_proba(model: Any, tokenizer: Any, texts: list[str], *, batch_size: int = 32,

