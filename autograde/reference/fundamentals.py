@@ -31,8 +31,8 @@ def model_class_for(task: str):
     """Return the transformers class (not a string, not an instance) to load for `task`.
 
     `task` is "sentiment-analysis", "legal-summarization" (an abstractive summary: new text) or
-    "image-captioning". Return one of the classes imported in the cell above (an Auto class, or a
-    concrete class of the right family such as `BartForConditionalGeneration`).
+    "image-captioning". An Auto class imported in the cell above works; so does any transformers
+    class of the right family (for example `BartForConditionalGeneration`).
     """
     choices = {
         "sentiment-analysis": AutoModelForSequenceClassification,

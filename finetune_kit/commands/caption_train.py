@@ -3,7 +3,9 @@
 Offline and smoke: tiny configurations trained from scratch on the shapes pictures the kit draws.
 Azure: ``google/vit-base-patch16-224-in21k`` + ``gpt2`` on Flickr8k from the Hub.
 Writes ``metrics.json`` (BLEU-4 and ROUGE-L of the model and of the best constant caption) and
-``samples.png`` (test pictures with their generated captions) to ``--output-dir``.
+``samples.png`` (test pictures with their generated captions) to ``--output-dir``. The captioner's config
+(special token ids) is Part 1's exercise: the command uses the instructor's reference
+(``autograde/reference/fundamentals.py``) and says so where it is absent.
 """
 
 from __future__ import annotations

@@ -323,7 +323,7 @@ CELLS = [
     md("""
     ## Check yourself
 
-    - Why can an encoder produce an extractive summary but not an abstractive one?
+    - Why can a BERT classifier produce an extractive summary but not an abstractive one?
     - Why is lead-3 a weak baseline for contracts and statutes, when it is strong for news?
     - Which part of a ViT + GPT-2 captioner starts untrained even when both halves are pre-trained,
       and why does GPT-2 pad with its end-of-text token?

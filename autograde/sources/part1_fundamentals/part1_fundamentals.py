@@ -9,8 +9,8 @@ CELLS = [
     md("""
     # Part 1 — Fundamentals of fine-tuning
 
-    **Goal:** understand what fine-tuning is, why it saves compute, and how to pick the right
-    pre-trained model for a task.
+    **Goal:** understand what fine-tuning is, what starting from a pre-trained model buys you, and how
+    to pick the right pre-trained model for a task.
 
     **Steps:** (1) look inside a pre-trained model, (2) two concept checks, (3) the application task:
     choose a model for three real tasks, and prove the choice by running each architecture once.
@@ -55,7 +55,8 @@ CELLS = [
     print(f"share that starts random  : {report['new_head'] / report['total']:.4%}")
     """),
     md("""
-    Only a tiny fraction of the model starts from zero. Keep that number in mind for the first question.
+    Only a tiny fraction of the model starts from zero. What that buys us is the first question below;
+    the explanation comes right after it.
 
     ## 2. Concept checks
 
