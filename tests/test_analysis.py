@@ -56,12 +56,6 @@ def test_predictions_frame_refuses_mismatches():
         analysis.predictions_frame(pd.DataFrame({"text": ["a"]}), [0.1])
 
 
-def test_confident_mistakes_are_wrong_and_surest_first(frame):
-    mistakes = analysis.confident_mistakes(frame, 5)
-    assert mistakes["text"].tolist() == ["Dirty room.", "Not my thing, but fine."]
-    assert analysis.confident_mistakes(frame, 1)["error"].tolist() == ["false positive"]
-
-
 def test_slice_accuracy_counts_per_group(frame):
     by_domain = analysis.slice_accuracy(frame, "domain").set_index("group")
     assert by_domain.loc["films", "n"] == 2 and by_domain.loc["films", "accuracy"] == 0.5

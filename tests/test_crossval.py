@@ -75,15 +75,55 @@ def test_summary_and_comparison(tmp_path):
     assert "3 trainings" in text and "33 s" in text and "2,648 reviews: 900 s" in text
 
 
-@pytest.mark.slow
-def test_cross_validate_trains_k_models_on_the_pool(tmp_path):
-    """Two epochs: the path where each fold's held-out part picks the best epoch (one epoch runs in the notebook)."""
-    profile = dataclasses.replace(SMOKE, num_epochs=2)
+def test_inner_split_is_carved_from_the_fold_and_stratified():
+    fold = pd.DataFrame({"text": [f"t{i}" for i in range(40)], "label": [0, 1] * 20})
+    fit, inner = crossval.inner_split(fold, 0.25)
+    assert len(inner) == 10 and len(fit) == 30
+    assert set(fit["text"]).isdisjoint(inner["text"]) and set(fit["text"]) | set(inner["text"]) == set(fold["text"])
+    assert inner["label"].sum() == 5  # half positive, like the fold
+
+
+def test_fold_profile_carries_the_budget_epochs():
+    assert crossval.fold_profile(config.PROFILES["offline"]).num_epochs == 1
+    assert crossval.fold_profile(config.PROFILES["azure"]) == config.PROFILES["azure"]
+
+
+def test_cross_validate_gives_train_fold_no_held_out_labels():
+    """Each fold trains on its fit part, may choose on its inner part, and sees the held-out texts only."""
     pool = data.subsample(data.read_reviews(SMALL), 24)
-    cv = crossval.cross_validate(profile, pool, k=2, output_dir=tmp_path / "cv", verbose=False)
-    assert cv.k == 2 and cv.folds["n_heldout"].sum() == len(pool) and cv.num_epochs == 2
-    assert (cv.folds["n_train"] == 12).all()
+    calls = []
+
+    def train_fold(fit, inner_val, held, profile):
+        calls.append((fit, inner_val, held, profile))
+        assert "label" not in held.columns
+        return np.full(len(held), 0.75)
+
+    cv = crossval.cross_validate(SMOKE, train_fold, pool, k=2, verbose=False)
+    assert cv.k == 2 and cv.folds["n_heldout"].sum() == len(pool) and len(calls) == 2
+    for fit, inner_val, held, profile in calls:
+        assert set(fit["text"]).isdisjoint(inner_val["text"]) and set(fit["text"]).isdisjoint(held["text"])
+        assert set(inner_val["text"]).isdisjoint(held["text"]) and len(fit) + len(inner_val) + len(held) == 24
+        assert profile.num_epochs == crossval.fold_profile(SMOKE).num_epochs
+    assert (cv.folds["recall"] == 1.0).all()  # every score 0.75: every review called positive
     for name in metrics.METRICS:
         assert cv.folds[name].between(0, 1).all(), name
-    assert set(cv.summary().index) == set(metrics.METRICS)
-    assert not any((tmp_path / "cv").glob("fold-*/*"))  # fold models and checkpoints are deleted
+
+
+def test_cross_validate_refuses_the_wrong_number_of_scores():
+    pool = data.subsample(data.read_reviews(SMALL), 24)
+    with pytest.raises(ValueError, match="returned 3 scores for 12 held-out reviews"):
+        crossval.cross_validate(SMOKE, lambda fit, inner, held, profile: [0.5] * 3, pool, k=2, verbose=False)
+
+
+@pytest.mark.slow
+def test_cross_validate_with_the_reference_fold_training():
+    """Two epochs, so each fold really chooses its best epoch (on the inner part)."""
+    from finetune_kit import reference
+
+    profile = dataclasses.replace(SMOKE, num_epochs=2)
+    pool = data.subsample(data.read_reviews(SMALL), 24)
+    cv = crossval.cross_validate(profile, reference.load("evaluation").train_fold, pool, k=2, verbose=False)
+    assert cv.k == 2 and cv.folds["n_heldout"].sum() == len(pool) and cv.num_epochs == 2
+    assert (cv.folds["n_train"] + cv.folds["n_inner_val"] == 12).all()
+    for name in metrics.METRICS:
+        assert cv.folds[name].between(0, 1).all(), name

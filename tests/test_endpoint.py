@@ -102,3 +102,42 @@ def test_where_sockets_are_off_the_service_runs_in_process(onnx_export, tmp_path
     report = endpoint.load_run(served, ["good", "bad"], requests=30, concurrency=2)
     assert report.ok and report.requests == 30
     assert len(monitoring.read_collected(tmp_path)) > 0
+
+
+def _student_script(tmp_path):
+    """The notebook's scoring-script exercise, answered by the reference: written the way the notebook writes it."""
+    from finetune_kit import reference
+
+    return endpoint.write_scoring_script(reference.load("deployment").run, tmp_path / "mine" / "score.py")
+
+
+def test_a_scoring_script_written_from_a_cell_is_served_by_azmlinfsrv(onnx_export, tmp_path):
+    script = _student_script(tmp_path)
+    assert "def run(raw_data)" in script.read_text()
+    with endpoint.start_local(onnx_export.output_dir, entry_script=script) as served:
+        assert isinstance(served, endpoint.LocalEndpoint)
+        good = served.post({"inputs": ["A wonderful film.", "Dull."]})
+        assert good.status == 200 and all(p["label"] in ("positive", "negative") for p in good.json()["predictions"])
+        for body, status in [(b"not json", 400), (b'{"inputs": 42}', 422), (b'{"inputs": []}', 422)]:
+            reply = served.post(body)
+            assert reply.status == status and isinstance(reply.json()["error"], str), (body, reply)
+        assert served.alive()
+
+
+def test_where_sockets_are_off_a_scoring_script_runs_in_process(onnx_export, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError("network access is disabled while this notebook is graded")
+
+    monkeypatch.setattr(endpoint, "request", refuse)
+    served = endpoint.start_local(onnx_export.output_dir, entry_script=_student_script(tmp_path))
+    assert isinstance(served, endpoint.InProcessScript) and "in-process" in served.description
+    assert len(served.score(["good", "bad"])["predictions"]) == 2
+    assert served.post(b'{"inputs": 5}').status == 422
+    assert served.post(b"\xff\xfe").status == 400  # not UTF-8: the server's own 400, before run()
+
+
+def test_write_scoring_script_needs_source():
+    namespace = {}
+    exec(compile("def run(raw_data):\n    return raw_data\n", "<no file>", "exec"), namespace)
+    with pytest.raises(ValueError, match="run its notebook cell again"):
+        endpoint.write_scoring_script(namespace["run"], "unused.py")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from finetune_kit import export
+from finetune_kit import export, reference
 from finetune_kit.serve import Encoder, read_manifest
 
 FIXTURE = ROOT / "tests" / "fixtures" / "deploy_reviews.csv"
@@ -42,7 +42,8 @@ def test_int8_graph_uses_integer_kernels_but_keeps_the_head_in_fp32(onnx_export)
 @pytest.mark.slow
 def test_parity_with_pytorch(fresh_model_dir, onnx_export):
     texts, labels, where = export.labelled_texts(None, FIXTURE)
-    report = export.parity_check(fresh_model_dir, onnx_export.output_dir, texts, labels, data=where)
+    report = reference.load("deployment").parity_check(fresh_model_dir, onnx_export.output_dir, texts, labels,
+                                                         data=where)
     assert report.n == 30 and set(report.accuracy) == {"pytorch", "fp32", "int8"}
     assert report.agreement["fp32"] == 1.0 and report.max_abs_logit_diff["fp32"] < 1e-3
     # An untrained head has near-zero margins, so int8 may flip labels here; its logits stay close.

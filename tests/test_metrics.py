@@ -189,7 +189,7 @@ def test_confusion_counts_match_sklearn():
     rng = np.random.default_rng(0)
     y, p = rng.integers(0, 2, 50), rng.integers(0, 2, 50)
     tn, fp, fn, tp = sk.confusion_matrix(y, p).ravel()
-    assert metrics.confusion_counts(y, p) == {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
+    assert metrics._confusion_counts(y, p) == {"tp": tp, "fp": fp, "fn": fn, "tn": tn}
 
 
 @pytest.mark.parametrize(("name", "y", "scores"), FIXTURES, ids=IDS)

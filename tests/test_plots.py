@@ -49,7 +49,7 @@ def test_each_picture_draws_on_its_own_or_into_a_panel(name, scored):
 
 def test_confusion_matrix_shows_the_counts(scored):
     y, scores = scored
-    counts = metrics.confusion_counts(y, (scores >= 0.3).astype(int))
+    counts = metrics._confusion_counts(y, (scores >= 0.3).astype(int))
     texts = _texts(plots.confusion_matrix(y, scores, threshold=0.3))
     for key in ("tn", "fp", "fn", "tp"):
         assert str(counts[key]) in texts

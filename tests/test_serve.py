@@ -5,7 +5,8 @@ import json
 import pytest
 
 from finetune_kit import serve
-from finetune_kit.serve import Limits, Prediction, RequestError, ScoringService, parse_request
+from finetune_kit.serve import Limits, Prediction, RequestError, ScoringService
+from finetune_kit.serve import _parse_request as parse_request  # private: the notebook's run() is the exercise
 
 
 def _error(body: bytes, limits: Limits | None = None) -> RequestError:
