@@ -50,8 +50,11 @@ def course_pickers() -> list[dict]:
             name, options = ast.literal_eval(call.args[0]), ast.literal_eval(call.args[1])
             answer = next(c for c in cells[i + 1:] if c.metadata.get("nbgrader", {}).get("solution"))
             test = next(c for c in cells[i + 1:] if c.metadata.get("nbgrader", {}).get("grade"))
+            # the cell the extension picks: the first solution cell that mentions the name
+            target = next((c for c in cells if c.metadata.get("nbgrader", {}).get("solution")
+                           and c.cell_type == "code" and name in c.source), None)
             found.append({"notebook": path.stem, "name": name, "options": options, "picker": cell,
-                          "answer": answer, "test": test})
+                          "answer": answer, "test": test, "target": target})
     return found
 
 
@@ -66,6 +69,7 @@ def test_the_course_has_pickers_and_each_names_its_variable_in_its_answer_cell()
     for p in pickers:
         # the extension writes into the solution cell that mentions the name (the student copy's comment)
         assert p["name"] in p["answer"].source, f"{p['notebook']}: the answer cell of {p['name']} must name it"
+        assert p["target"] is p["answer"], f"{p['notebook']}: the picker of {p['name']} would write into another cell"
         assert p["name"] in p["test"].source, f"{p['notebook']}: the test after {p['name']}'s picker does not check it"
         for key in p["options"]:  # every option the picker can write passes the answer's visible test
             namespace = {}
