@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import ROOT
-from finetune_kit import cli, config, data, recipe, train
+from finetune_kit import cli, config, data, recipe, reference, runcache, train
 
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
 pytestmark = pytest.mark.slow
@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("model")
     profile = config.PROFILES["smoke"]
-    result = train.fine_tune(profile, data.load_splits(profile, SMALL), out, report_to=("mlflow",))
+    result = reference.load("sentiment").fine_tune(profile, data.load_splits(profile, SMALL), out,
+                                                   report_to=("mlflow",))
     return out, result
 
 
@@ -36,6 +37,8 @@ def test_model_directory_is_standard_and_complete(trained):
     card = (out / "README.md").read_text()
     assert card.startswith("---\n") and "pipeline_tag: text-classification" in card
     assert not (out / "checkpoints").exists()
+    assert train.is_model_folder(out) and data.load_saved_splits(out).sizes() == {"train": 38, "validation": 5,
+                                                                                  "test": 5}
     assert (out / "training_curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -81,6 +84,55 @@ def test_evaluate_command_rejects_bad_csv_clearly(trained, tmp_path, capsys):
     bad.write_text("text,label\nfine,1\nawful,negative\n")
     assert cli.main(["evaluate", "--model", str(out), "--data", str(bad)]) == 2
     assert "row 3, field 'label'" in capsys.readouterr().err
+
+
+def _fake_part2(folder):
+    """What Part 2's last step leaves: a config and the splits (no weights needed to find the folder)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text("{}")
+    data.save_splits(data.load_splits(config.PROFILES["smoke"], SMALL), folder)
+
+
+def test_ensure_model_takes_part2s_folder_first(tmp_path, monkeypatch):
+    monkeypatch.delenv(runcache.CACHE_ENV, raising=False)
+    _fake_part2(tmp_path / "sentiment-model")
+    monkeypatch.setattr(reference, "load", lambda name: pytest.fail("Part 2's model must not be trained again"))
+    assert train.ensure_model(config.PROFILES["smoke"], tmp_path / "sentiment-model") == tmp_path / "sentiment-model"
+
+
+def test_ensure_model_without_part2_or_reference_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.delenv(runcache.CACHE_ENV, raising=False)
+    monkeypatch.setattr(reference, "available", lambda: False)
+    with pytest.raises(FileNotFoundError, match="run Part 2 first: its last step saves your model to"):
+        train.ensure_model(config.PROFILES["smoke"], tmp_path / "nothing")
+
+
+def test_ensure_model_trains_with_the_reference_once_and_the_grader_reuses_it(tmp_path, monkeypatch):
+    calls = []
+
+    class Recipe:
+        @staticmethod
+        def fine_tune(profile, splits, output_dir):
+            calls.append(output_dir)
+            _fake_part2(output_dir)
+
+    monkeypatch.setattr(reference, "load", lambda name: Recipe)
+    monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(runcache.WRITE_ENV, "1")
+    profile = config.PROFILES["smoke"]
+    assert train.ensure_model(profile, tmp_path / "grader") == tmp_path / "grader"
+    monkeypatch.delenv(runcache.WRITE_ENV)
+    assert train.ensure_model(profile, tmp_path / "student") == tmp_path / "student"  # copied from the cache
+    assert calls == [tmp_path / "grader"] and train.is_model_folder(tmp_path / "student")
+
+
+def test_train_command_in_the_hand_out_says_where_to_train(tmp_path, monkeypatch, capsys):
+    def missing(name):
+        raise reference.ReferenceMissing("the instructor's reference answers are not here")
+
+    monkeypatch.setattr(reference, "load", missing)
+    assert cli.main(["train", "--profile", "smoke", "--output-dir", str(tmp_path)]) == 2
+    assert "reference answers are not here" in capsys.readouterr().err
 
 
 def test_original_recipe_fails_and_fixed_one_runs():

@@ -104,8 +104,8 @@ def make_collator(tokenizer):
 def make_training_args(profile, output_dir):
     """Today's ``TrainingArguments`` for the profile, checkpoints in ``output_dir``.
 
-    - evaluate and save once per epoch (``eval_strategy`` and ``save_strategy`` = ``"epoch"``), and
-      end on the best epoch (``load_best_model_at_end=True``) judged by F1 (``metric_for_best_model="f1"``);
+    - evaluate, save and log the training loss once per epoch (``eval_strategy``, ``save_strategy``
+      and ``logging_strategy`` = ``"epoch"``), and end on the best epoch (``load_best_model_at_end=True``) judged by F1 (``metric_for_best_model="f1"``);
     - ``learning_rate``, ``per_device_train_batch_size`` and ``num_train_epochs`` from
       ``profile.learning_rate``, ``profile.batch_size`` and ``profile.num_epochs``;
     - ``weight_decay=0.01``, ``seed=42``, ``report_to="none"``;
@@ -121,6 +121,7 @@ def make_training_args(profile, output_dir):
         output_dir=str(output_dir),
         eval_strategy="epoch",  # was evaluation_strategy= in the recipe we started from
         save_strategy="epoch",
+        logging_strategy="epoch",  # the training loss, for the curves
         load_best_model_at_end=True,  # the best epoch on *validation*, never on test
         metric_for_best_model="f1",
         learning_rate=profile.learning_rate,

@@ -447,8 +447,8 @@ CELLS = [
     _dir = _tempfile.mkdtemp()
     _args = make_training_args(_fk.PROFILES["smoke"], _dir)
     assert type(_args) is _TA, f"return transformers.TrainingArguments, not {type(_args).__name__}"
-    for _field, _wanted in [("eval_strategy", "epoch"), ("save_strategy", "epoch"), ("load_best_model_at_end", True),
-                            ("metric_for_best_model", "f1"), ("learning_rate", 5e-05),
+    for _field, _wanted in [("eval_strategy", "epoch"), ("save_strategy", "epoch"), ("logging_strategy", "epoch"),
+                            ("load_best_model_at_end", True), ("metric_for_best_model", "f1"), ("learning_rate", 5e-05),
                             ("per_device_train_batch_size", 16), ("num_train_epochs", 1.0), ("weight_decay", 0.01),
                             ("seed", 42), ("disable_tqdm", True), ("log_level", "error"),
                             ("use_cpu", not _torch.cuda.is_available()), ("output_dir", _dir)]:
