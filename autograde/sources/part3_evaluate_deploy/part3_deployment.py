@@ -4,9 +4,8 @@ ONNX export and the student's parity check, speed, the student's Azure ML scorin
 ``azmlinfsrv``, scheduled drift monitoring and the Azure YAML specs.
 """
 
-from notebook_source import code, md, solution, tests
-
 from finetune_kit import reference
+from notebook_source import code, md, solution, tests
 
 ref = reference.load("deployment")
 

@@ -4,9 +4,8 @@ Metrics from the confusion matrix, a threshold chosen on validation, cross-valid
 student trains, error analysis, the T/F concept checks and the reflection. ``part3_deployment`` follows.
 """
 
-from notebook_source import answer, code, md, solution, tests, written_code
-
 from finetune_kit import reference
+from notebook_source import answer, code, md, solution, tests, written_code
 
 ref = reference.load("evaluation")
 
@@ -323,12 +322,14 @@ CELLS = [
             _scores = train_fold(_fit, _inner, _held, _config.PROFILES["smoke"])
     finally:
         _transformers.Trainer.evaluate = _evaluate
-    assert isinstance(_scores, _np.ndarray), f"return a NumPy array (train.predict_proba gives one), not {type(_scores).__name__}"
-    assert _scores.shape == (len(_held),), f"one score per held-out review: expected shape {(len(_held),)}, got {_scores.shape}"
+    assert isinstance(_scores, _np.ndarray), \
+        f"return a NumPy array (train.predict_proba gives one), not {type(_scores).__name__}"
+    assert _scores.shape == (len(_held),), \
+        f"one score per held-out review: expected shape {(len(_held),)}, got {_scores.shape}"
     assert _np.issubdtype(_scores.dtype, _np.floating) and ((_scores >= 0) & (_scores <= 1)).all(), \\
         "scores are probabilities P(positive), between 0 and 1"
-    assert _evaluated, ("the Trainer never evaluated: evaluate every epoch (eval_strategy=\\"epoch\\") on inner_val_df, "
-                        "so it can keep the best epoch")
+    assert _evaluated, ("the Trainer never evaluated: evaluate every epoch (eval_strategy=\\"epoch\\") on "
+                        "inner_val_df, so it can keep the best epoch")
     assert set(_evaluated) == {len(_inner)}, ("the Trainer must evaluate on inner_val_df (the inner validation part) "
                                               f"and nothing else; it evaluated datasets of sizes {_evaluated}")
     ### BEGIN HIDDEN TESTS
