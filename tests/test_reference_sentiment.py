@@ -34,15 +34,22 @@ def tokenizer():
 
 @pytest.fixture(scope="module")
 def test_cells():
+    """grade id -> source of every graded code cell, and "answers" -> the answer cells, in notebook order."""
     nb = notebook_source.build(SOURCE)
-    return {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in nb.cells
-            if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
-            and not cell.metadata["nbgrader"]["solution"]}
+    graded = [cell for cell in nb.cells if cell.cell_type == "code" and "nbgrader" in cell.metadata]
+    cells = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in graded
+             if cell.metadata["nbgrader"]["grade"] and not cell.metadata["nbgrader"]["solution"]}
+    cells["answers"] = "\n\n".join(cell.source for cell in graded if cell.metadata["nbgrader"]["solution"]
+                                    and cell.metadata["nbgrader"]["grade_id"] != "reflection_answer")
+    return cells
 
 
 def run_test_cell(test_cells, grade_id, **replaced):
-    """Execute a test cell (hidden tests included) with the reference answers, some replaced."""
-    namespace = {name: getattr(ref, name) for name in ANSWERS} | replaced
+    """Execute a test cell (hidden tests included) after the notebook's answer cells, some answers replaced."""
+    namespace = {}
+    exec(compile(test_cells["answers"], "answers", "exec"), namespace)
+    assert set(ANSWERS) <= set(namespace)
+    namespace.update(replaced)
     exec(compile(test_cells[grade_id], grade_id, "exec"), namespace)
 
 
@@ -137,7 +144,7 @@ def test_every_test_cell_passes_with_the_reference(test_cells):
     assert {"find_problems_tests", "split_tests", "leaked_texts_tests", "tokenize_tests", "collator_tests",
             "training_args_tests", "metrics_tests", "trainer_tests"} <= set(test_cells)
     for grade_id in test_cells:
-        if grade_id != "reflection_length":
+        if grade_id not in ("reflection_length", "answers"):
             run_test_cell(test_cells, grade_id)
 
 
@@ -244,3 +251,12 @@ def test_fine_tune_on_a_tiny_slice_saves_a_complete_model_folder():
         assert saved.train["text"].tolist() == splits.train["text"].tolist()
         model, tok = train.load_trained(tmp)
         assert model.config.num_labels == 2
+
+
+def _not_written(*args, **kwargs):
+    raise NotImplementedError()
+
+
+def test_a_later_steps_test_passes_when_an_earlier_step_is_not_written(test_cells):
+    """A step's points depend on that step only: build_trainer's test does not call your collator or metrics."""
+    run_test_cell(test_cells, "trainer_tests", make_collator=_not_written, compute_metrics=_not_written)
