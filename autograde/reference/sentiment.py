@@ -105,7 +105,8 @@ def make_training_args(profile, output_dir):
     """Today's ``TrainingArguments`` for the profile, checkpoints in ``output_dir``.
 
     - evaluate, save and log the training loss once per epoch (``eval_strategy``, ``save_strategy``
-      and ``logging_strategy`` = ``"epoch"``), and end on the best epoch (``load_best_model_at_end=True``) judged by F1 (``metric_for_best_model="f1"``);
+      and ``logging_strategy`` = ``"epoch"``), and end on the best epoch
+      (``load_best_model_at_end=True``) judged by F1 (``metric_for_best_model="f1"``);
     - ``learning_rate``, ``per_device_train_batch_size`` and ``num_train_epochs`` from
       ``profile.learning_rate``, ``profile.batch_size`` and ``profile.num_epochs``;
     - ``weight_decay=0.01``, ``seed=42``, ``report_to="none"``;
