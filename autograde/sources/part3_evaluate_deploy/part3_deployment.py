@@ -161,8 +161,8 @@ CELLS = [
     its overhead per call is much lower, and the **int8 model runs on ONNX Runtime, so it gets that
     lower overhead too**. On short reviews the overhead is most of the time, so the int8 ONNX model's
     speed-up over PyTorch is largest there. On long reviews the matrix products dominate, and there
-    only int8 arithmetic helps, by at most about 4× over 32-bit floats. (`bench-inference` writes
-    `speedup_by_length` to its JSON file.)
+    the gain comes mostly from int8 arithmetic, at most about 4× over 32-bit floats. (`bench-inference`
+    writes `speedup_by_length` to its JSON file.)
 
     ### C. Your scoring script, served by Azure's own inference server
 
