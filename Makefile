@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-fast release sources lab grade examples labextension lint clean
+.PHONY: setup demo test test-fast release sources handout lab grade examples labextension lint clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ sources: setup  ## rebuild solutions/ from autograde/sources/*.py
 
 release: setup  ## regenerate notebooks/ (student release) from solutions/ with nbgrader
 	$(PY) -m finetune_kit release
+
+HANDOUT ?= build/handout
+handout: setup  ## what students receive, answer-free: make handout [HANDOUT=folder or file.zip]
+	$(PY) -m finetune_kit handout --output $(HANDOUT)
 
 lab: setup  ## open the course in JupyterLab
 	$(BIN)/jupyter lab --notebook-dir=$(CURDIR)

@@ -307,8 +307,13 @@ def _assemble(repo: Path, staging: Path) -> None:
         else:
             raise FileNotFoundError(f"{source}: the hand-out needs it")
     released = sorted((staging / "notebooks").glob("*/*.ipynb"))
-    if not released:
-        raise FileNotFoundError(f"{repo / 'notebooks'}: no released notebook (run `make release` first)")
+    names = {p.relative_to(staging / "notebooks").as_posix() for p in released}
+    sources = {p.relative_to(repo / "solutions").as_posix() for p in (repo / "solutions").glob("*/*.ipynb")}
+    if not released or names != sources:
+        stale = [f"notebooks/{n} has no source notebook" for n in sorted(names - sources)]
+        stale += [f"notebooks/{n} is missing" for n in sorted(sources - names)]
+        raise FileNotFoundError(f"{repo / 'notebooks'}: the student release does not match solutions/ "
+                                f"({'; '.join(stale) or 'no notebook'}): run `make release` first")
     template = (repo / README_TEMPLATE).read_text(encoding="utf-8")
     (staging / "README.md").write_text(template.replace(POINTS_PLACEHOLDER, points_table(released, staging)),
                                        encoding="utf-8")
