@@ -109,3 +109,22 @@ def test_model_to_deploy_under_smoke_saves_a_fresh_model(monkeypatch, tmp_path):
     (trained / "config.json").write_text("{}")
     (trained / "metrics.json").write_text("{}")
     assert export.model_to_deploy(PROFILES["smoke"])[0] == trained
+
+
+def test_cli_export_in_a_handout_skips_the_instructors_parity_check(monkeypatch, tmp_path, capsys):
+    """Without autograde/reference (the student hand-out) the export stands and the CLI says where parity is checked."""
+    from finetune_kit.cli import main
+
+    class Exported:
+        output_dir = tmp_path
+
+        def summary(self):
+            return "exported"
+
+    def missing(name):
+        raise reference.ReferenceMissing("not in the hand-out")
+
+    monkeypatch.setattr(export, "export_onnx", lambda *args, **kwargs: Exported())
+    monkeypatch.setattr(reference, "load", missing)
+    assert main(["export-onnx", "--model", str(tmp_path), "--output", str(tmp_path / "onnx")]) == 0
+    assert "parity check skipped" in capsys.readouterr().out
