@@ -9,10 +9,12 @@ training curves), ``ensure_model`` (the model Part 3 evaluates), ``load_trained`
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +63,48 @@ def mlflow_setup(output_dir: Path, report_to: tuple[str, ...], *, profile: Profi
     os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "finetune-kit-sentiment")
     os.environ.setdefault("MLFLOW_RUN_NAME", f"{profile.name}-{'pretrained' if pretrained else 'scratch'}")
     return list(report_to)
+
+
+@contextlib.contextmanager
+def tracking(report_to: list[str]) -> Iterator[None]:
+    """One MLflow run around training *and* the test evaluation (the ``Trainer`` alone would end its run
+    when training ends and open a second one for the test metrics). Only the first process of a
+    distributed run tracks; without MLflow in ``report_to`` nothing happens."""
+    if "mlflow" not in report_to or int(os.environ.get("RANK", "0")) != 0:
+        yield
+        return
+    import mlflow
+
+    with mlflow.start_run(run_name=os.environ.get("MLFLOW_RUN_NAME")):
+        yield
+
+
+#: The metrics a run reports (``compute_metrics``' keys).
+METRICS = ("accuracy", "precision", "recall", "f1")
+
+
+def record_run(trainer: Any, profile: Profile, splits: data.Splits, output_dir: Path | str,
+               test_metrics: dict[str, float], *, train_seconds: float, pretrained: bool = True) -> TrainResult:
+    """Describe a finished ``Trainer`` run and write its record beside the saved model (``write_outputs``).
+
+    ``test_metrics`` is the one ``trainer.evaluate(test_ds, metric_key_prefix="test")``; the validation
+    metrics are those of the epoch the trainer kept (the best one on validation).
+    """
+    history = [dict(entry) for entry in trainer.state.log_history]
+    evals = [entry for entry in history if "eval_loss" in entry]
+    key = f"eval_{trainer.args.metric_for_best_model}"
+    kept = next((e for e in evals if e.get(key) == trainer.state.best_metric), evals[-1] if evals else {})
+    summary = next((e for e in reversed(history) if "train_samples_per_second" in e), {})
+    result = TrainResult(
+        output_dir=Path(output_dir),
+        metrics={**{k: float(test_metrics[f"test_{k}"]) for k in METRICS if f"test_{k}" in test_metrics},
+                 "n": len(splits.test)},
+        validation_metrics={k.removeprefix("eval_"): float(v) for k, v in kept.items()
+                            if k.removeprefix("eval_") in (*METRICS, "loss")},
+        history=history, train_seconds=train_seconds,
+        train_samples_per_second=float(summary.get("train_samples_per_second", 0.0)), pretrained=pretrained)
+    write_outputs(result, profile, splits, trainer)
+    return result
 
 
 def write_outputs(result: TrainResult, profile: Profile, splits: data.Splits, trainer: Any) -> None:

@@ -56,7 +56,7 @@ def test_mlflow_recorded_the_run(trained):
     client = mlflow.tracking.MlflowClient(f"sqlite:///{out.parent / 'mlflow.db'}")
     experiment = client.get_experiment_by_name("finetune-kit-sentiment")
     runs = client.search_runs([experiment.experiment_id])
-    assert runs and "eval_f1" in runs[0].data.metrics
+    assert len(runs) == 1 and {"eval_f1", "test_f1"} <= set(runs[0].data.metrics)  # one run: training and test
 
 
 def test_predictions_are_probabilities_in_input_order(trained):

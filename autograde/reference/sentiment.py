@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 
 def find_problems(df):
@@ -223,27 +222,14 @@ def fine_tune(profile, splits, output_dir, *, pretrained=True, report_to=None):
     if args.disable_tqdm:  # smoke: no per-step log lines either
         trainer.remove_callback(PrinterCallback)
 
-    start = time.perf_counter()
-    output = trainer.train()
-    seconds = time.perf_counter() - start
-    validation = _strip(trainer.evaluate(val_ds), "eval_", keep=(*METRICS, "loss"))
-    test = trainer.evaluate(test_ds, metric_key_prefix="test")  # once, after the epoch was chosen
-
-    result = train.TrainResult(
-        output_dir=output_dir, metrics={**_strip(test, "test_"), "n": len(test_ds)}, validation_metrics=validation,
-        history=[dict(entry) for entry in trainer.state.log_history], train_seconds=seconds,
-        train_samples_per_second=float(output.metrics.get("train_samples_per_second", 0.0)), pretrained=pretrained)
-    if trainer.is_world_process_zero():
-        trainer.save_model(str(output_dir))  # weights, config and tokenizer
-        data.save_splits(splits, output_dir)
-        train.write_outputs(result, profile, splits, trainer)
-        shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
-    return result
-
-
-METRICS = ("accuracy", "precision", "recall", "f1")
-
-
-def _strip(values: dict[str, Any], prefix: str, keep: tuple[str, ...] = METRICS) -> dict[str, float]:
-    """The metrics of a ``trainer.evaluate`` result, without the prefix and the timing entries."""
-    return {k.removeprefix(prefix): float(v) for k, v in values.items() if k.removeprefix(prefix) in keep}
+    with train.tracking(args.report_to):
+        start = time.perf_counter()
+        trainer.train()
+        seconds = time.perf_counter() - start
+        test = trainer.evaluate(test_ds, metric_key_prefix="test")  # once, after the epoch was chosen
+    if not trainer.is_world_process_zero():  # other processes of a distributed run: rank 0 saves
+        return train.TrainResult(output_dir=output_dir, metrics={}, validation_metrics={}, pretrained=pretrained)
+    trainer.save_model(str(output_dir))  # weights, config and tokenizer
+    data.save_splits(splits, output_dir)
+    shutil.rmtree(output_dir / "checkpoints", ignore_errors=True)
+    return train.record_run(trainer, profile, splits, output_dir, test, train_seconds=seconds, pretrained=pretrained)

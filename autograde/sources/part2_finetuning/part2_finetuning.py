@@ -595,7 +595,8 @@ CELLS = [
     trainer = build_trainer(model, tokenizer, train_ds, val_ds, make_training_args(profile, outputs / "checkpoints"))
     start = time.perf_counter()
     train_output = trainer.train()  # later cells need it: it exists only once training finished
-    print(f"training took {time.perf_counter() - start:.0f} s")
+    train_seconds = time.perf_counter() - start
+    print(f"training took {train_seconds:.0f} s")
     """),
     md("""
     Now, and only now, the test split: one evaluation, after every choice was made on validation.
@@ -608,6 +609,7 @@ CELLS = [
     md("""
     Save the model as a standard Hugging Face folder (`from_pretrained(folder)` loads it back) with
     the splits it was trained on: Part 3 evaluates and deploys this very model on its own test split.
+    `train.record_run` adds a model card (`README.md`), `metrics.json` and the training curves.
     """),
     code("""
     steps.need(globals(), "train_output", step="step 9 (the training cell above)")
@@ -616,6 +618,7 @@ CELLS = [
     model_dir = outputs / "sentiment-model"
     trainer.save_model(model_dir)  # weights, config and tokenizer
     data.save_splits(splits, model_dir)
+    train.record_run(trainer, profile, splits, model_dir, test_metrics, train_seconds=train_seconds)
     shutil.rmtree(outputs / "checkpoints", ignore_errors=True)  # the per-epoch checkpoints are no longer needed
     print("saved to", model_dir)
     """),
