@@ -9,7 +9,7 @@ data, the Azure ML specs, the environment files and a README written for student
 ``build`` copies an explicit list of paths (never "everything but"), then ``scan`` reads every file of
 the copy for what must never reach a student: a solution region's text, a hidden test, a rubric line,
 the reference answers' code, or a path of the instructor's tree. A hand-out that fails the scan is not
-written, and a written one replaces the previous one in a single rename.
+written; a previous one is replaced only by a complete, clean one (built aside, then renamed).
 """
 
 from __future__ import annotations
@@ -55,10 +55,9 @@ MARKER = ".finetune-kit-handout"
 FORBIDDEN_PARTS = frozenset({"autograde", "solutions", "tests", "benchmarks", ".ci", ".git", "gradebook.db",
                              "examples", "graded", "reference", "grading"})
 #: Text that marks an answer, a hidden test or a grading guide, wherever it appears.
-MARKERS = (("BEGIN SOLUTION", "an nbgrader solution marker"),
-           ("END SOLUTION", "an nbgrader solution marker"),
-           ("BEGIN HIDDEN TESTS", "an nbgrader hidden-test marker"),
-           ("END HIDDEN TESTS", "an nbgrader hidden-test marker"))
+MARKERS = tuple((re.compile(rf"\b{marker}\b"), f"{what} ({marker!r})") for marker, what in (
+    ("BEGIN SOLUTION", "an nbgrader solution marker"), ("END SOLUTION", "an nbgrader solution marker"),
+    ("BEGIN HIDDEN TESTS", "an nbgrader hidden-test marker"), ("END HIDDEN TESTS", "an nbgrader hidden-test marker")))
 RUBRIC = re.compile(r"\bRubric\b")
 IMPORT = re.compile(r"(import \S|from \S+ import )")
 #: A Python file leaks an answer when it holds at least this share of the answer's telling lines.
@@ -89,7 +88,7 @@ class Secrets:
     """What must not appear in a hand-out, as lines with their spaces collapsed.
 
     ``lines`` (line -> where it comes from) are the solution regions' and hidden tests' lines: any one of
-    them in a notebook or a text file is a leak. ``groups`` (origin -> its lines) are whole solution
+    them in any file but Python source is a leak. ``groups`` (origin -> its lines) are whole solution
     regions, hidden tests and reference functions: Python files are checked against these, because the
     kit's own code shares single generic lines with the answers (``start = time.perf_counter()``) but
     never most of an answer.
@@ -247,8 +246,8 @@ def _scan_lines(name: str, lines: list[str], known: Secrets) -> list[Finding]:
     for number, (line, key) in enumerate(zip(lines, keys, strict=True), start=1):
         number = None if name.endswith(".ipynb") else number  # a notebook's lines are not its file's
         for marker, what in MARKERS:
-            if marker in line:
-                findings.append(Finding(name, number, f"{what} ({marker!r})"))
+            if marker.search(line):
+                findings.append(Finding(name, number, what))
         if RUBRIC.search(line):
             findings.append(Finding(name, number, "a rubric line"))
         if single and key in known.lines:
@@ -358,9 +357,15 @@ def build(output: Path, repo: Path = REPO_ROOT) -> Path:
             os.replace(partial, output)
         else:
             (staging / MARKER).write_text("finetune-kit student hand-out (python -m finetune_kit handout)\n")
+            previous = work / "previous"
             if output.exists():  # swap: the old one moves aside, the new one takes its name
-                output.rename(work / "previous")
-            staging.rename(output)
+                output.rename(previous)
+            try:
+                staging.rename(output)
+            except OSError:
+                if previous.exists():
+                    previous.rename(output)
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return output

@@ -128,6 +128,8 @@ def test_build_writes_a_zip_and_never_replaces_a_folder_it_did_not_write(tmp_pat
     with zipfile.ZipFile(archive) as zf:
         names = zf.namelist()
     assert "handout/README.md" in names and "handout/notebooks/part/part.ipynb" in names
+    with zipfile.ZipFile(archive) as zf:
+        assert "| `notebooks/part/part.ipynb` | practice, no points |" in zf.read("handout/README.md").decode()
     assert handout.scan(archive, repo=repo) == []
     assert handout.summary(archive)[0] == len([n for n in names if not n.endswith("/")])
     precious = tmp_path / "precious"
