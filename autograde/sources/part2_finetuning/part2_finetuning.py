@@ -176,8 +176,9 @@ CELLS = [
     This course uses **`distilbert-base-uncased`** on Azure (the `azure` profile): an English
     encoder from the Hugging Face collection, 40 % smaller and 60 % faster than BERT-base while
     keeping 97 % of its language-understanding score (the DistilBERT paper); three epochs on IMDB take
-    minutes on a recent GPU and well under an hour on an older one. Offline, the kit uses the pre-trained **MiniLM** encoder shipped on PyPI (6 layers,
-    22.7 M parameters): the same kind of model, small enough for a laptop CPU, with no download.
+    minutes on a recent GPU and well under an hour on an older one. Offline, the kit uses the
+    pre-trained **MiniLM** encoder shipped on PyPI (6 layers, 22.7 M parameters): the same kind of
+    model, small enough for a laptop CPU, with no download.
 
     **Your choice.** Which catalog model would you fine-tune for *your* version of this task (it
     may be ours), and why? Name the model and give two reasons from the list above.
