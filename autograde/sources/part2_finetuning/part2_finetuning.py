@@ -380,8 +380,10 @@ CELLS = [
     code("""
     steps.need(globals(), "train_ds", step="step 5 (tokenize_batch)")
     collator = make_collator(tokenizer)
-    batch = collator([train_ds[i] for i in range(3)])
-    print({name: tuple(values.shape) for name, values in batch.items()})
+    by_length = sorted(range(len(train_ds)), key=lambda i: len(train_ds[i]["input_ids"]))
+    features = [train_ds[i] for i in (by_length[0], by_length[len(by_length) // 4], by_length[len(by_length) // 2])]
+    batch = collator(features)  # the shortest review, a short one and a median one
+    print("review lengths:", [len(f["input_ids"]) for f in features], "→ batch of", tuple(batch["input_ids"].shape))
     print(batch["attention_mask"])  # 0 = padding the model ignores
     """),
     md("""
@@ -606,7 +608,7 @@ CELLS = [
     code("""
     steps.need(globals(), "train_output", step="step 9 (the training cell above)")
     test_metrics = trainer.evaluate(test_ds, metric_key_prefix="test")
-    print({name: round(value, 3) for name, value in test_metrics.items() if name.startswith("test_")})
+    print({name: round(test_metrics[f"test_{name}"], 3) for name in ("accuracy", "precision", "recall", "f1")})
     """),
     md("""
     Save the model as a standard Hugging Face folder (`from_pretrained(folder)` loads it back) with
@@ -646,14 +648,18 @@ CELLS = [
     md("""
     ## 11. Try it
 
-    Write your own reviews — especially the tricky kind.
+    Write your own reviews — especially the tricky kind. A `pipeline` wraps tokenizer and model into
+    one call, the way you would use the model in an application.
     """),
     code("""
     steps.need(globals(), "train_output", step="step 9 (the training cell above)")
+    from transformers import pipeline
+
+    classify = pipeline("text-classification", model=trainer.model, tokenizer=tokenizer, device=trainer.model.device)
     mine = ["Not bad at all, I'd buy it again.", "Oh great, it broke on day two.",
             "The screen is gorgeous but the battery dies by noon."]
-    for text, p in zip(mine, train.predict_proba(trainer.model, tokenizer, mine, max_length=profile.max_length)):
-        print(f"{p:.2f}  {'positive' if p >= 0.5 else 'negative'}  {text}")
+    for text, guess in zip(mine, classify(mine), strict=True):
+        print(f"{guess['label']:<8} {guess['score']:.2f}  {text}")
     """),
     md("""
     ## 12. Reflection (about 200 words)
