@@ -324,6 +324,11 @@ def write_scoring_script(run_function: Any, path: Path | str) -> Path:
     if not lines:
         raise ValueError(f"no source for {run_function.__name__}() (defined in "
                          f"{run_function.__code__.co_filename!r}): run its notebook cell again")
+    if any("raise NotImplementedError" in line for line in lines):  # the release's placeholder is still there
+        from finetune_kit.steps import StepSkipped
+
+        raise StepSkipped(f"the cell that defines {run_function.__name__}() still raises NotImplementedError: "
+                          "write init() and run() first (their test says what is missing)")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(lines).rstrip("\n") + "\n")

@@ -1,21 +1,20 @@
-"""The grader's cache of training runs: same kit, settings and data give the same model, so train it once.
+"""The grader's cache of the kit's own runs: same kit, settings and data give the same result, so compute it once.
 
-Grading executes every notebook again for every student, and Parts 2 and 3 fine-tune models (the
-pre-trained one, the from-scratch one, the cross-validation folds); Part 3 also scores the splits
-with it, exports it to ONNX (SmoothQuant calibration, quantisation) and checks its parity with
-PyTorch; Part 1 fine-tunes a sentence extractor on the labels the student's own labeller gives
-(same labels, same run). That code lives in the kit, not in the notebook, so a student's notebook
-almost always asks for exactly the runs the solution asks for. ``python -m finetune_kit grade``
-therefore runs the solution notebooks once with this cache writable, and every student's kernel
-then finds those runs here instead of repeating them. The key is a hash of everything a result
-depends on: the kit's source code, the profile, the arguments and the exact rows of data (for an
-export or a parity check, the model files' bytes; for scores, the weights and the tokenizer). A
-student who changed any of them (their own cleaning, another seed, more epochs) misses the cache
-and runs it for real, so the grade always reflects their notebook.
+Grading executes every notebook again for every student. The students' own steps (their Trainer in
+Parts 2 and 3, their fold training, their scoring script) always run for real; what the kit does for
+them is the same for everyone and is cached: the model Part 3 evaluates (``ensure_model``, trained by the
+instructor's reference recipe, which student kernels cannot see), its scores (``predict_proba``), its
+ONNX export (``export_onnx``) and Part 1's sentence extractor trained on the labels the student's own
+labeller gives (``train_extractor``: same labels, same run). ``python -m finetune_kit grade`` therefore
+runs the solution notebooks once with this cache writable, and every student's kernel then finds those
+runs here instead of repeating them. The key is a hash of everything a result depends on: the kit's
+source code, the profile, the arguments and the exact rows of data (for an export, the model files'
+bytes; for scores, the weights and the tokenizer). The reference answers are not visible to kernels, so
+they are not in the key: the grader empties the cache when they change (``reference_digest``).
 
 Only the trusted grader writes (``FINETUNE_KIT_RUN_CACHE_WRITE=1``); the sandbox shows the folder to
 student kernels read-only. Nothing is cached unless ``FINETUNE_KIT_RUN_CACHE`` names a folder, so
-students, CI and the demo always train.
+students, CI and the demo always compute.
 """
 
 from __future__ import annotations
@@ -32,8 +31,7 @@ from typing import Any
 import pandas as pd
 
 #: The kit's calls that consult the cache: a solution notebook without any of them is not run ahead.
-CACHED_CALLS = ("fine_tune", "ensure_model", "cross_validate", "export_onnx", "parity_check", "train_extractor",
-                "predict_proba")
+CACHED_CALLS = ("ensure_model", "export_onnx", "train_extractor", "predict_proba")
 CACHE_ENV = "FINETUNE_KIT_RUN_CACHE"
 WRITE_ENV = "FINETUNE_KIT_RUN_CACHE_WRITE"
 DONE = "complete"  # written last: an entry without it is incomplete
@@ -60,6 +58,22 @@ def kit_digest() -> str:
     digest = hashlib.sha256()
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def reference_digest() -> str:
+    """A hash of the instructor's reference answers (``autograde/reference``), "" where they are absent.
+
+    ``ensure_model`` trains with them; kernels cannot see them, so the grader compares this digest with
+    the one its cache was filled under and empties the cache when they differ.
+    """
+    from finetune_kit import reference
+
+    if not reference.available():
+        return ""
+    digest = hashlib.sha256()
+    for path in sorted(reference.REFERENCE_DIR.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -141,3 +141,19 @@ def test_write_scoring_script_needs_source():
     exec(compile("def run(raw_data):\n    return raw_data\n", "<no file>", "exec"), namespace)
     with pytest.raises(ValueError, match="run its notebook cell again"):
         endpoint.write_scoring_script(namespace["run"], "unused.py")
+
+
+def test_write_scoring_script_refuses_the_unwritten_release_cell(tmp_path):
+    """The hand-out's cell still raises NotImplementedError: say which step to write, start no server."""
+    import linecache
+
+    from finetune_kit import steps
+
+    source = "def init():\n    raise NotImplementedError()\n\ndef run(raw_data):\n    raise NotImplementedError()\n"
+    name = "<ipython-input-unwritten>"
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    namespace = {}
+    exec(compile(source, name, "exec"), namespace)
+    with pytest.raises(steps.StepSkipped, match="write init"):
+        endpoint.write_scoring_script(namespace["run"], tmp_path / "score.py")
+    assert not (tmp_path / "score.py").exists()

@@ -1,12 +1,13 @@
 """Does the grader's run cache give back exactly the run it stored, and only that run?"""
 
-import json
+import dataclasses
+import shutil
 
 import numpy as np
 import pytest
 
 from conftest import ROOT
-from finetune_kit import config, crossval, data, models, runcache, train
+from finetune_kit import config, data, models, reference, runcache, train
 
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
 PROFILE = config.PROFILES["smoke"]
@@ -19,65 +20,62 @@ def _no_training(*args, **kwargs):
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
-    """One smoke run written by the 'grader' (cache writable), then a cross-validation of 2 folds."""
+    """Part 3's model as the grader's warm-up makes it: trained by the reference recipe, cache writable."""
     cache = tmp_path_factory.mktemp("run-cache")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(runcache.CACHE_ENV, str(cache))
         mp.setenv(runcache.WRITE_ENV, "1")
-        splits = data.load_splits(PROFILE, SMALL)
-        result = train.fine_tune(PROFILE, splits, tmp_path_factory.mktemp("grader-model"))
-        pool = crossval.cv_pool(PROFILE, splits)
-        cv = crossval.cross_validate(PROFILE, pool, k=2, output_dir=tmp_path_factory.mktemp("cv"), verbose=False)
-    return cache, splits, result, pool, cv
+        model_dir = train.ensure_model(PROFILE, tmp_path_factory.mktemp("grader") / "sentiment-model")
+    return cache, model_dir
+
+
+def _student_kernel(monkeypatch, cache):
+    """What a sandboxed kernel has: the cache read-only, no reference answers, no way to train."""
+    monkeypatch.setenv(runcache.CACHE_ENV, str(cache))
+    monkeypatch.delenv(runcache.WRITE_ENV, raising=False)
+    monkeypatch.setattr(reference, "available", lambda: False)
+    monkeypatch.setattr(models, "load_classifier", _no_training)
 
 
 def test_the_grader_stores_complete_runs(stored):
-    cache, *_ = stored
+    cache, _ = stored
     entries = sorted(p.name.split("-")[0] for p in cache.iterdir() if (p / "complete").exists())
-    assert entries == ["fine_tune", "train_fold", "train_fold"]
+    assert entries == ["ensure_model"]
     assert not [p for p in cache.iterdir() if p.name.startswith(".") and p.name != runcache.LOCKS], \
         "no half-written entries left"
     private = [p for p in cache.rglob("*") if p.stat().st_mode & 0o004 == 0]
     assert not private, f"sandboxed kernels (other uids) could not read {private[:3]}"
 
 
-def test_a_student_kernel_gets_the_same_run_without_training(stored, tmp_path, monkeypatch, capsys):
-    cache, splits, result, pool, cv = stored
-    monkeypatch.setenv(runcache.CACHE_ENV, str(cache))
-    monkeypatch.delenv(runcache.WRITE_ENV, raising=False)
-    monkeypatch.setattr(models, "load_classifier", _no_training)
-    again = train.fine_tune(PROFILE, splits, tmp_path / "student-model")
-    assert again.metrics == result.metrics and again.history == result.history
-    assert again.output_dir == tmp_path / "student-model"
-    assert json.loads((again.output_dir / "metrics.json").read_text())["test"] == result.metrics
-    model, tokenizer = train.load_trained(again.output_dir)  # a real model folder, not a marker
+def test_a_student_kernel_gets_the_same_model_without_training(stored, tmp_path, monkeypatch, capsys):
+    cache, model_dir = stored
+    _student_kernel(monkeypatch, cache)
+    again = train.ensure_model(PROFILE, tmp_path / "student-model")
+    assert again == tmp_path / "student-model"
+    assert (again / "metrics.json").read_text() == (model_dir / "metrics.json").read_text()
+    assert data.load_saved_splits(again).test.equals(data.load_saved_splits(model_dir).test)
+    model, tokenizer = train.load_trained(again)  # a real model folder, not a marker
     assert 0 <= float(train.predict_proba(model, tokenizer, ["great"])[0]) <= 1
-    cv_again = crossval.cross_validate(PROFILE, pool, k=2, output_dir=tmp_path / "cv", verbose=False)
-    assert np.allclose(cv_again.folds["f1"], cv.folds["f1"])
-    assert "reused the grader's cached run" in capsys.readouterr().out
+    assert "reused the grader's cached run ensure_model-" in capsys.readouterr().out
 
 
-def test_other_data_or_settings_train_for_real(stored, tmp_path, monkeypatch):
-    cache, splits, *_ = stored
-    monkeypatch.setenv(runcache.CACHE_ENV, str(cache))
-    monkeypatch.delenv(runcache.WRITE_ENV, raising=False)
-    monkeypatch.setattr(models, "load_classifier", _no_training)
-    changed = data.Splits(train=splits.train.assign(text=splits.train["text"].str.lower()),
-                          validation=splits.validation, test=splits.test)
-    with pytest.raises(AssertionError, match="trained although"):
-        train.fine_tune(PROFILE, changed, tmp_path / "a")
-    with pytest.raises(AssertionError, match="trained although"):
-        train.fine_tune(PROFILE, splits, tmp_path / "b", seed=7)
-    with pytest.raises(AssertionError, match="trained although"):
-        train.fine_tune(PROFILE, splits, tmp_path / "c", pretrained=False)
+def test_other_data_or_settings_miss_the_cache(stored, tmp_path, monkeypatch):
+    cache, _ = stored
+    _student_kernel(monkeypatch, cache)
+    other_profile = dataclasses.replace(PROFILE, num_epochs=2)
+    with pytest.raises(FileNotFoundError, match="run Part 2 first"):  # a miss, and nothing to train with
+        train.ensure_model(other_profile, tmp_path / "a")
+    monkeypatch.setattr(data, "REVIEWS_CSV", SMALL)  # another data file
+    with pytest.raises(FileNotFoundError, match="run Part 2 first"):
+        train.ensure_model(PROFILE, tmp_path / "b")
 
 
 def test_a_kernel_cannot_write_and_nothing_is_cached_without_the_grader(stored, tmp_path, monkeypatch):
-    cache, *_ = stored
+    cache, _ = stored
     monkeypatch.setenv(runcache.CACHE_ENV, str(cache))
     monkeypatch.delenv(runcache.WRITE_ENV, raising=False)
     before = sorted(p.name for p in cache.iterdir())
-    assert runcache.store("fine_tune-forged", lambda entry: (entry / "x").write_text("x")) is None
+    assert runcache.store("ensure_model-forged", lambda entry: (entry / "x").write_text("x")) is None
     assert sorted(p.name for p in cache.iterdir()) == before
     monkeypatch.delenv(runcache.CACHE_ENV)
     assert runcache.lookup(before[0]) is None and not runcache.writable()
@@ -92,17 +90,32 @@ def test_keys_change_with_the_data_and_the_kit(monkeypatch):
     assert a != runcache.key("k", data=runcache.frame_digest(splits.train))
 
 
-def test_ensure_model_reuses_only_the_very_same_run(tmp_path, monkeypatch):
-    """Part 3 reuses Part 2's folder only if it holds this run (same profile, data, settings, kit)."""
+def test_without_the_grader_part3_uses_the_model_part2_saved(stored, tmp_path, monkeypatch):
+    """The hand-out's path: Part 2's folder (model + its splits) as it is; no folder, no reference: an error."""
+    _, model_dir = stored
     monkeypatch.delenv(runcache.CACHE_ENV, raising=False)
-    out = tmp_path / "sentiment-model"
-    train.fine_tune(PROFILE, data.load_splits(PROFILE), out)
+    monkeypatch.setattr(reference, "available", lambda: False)
     monkeypatch.setattr(models, "load_classifier", _no_training)
-    assert train.ensure_model(PROFILE, out) == out  # Part 2's run: reused
-    record = json.loads((out / "metrics.json").read_text())
-    (out / "metrics.json").write_text(json.dumps({**record, "run_key": "fine_tune-trained-on-other-data"}))
-    with pytest.raises(AssertionError, match="trained although"):
-        train.ensure_model(PROFILE, out)
+    saved = tmp_path / "sentiment-model"
+    shutil.copytree(model_dir, saved)
+    assert train.ensure_model(PROFILE, saved) == saved
+    shutil.rmtree(saved / "splits")  # not a folder Part 2 finished: Part 3 cannot know its test split
+    with pytest.raises(FileNotFoundError, match="run Part 2 first"):
+        train.ensure_model(PROFILE, saved)
+
+
+def test_a_changed_reference_empties_the_cache_before_the_warm_up(tmp_path, monkeypatch):
+    from finetune_kit.grading import runner
+
+    cache = tmp_path / runner.RUN_CACHE
+    (cache / "ensure_model-old").mkdir(parents=True)
+    (cache / ".reference").write_text("the digest of another reference")
+    runner.warm_run_cache(tmp_path, [], "smoke")
+    assert not (cache / "ensure_model-old").exists()
+    assert (cache / ".reference").read_text() == runcache.reference_digest() != ""
+    (cache / "ensure_model-new").mkdir()
+    runner.warm_run_cache(tmp_path, [], "smoke")  # same reference: kept
+    assert (cache / "ensure_model-new").exists()
 
 
 def test_an_export_of_the_same_model_bytes_is_reused_and_only_that(fresh_model_dir, tmp_path, monkeypatch, capsys):
@@ -161,30 +174,6 @@ def test_the_extractor_run_is_reused_only_for_the_same_labels(tmp_path, monkeypa
         summarization.train_extractor(summarization.load_extractor(settings)[0], tokenizer, train_docs, settings,
                                       tmp_path / "c", eval_docs=eval_docs,
                                       labeler=lambda sentences, summary, k: [1] * len(sentences))
-
-
-def test_a_parity_check_of_the_same_files_and_texts_is_reused(fresh_model_dir, tmp_path, monkeypatch, capsys):
-    import shutil
-
-    from finetune_kit import export
-
-    texts, labels = ["good", "bad service", "it broke after a week", "love it"], np.array([1, 0, 0, 1])
-    monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setenv(runcache.WRITE_ENV, "1")
-    onnx = export.export_onnx(fresh_model_dir, tmp_path / "grader", max_length=32, calibration=texts).output_dir
-    first = export.parity_check(fresh_model_dir, onnx, texts, labels, data="grader's texts")
-    monkeypatch.delenv(runcache.WRITE_ENV)
-    student = shutil.copytree(onnx, tmp_path / "student")  # another folder, same bytes
-    export.record_parity(student, first)  # the manifest differs: it is not part of the answer
-    monkeypatch.setattr(export, "torch_logits", _no_training)
-    again = export.parity_check(fresh_model_dir, student, texts, labels, data="student's texts")
-    assert "reused the grader's cached run parity_check-" in capsys.readouterr().out
-    assert again.to_dict() == {**first.to_dict(), "data": "student's texts"}
-    with pytest.raises(AssertionError, match="trained although"):  # other labels: checked for real
-        export.parity_check(fresh_model_dir, student, texts, 1 - labels)
-    (student / export.INT8).write_bytes((student / export.INT8).read_bytes() + b"\0")
-    with pytest.raises(AssertionError, match="trained although"):  # other model bytes: checked for real
-        export.parity_check(fresh_model_dir, student, texts, labels)
 
 
 def test_scores_are_reused_only_for_the_same_weights_tokenizer_and_texts(fresh_model_dir, tmp_path, monkeypatch,
@@ -257,7 +246,7 @@ def test_the_warm_up_runs_each_solution_only_up_to_its_last_cached_call(tmp_path
 
     from finetune_kit.grading import runner
 
-    source = ROOT / "solutions" / "part3_evaluate_deploy" / "part3_evaluate_deploy.ipynb"
+    source = ROOT / "solutions" / "part3_evaluate_deploy" / "part3_evaluation.ipynb"
     full = nbformat.read(source, as_version=4)
     trimmed = nbformat.read(runner._up_to_last_cached_call(source, tmp_path / "t.ipynb"), as_version=4)
     code = [c.source for c in trimmed.cells if c.cell_type == "code"]

@@ -88,13 +88,17 @@ def submission_hash(sub: intake.Submission, fingerprint: str) -> str:
 
 def _grading_fingerprint(here: gradebook.Course, assignments: list[str], options: Options) -> str:
     stamp = (here.template / "fingerprint.json").read_text()
+    from finetune_kit import runcache
+
     data = {"grader": GRADER_VERSION, "assignments": sorted(assignments), "sources": stamp,
+            "reference": runcache.reference_digest(),  # Part 3's model is trained by the reference recipe
             "limits": {k: v for k, v in options.limits.to_dict().items() if k != "threads"},  # not a grade
             "profile": options.profile}
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], folder: Path) -> Path:
+def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], folder: Path,
+                     model_cache: Path | None = None) -> Path:
     scratch = folder / sub.student
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "course").mkdir(parents=True)
@@ -102,6 +106,13 @@ def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments
     os.chmod(scratch / "course", 0o700)
     shutil.copy(here.template / "gradebook.db", scratch / "course" / "gradebook.db")
     job = {"student": sub.student, "assignments": {}}  # how to grade it is the slot's (``slot.json``)
+    if model_cache is not None:  # no shared cache for kernels: a private copy of the model Part 3 evaluates
+        private = scratch / "model-cache"
+        for entry in model_cache.glob("ensure_model-*"):
+            if (entry / "complete").is_file():
+                shutil.copytree(entry, private / entry.name)
+        if private.is_dir():
+            job["model_cache"] = private.name  # relative: the worker sees the scratch folder elsewhere
     for assignment in assignments:
         shutil.copytree(here.release(assignment), scratch / "course" / "release" / assignment)
         files = sub.files.get(assignment, {})
@@ -307,7 +318,8 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         scratch = output / ".scratch" / sub.student
         try:
             slot.ensure_running()
-            scratch = _prepare_scratch(here, sub, assignments, slot.folder)
+            scratch = _prepare_scratch(here, sub, assignments, slot.folder,
+                                       None if options.run_cache else output / RUN_CACHE)
             notebooks = sum(len(f) for f in sub.files.values())
             failure = slot.grade(scratch, _deadline(options, notebooks))
             if (scratch / worker.LOG).exists():
@@ -326,9 +338,9 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         warm_started = time.perf_counter()
         if options.run_cache and len(todo) >= 2:
             warm_run_cache(output, assignments, options.profile)
-        elif options.run_cache and todo:  # for one student, running whole solutions first only adds time, but
-            # the model Part 3 evaluates is the instructor's: trained by the reference recipe, which student
-            # kernels cannot see, so it is always trained here, once, before any kernel asks for it
+        elif todo:  # for one student (or no run cache), running whole solutions first only adds time, but the
+            # model Part 3 evaluates is the instructor's: trained by the reference recipe, which student kernels
+            # cannot see, so it is always trained here, once (kernels without the shared cache get a copy)
             warm_run_cache(output, assignments, options.profile, calls=("ensure_model",))
         warmed = time.perf_counter() - warm_started
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -370,13 +382,19 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
     instructor's own code), with the run cache writable: every run it makes is then reused by
     students' kernels that ask for the same run. Once per kit version and assignment; a failure only
     costs speed. The assignments run side by side; where two ask for the same run (Part 3's
-    ``ensure_model`` and Part 2's ``fine_tune``), the second waits for the first (``runcache.lookup``).
+    ``ensure_model`` in both Part 3 notebooks), the second waits for the first (``runcache.lookup``).
     ``calls``: only these of the cached calls (``runcache.CACHED_CALLS``), each solution cut after its last."""
     from finetune_kit import runcache
 
     calls = calls or runcache.CACHED_CALLS
     cache = output / RUN_CACHE
     cache.mkdir(parents=True, exist_ok=True)
+    stamp, reference = cache / ".reference", runcache.reference_digest()
+    if stamp.exists() and stamp.read_text() != reference:  # the model Part 3 evaluates was trained by
+        _log("run cache: the reference answers changed; emptying the cache")  # another reference recipe
+        for entry in cache.iterdir():
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    stamp.write_text(reference)
     # one thread per kernel: the solutions run side by side, and more threads than cores only thrash
     writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1", "OMP_NUM_THREADS": "1",
                 "MKL_NUM_THREADS": "1"}

@@ -161,7 +161,8 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
             result["assignments"][assignment] = entry
             continue
         home = scratch / "home" / assignment
-        jail = _jail(setup, home, home / "work", _kernel_uid(setup))
+        cache = str(scratch / job["model_cache"]) if job.get("model_cache") else setup.get("run_cache")
+        jail = _jail({**setup, "run_cache": cache}, home, home / "work", _kernel_uid(setup))
         release = course / "release" / assignment
         if release.is_dir():
             shutil.copytree(release, jail.cwd, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True)
