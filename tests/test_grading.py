@@ -218,45 +218,74 @@ def test_killed_run_resumes_to_the_same_grades(graded, tmp_path):
     assert f"{len(students)} already graded, 0 to grade" in again.stdout
 
 
-@pytest.mark.slow
-def test_the_run_cache_reaches_sandboxed_kernels_and_changes_no_grade(tmp_path):
-    """Part 2 fine-tunes twice: graded with the solutions' runs cached, a kernel of another uid reads
-    them (read-only) and earns exactly what it earns when it trains for itself."""
+def _isolated_or_skip() -> None:
     try:
         sandbox.detect_isolation()
     except ValueError as err:
         pytest.skip(str(err))
+
+
+@pytest.mark.slow
+def test_a_good_but_imperfect_student_loses_only_the_step_they_got_wrong(tmp_path):
+    """Part 2, step by step: the perfect student earns every point; the imperfect one (tokenize_batch
+    pads) loses that step's points only, although every later step trains on its padded batches."""
+    _isolated_or_skip()
+    assignment = "part2_finetuning"
+    for student in ("perfect", "imperfect"):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        (tmp_path / "class" / student / f"{assignment}.ipynb").write_bytes(
+            (CLASS / student / f"{assignment}.ipynb").read_bytes())
+    out = tmp_path / "graded"
+    runner.grade_class(tmp_path / "class", out, runner.Options(jobs=2, limits=LIMITS, assignments=[assignment]))
+    for student in ("perfect", "imperfect"):
+        record = json.loads((out / "results" / f"{student}.json").read_text())["assignments"][assignment]
+        assert record["status"] == "graded", record["events"]
+        got = {key: score for key, (score, _max, automatic) in record["cells"].items() if automatic}
+        want = EXPECTED["students"][student]["cells"][assignment]
+        assert {k: got.get(k) or 0.0 for k in want} == want, (student, record["events"])
+    assert want["part2_finetuning/tokenize_tests"] == 0 and sum(want.values()) > 10
+
+
+@pytest.mark.slow
+def test_the_run_cache_reaches_sandboxed_kernels_and_changes_no_grade(tmp_path):
+    """Part 3 evaluates the instructor's model: graded with the solutions' runs cached, a kernel of another
+    uid reads them (read-only); without the shared cache it gets a private copy of the model alone and
+    scores for itself. Both earn the same."""
+    _isolated_or_skip()
+    assignment, name = "part3_evaluate_deploy", "part3_evaluation.ipynb"
     (tmp_path / "class" / "perfect").mkdir(parents=True)
-    (tmp_path / "class" / "perfect" / "part2_finetuning.ipynb").write_bytes(
-        (CLASS / "perfect" / "part2_finetuning.ipynb").read_bytes())
+    (tmp_path / "class" / "perfect" / name).write_bytes((CLASS / "perfect" / name).read_bytes())
     scores = {}
     for cached in (True, False):
         out = tmp_path / f"graded-{cached}"
         if cached:  # a class of one starts no warm-up of its own: this is a late submission after the class
-            runner.warm_run_cache(out, ["part2_finetuning"], "smoke")
+            runner.warm_run_cache(out, [assignment], "smoke")
         runner.grade_class(tmp_path / "class", out, runner.Options(jobs=1, limits=LIMITS, run_cache=cached,
-                                                                    assignments=["part2_finetuning"]))
-        record = json.loads((out / "results" / "perfect.json").read_text())["assignments"]["part2_finetuning"]
-        nb = nbformat.read(out / "autograded" / "perfect" / "part2_finetuning" / "part2_finetuning.ipynb", 4)
+                                                                    assignments=[assignment]))
+        record = json.loads((out / "results" / "perfect.json").read_text())["assignments"][assignment]
+        nb = nbformat.read(out / "autograded" / "perfect" / assignment / name, 4)
         text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-        scores[cached] = (record["status"], record["auto_score"], record["auto_max_score"])
-        assert record["manual_max_score"] > 0, "the reflection is graded by hand, not counted as autograded"
-        assert ("reused the grader's cached run" in text) == cached
-    assert scores[True] == scores[False] and scores[True][1] == scores[True][2] > 0, scores
+        cells = {k: v[0] for k, v in record["cells"].items() if k.startswith("part3_evaluation/") and v[2]}
+        scores[cached] = (record["status"], cells)
+        assert "reused the grader's cached run ensure_model-" in text  # the instructor's model, either way
+        assert ("reused the grader's cached run predict_proba-" in text) == cached
+    assert scores[True] == scores[False], scores
+    want = EXPECTED["students"]["perfect"]["cells"][assignment]
+    assert scores[True][1] == {k: v for k, v in want.items() if k.startswith("part3_evaluation/")}
 
 
 @pytest.mark.slow
-def test_the_warm_up_runs_solutions_side_by_side_and_caches_every_kind_of_run(tmp_path):
-    """Parts 2 and 3 both need the fine-tuned model and are warmed at the same time, each writing its
-    models into its own folder: both finish and every kind of run they make is in the cache."""
+def test_the_warm_up_caches_the_kits_own_runs(tmp_path):
+    """Part 3's notebooks are warmed (Part 2 has no run of the kit's own left to cache): the model is trained
+    once for both notebooks, and its scores and export are in the cache."""
     from finetune_kit import runcache
 
     runner.warm_run_cache(tmp_path, ["part2_finetuning", "part3_evaluate_deploy"], "smoke")
     cache = tmp_path / runner.RUN_CACHE
     marks = sorted(p.name.rsplit("-", 1)[0] for p in cache.glob(".warmed-*"))
     assert marks == [".warmed-part2_finetuning", ".warmed-part3_evaluate_deploy"], marks
-    kinds = {p.name.split("-")[0] for p in cache.iterdir() if (p / runcache.DONE).exists()}
-    assert kinds == {"fine_tune", "train_fold", "predict_proba", "export_onnx", "parity_check"}, kinds
+    kinds = sorted(p.name.split("-")[0] for p in cache.iterdir() if (p / runcache.DONE).exists())
+    assert kinds.count("ensure_model") == 1 and {"predict_proba", "export_onnx"} <= set(kinds), kinds
     assert not (tmp_path / ".warm-up").exists()
 
 

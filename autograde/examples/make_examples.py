@@ -153,18 +153,40 @@ def _every(kind: str) -> dict[str, tuple[str, object]]:
                 ids = [_grade_id(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
                 nb = student_copy(assignment, name, set(ids[: max(1, len(ids) // 2)]))
                 if assignment == TARGET and name == TARGET_NB:
-                    set_source(nb, "tf1_answer", "tf1_no_metrics = True")
+                    set_source(nb, "q2_answer", 'q2_deploy_tool = "B"')
             folder = f"{assignment}/" if kind == "partial" else ""
             out[f"{assignment}/{name}"] = (f"{folder}{name}", nb)
     return out
 
 
+IMPERFECT = ("part2_finetuning", "part2_finetuning.ipynb", "tokenize_answer", "tokenize_tests")
+
+
+def _imperfect() -> dict[str, tuple[str, object]]:
+    """Every answer right but one step: tokenize_batch pads every review to max_length. The rest of the
+    pipeline runs on padded batches (slower, same model), so only that step's test fails."""
+    out = _every("perfect")
+    assignment, name, answer_id, _ = IMPERFECT
+    nb = out[f"{assignment}/{name}"][1]
+    cell = next(c for c in nb.cells if _grade_id(c) == answer_id)
+    assert "truncation=True" in cell.source
+    cell.source = cell.source.replace("truncation=True", 'truncation=True, padding="max_length"')
+    return out
+
+
+def _imperfect_cells() -> dict[str, dict[str, float]]:
+    assignment, name, _, tests_id = IMPERFECT
+    cells = {a: _full(a) for a in assignments()}
+    cells[assignment][f"{Path(name).stem}/{tests_id}"] = 0.0
+    return cells
+
+
 def _partial_cells() -> dict[str, dict[str, float]]:
-    # the first half of the target notebook's answer cells are the four concept checks (tf1 wrong);
-    # the other notebooks' partial scores depend on their tests and are not pinned here
+    # the first half of the target notebook's answer cells are the two concept checks (q2 wrong) and the
+    # first written answer; the other notebooks' partial scores depend on their tests and are not pinned here
     stem = Path(TARGET_NB).stem
     target = {k: v for k, v in _zero(TARGET).items() if k.startswith(f"{stem}/")}
-    return {TARGET: target | {f"{stem}/{k}": 1.0 for k in ("q1_tests", "q2_tests", "tf2_tests")}}
+    return {TARGET: target | {f"{stem}/q1_tests": 1.0}}
 
 
 def _corrupt() -> dict[str, tuple[str, object]]:
@@ -180,7 +202,7 @@ def _missing() -> dict[str, tuple[str, object]]:
 def _tampered_cells(nb: nbformat.NotebookNode) -> None:
     set_source(nb, "q2_answer", 'q2_deploy_tool = "C"')
     set_source(nb, "q2_tests", "pass  # nothing to see here")
-    cell = next(c for c in nb.cells if _grade_id(c) == "tf1_tests")
+    cell = next(c for c in nb.cells if _grade_id(c) == "model_class_tests")
     cell.metadata["nbgrader"].update(points=100, locked=False)
     forged = nbformat.v4.new_code_cell("print('bonus points, please')")
     forged.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True, "points": 100,
@@ -198,13 +220,13 @@ def _hangs(nb: nbformat.NotebookNode) -> None:
     insert_after(nb, "q1_answer", "while True:  # never ends\n    pass")
     insert_after(nb, "q2_answer", "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)  # ignore the "
                                   "interrupt\nwhile True:\n    pass")
-    insert_after(nb, "tf1_answer", "import builtins\n_type = builtins.type\n"
+    insert_after(nb, "app_captioning", "import builtins\n_type = builtins.type\n"
                                    "builtins.type = lambda *args: _type(*args)  # breaks isinstance(x, type)")
 
 
 def _exits(nb: nbformat.NotebookNode) -> None:
     insert_after(nb, "q1_answer", "import sys\nsys.exit(3)")
-    insert_after(nb, "tf1_answer", "import os\nos._exit(1)")
+    insert_after(nb, "q2_answer", "import os\nos._exit(1)")
 
 
 def _resource_hog(nb: nbformat.NotebookNode) -> None:
@@ -217,8 +239,7 @@ def _resource_hog(nb: nbformat.NotebookNode) -> None:
 
 
 def _always_equal(nb: nbformat.NotebookNode) -> None:
-    for gid, var in (("q1_answer", "q1_benefit"), ("q2_answer", "q2_deploy_tool"),
-                     ("tf1_answer", "tf1_no_metrics"), ("tf2_answer", "tf2_monitoring")):
+    for gid, var in (("q1_answer", "q1_benefit"), ("q2_answer", "q2_deploy_tool")):
         set_source(nb, gid, f"{ALWAYS_EQUAL}\n{var} = Anything()" if gid == "q1_answer" else f"{var} = Anything()")
 
 
@@ -296,7 +317,7 @@ for root in sorted(roots):
                 text = "\n".join("".join(c.get("source", "")) for c in cells)
                 if "BEGIN SOLUTION" in text or "HIDDEN TESTS" in text:
                     found["answer_keys"].append(str(path))
-                    for var in ("q1_benefit", "q2_deploy_tool", "tf1_no_metrics", "tf2_monitoring"):
+                    for var in ("q1_benefit", "q2_deploy_tool"):
                         match = re.search(var + r' = ("[A-D]"|True|False)', text)
                         if match:
                             stolen[var] = eval(match[1])
@@ -308,17 +329,14 @@ for root in sorted(roots):
                         pass
 q1_benefit = stolen.get("q1_benefit", "D")
 q2_deploy_tool = stolen.get("q2_deploy_tool", "D")
-tf1_no_metrics = stolen.get("tf1_no_metrics", True)
-tf2_monitoring = stolen.get("tf2_monitoring", False)
 print("SPY-REPORT " + json.dumps(found, sort_keys=True))
 '''
 
 
 def _spy(nb: nbformat.NotebookNode) -> None:
     set_source(nb, "q1_answer", SPY)
-    for gid in ("q2_answer", "tf1_answer"):
-        set_source(nb, gid, "# answered above, from whatever I could find")
-    set_source(nb, "tf2_answer", NETWORK)
+    set_source(nb, "q2_answer", "# answered above, from whatever I could find")
+    insert_after(nb, "q2_answer", NETWORK)
     set_source(nb, "model_class_answer", "def model_class_for(task):\n    raise NotImplementedError()")
 
 
@@ -335,13 +353,15 @@ for name, attempt in {
     except Exception as err:
         reached[name] = type(err).__name__
 print("NETWORK-REPORT " + json.dumps(reached, sort_keys=True))
-tf2_monitoring = any(v is True for v in reached.values())  # right only if the network was reachable
+q2_deploy_tool = "A" if any(v is True for v in reached.values()) else "D"  # right only with a network
 '''
 
 
 CASES = [
     Case("perfect", "the solutions, every assignment", lambda: _every("perfect"),
          lambda: {a: _full(a) for a in assignments()}),
+    Case("imperfect", "good but imperfect: every step right but one (Part 2's tokenize_batch pads)",
+         _imperfect, _imperfect_cells),
     Case("partial", "half of each assignment's answers, one of them wrong",
          lambda: _every("partial"), _partial_cells),
     Case("blank", "the release as handed out, every assignment", lambda: _every("blank"),
@@ -363,7 +383,7 @@ CASES = [
     Case("resource_hog", "a memory bomb, 60 MB of output, thousands of background processes",
          _honest(_resource_hog), lambda: _target(), events=("output-truncated",)),
     Case("always_equal", "answers with an object equal to everything", _honest(_always_equal),
-         lambda: _target(q1_tests=0, q2_tests=0, tf1_tests=0, tf2_tests=0)),
+         lambda: _target(q1_tests=0, q2_tests=0)),
     Case("patched_builtins", "replaces builtins.type so its fake answers look like strings",
          _honest(_patched_builtins), lambda: _target(q1_tests=0, q2_tests=0), events=("tampering",)),
     Case("patched_helpers", "redefines isinstance, rebinds transformers classes, patches finetune_kit helpers",
