@@ -1,6 +1,6 @@
 """Training throughput: the kit's recipe vs the original recipe, same model, same data, one run.
 
-The original recipe (../shared/assignment) does not show its tokenizer call; a common way to follow
+The original recipe (the assignment's worked solution) does not show its tokenizer call; a common way to follow
 it pads every review to the tokenizer's ``max_length`` (512 tokens), with lr 2e-5. The course's recipe
 (the functions students write in Part 2) pads each batch to its longest review and truncates at the
 profile's ``max_length``. Both train one epoch on

@@ -1,6 +1,6 @@
 """The original recipe's mistakes, reproduced so students see them fail and see why.
 
-The worked solution this course started from (``../shared/assignment``) trains with
+The worked solution this course started from (the assignment's published answer) trains with
 ``TrainingArguments(evaluation_strategy="epoch", ...)`` and passes the *test* split as
 ``eval_dataset``. The first no longer runs: transformers 4.41 deprecated ``evaluation_strategy`` for
 ``eval_strategy`` (its warning announced the removal for 4.46), and transformers 5 raises ``TypeError``.
