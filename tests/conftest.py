@@ -16,6 +16,16 @@ os.environ["PATH"] = _bin + os.pathsep + os.environ.get("PATH", "")
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: A five-sentence contract and its summary: the legal summarisation tests' smallest document.
+CONTRACT = [
+    "This Agreement is made between Alder Ltd and Birch plc.",
+    "The Buyer shall pay 500 dollars on delivery.",
+    "Headings are for convenience only.",
+    "The Seller shall deliver the goods within ten days.",
+    "This Agreement is governed by the laws of Ruritania.",
+]
+CONTRACT_SUMMARY = "The seller delivers the goods within ten days and the buyer pays 500 dollars on delivery."
+
 
 # --- shared, session-scoped: a saved model and its ONNX export (Part 3 deployment tests) ----------
 

@@ -3,18 +3,10 @@
 import pytest
 import transformers
 
+from conftest import CONTRACT, CONTRACT_SUMMARY
 from finetune_kit import architectures, captioning, reference, summarization
 
 ref = reference.load("fundamentals")
-
-CONTRACT = [
-    "This Agreement is made between Alder Ltd and Birch plc.",
-    "The Buyer shall pay 500 dollars on delivery.",
-    "Headings are for convenience only.",
-    "The Seller shall deliver the goods within ten days.",
-    "This Agreement is governed by the laws of Ruritania.",
-]
-CONTRACT_SUMMARY = "The seller delivers the goods within ten days and the buyer pays 500 dollars on delivery."
 
 
 # --- model_class_for --------------------------------------------------------------------------------

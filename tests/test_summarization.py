@@ -9,17 +9,9 @@ from collections import Counter
 
 import pytest
 
+from conftest import CONTRACT, CONTRACT_SUMMARY
 from finetune_kit import cli, summarization
 from finetune_kit.summarization import LegalDocument
-
-CONTRACT = [
-    "This Agreement is made between Alder Ltd and Birch plc.",
-    "The Buyer shall pay 500 dollars on delivery.",
-    "Headings are for convenience only.",
-    "The Seller shall deliver the goods within ten days.",
-    "This Agreement is governed by the laws of Ruritania.",
-]
-CONTRACT_SUMMARY = "The seller delivers the goods within ten days and the buyer pays 500 dollars on delivery."
 
 
 @pytest.fixture(scope="module")

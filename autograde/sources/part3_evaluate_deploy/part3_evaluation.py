@@ -9,6 +9,26 @@ from notebook_source import answer, code, md, solution, tests, written_code
 
 ref = reference.load("evaluation")
 
+
+def true_false(name: str, key: bool) -> list:
+    """A True/False concept check: the picker, the answer cell naming its variable, the test (key hidden)."""
+    return [
+        code(f"""fk.widgets.choice("{name}", {{True: "True", False: "False"}})"""),
+        answer(f"{name}_answer", f"""
+        # {name} = True   or   {name} = False   (no quotes)
+        ### BEGIN SOLUTION
+        {name} = {key}
+        ### END SOLUTION
+        """),
+        tests(f"{name}_tests", 1, f"""
+        assert type({name}) is bool, "{name} must be True or False, without quotes"
+        ### BEGIN HIDDEN TESTS
+        assert {name} is {key}
+        ### END HIDDEN TESTS
+        """),
+    ]
+
+
 CELLS = [
     md("""
     # Part 3a — Evaluating a fine-tuned model
@@ -432,35 +452,11 @@ CELLS = [
 
     **Question 1.** Fine-tuning eliminates the need for evaluation metrics.
     """),
-    code("""fk.widgets.choice("p3_tf1", {True: "True", False: "False"})"""),
-    answer("p3_tf1_answer", """
-    # p3_tf1 = True   or   p3_tf1 = False   (no quotes)
-    ### BEGIN SOLUTION
-    p3_tf1 = False
-    ### END SOLUTION
-    """),
-    tests("p3_tf1_tests", 1, """
-    assert type(p3_tf1) is bool, "p3_tf1 must be True or False, without quotes"
-    ### BEGIN HIDDEN TESTS
-    assert p3_tf1 is False
-    ### END HIDDEN TESTS
-    """),
+    *true_false("p3_tf1", False),
     md("""
     **Question 2.** Azure Machine Learning provides tools for real-time monitoring of deployed models.
     """),
-    code("""fk.widgets.choice("p3_tf2", {True: "True", False: "False"})"""),
-    answer("p3_tf2_answer", """
-    # p3_tf2 = True   or   p3_tf2 = False   (no quotes)
-    ### BEGIN SOLUTION
-    p3_tf2 = True
-    ### END SOLUTION
-    """),
-    tests("p3_tf2_tests", 1, """
-    assert type(p3_tf2) is bool, "p3_tf2 must be True or False, without quotes"
-    ### BEGIN HIDDEN TESTS
-    assert p3_tf2 is True
-    ### END HIDDEN TESTS
-    """),
+    *true_false("p3_tf2", True),
     md("""
     *After you answer: what "monitoring" means in Azure ML.* Two different things share the word.
     A managed online endpoint sends its **metrics** (requests per minute, latency, HTTP errors, CPU and
