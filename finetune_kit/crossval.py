@@ -51,7 +51,7 @@ INNER_FRACTION = 0.2
 
 #: profile name -> what its cross-validation trains; the number of folds is ``profile.cv_folds``
 CV_BUDGETS: dict[str, CVBudget] = {
-    "smoke": CVBudget(32, None, "seconds for CI and grading (2 folds of 16 reviews); the scores mean nothing"),
+    "smoke": CVBudget(24, None, "seconds for CI and grading (2 folds of 12 reviews); the scores mean nothing"),
     "offline": CVBudget(None, 1, "5 trainings must fit a laptop CPU in minutes, so each fold trains 1 epoch "
                                  "(the single split trained 3) on 4/5 of the train+validation reviews"),
     "azure": CVBudget(None, None, "the full recipe k times, on a GPU"),

@@ -43,7 +43,7 @@ CELLS = [
     Run the cells from top to bottom. Cells that say `YOUR CODE HERE` or `YOUR ANSWER HERE` are yours;
     the cell after each one checks it and says what to fix.
 
-    Under `smoke` (grading) the model has seen 96 reviews for one epoch: its scores sit near 0.5 and
+    Under `smoke` (grading) the model has seen 32 reviews for one epoch: its scores sit near 0.5 and
     mean nothing, only the code is being checked. Run with `PROFILE = "offline"` to see real numbers
     (about 10 minutes on a 2-core laptop CPU, most of it cross-validation).
     """),
