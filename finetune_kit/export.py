@@ -309,10 +309,10 @@ def export_onnx(model_dir: Path | str, output_dir: Path | str, *, quantize: bool
     return ExportResult(output_dir, files, sizes, fused, manifest)
 
 
-def _folder_digest(folder: Path, skip: tuple[str, ...] = ()) -> str:
-    """Every file of a model folder but ``skip``, names and bytes: an export depends on nothing else of it."""
+def _folder_digest(folder: Path) -> str:
+    """Every file of a model folder, names and bytes: an export depends on nothing else of it."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.iterdir() if p.is_file() and p.name not in skip):
+    for path in sorted(p for p in folder.iterdir() if p.is_file()):
         digest.update(path.name.encode() + b"\0" + _sha256(path).encode())
     return digest.hexdigest()
 

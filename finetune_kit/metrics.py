@@ -299,7 +299,8 @@ def _counts_metric(name: str, t: np.ndarray, p: np.ndarray) -> float:
     return num_den[0] / num_den[1] if num_den[1] else 0.0
 
 
-_LABEL_METRICS = ("accuracy", "precision", "recall", "f1")
+#: Metrics of predicted labels (what a ``Trainer``'s ``compute_metrics`` reports); the others need scores.
+LABEL_METRICS = ("accuracy", "precision", "recall", "f1")
 _SCORE_METRICS = ("roc_auc", "average_precision")
 
 
@@ -315,8 +316,8 @@ def bootstrap_interval(y_true: Sequence[int], scores: Sequence[float], metric: s
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     y_true, scores = _check_binary(y_true, scores)
-    if metric not in _LABEL_METRICS + _SCORE_METRICS:
-        raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(_LABEL_METRICS + _SCORE_METRICS)}")
+    if metric not in LABEL_METRICS + _SCORE_METRICS:
+        raise ValueError(f"unknown metric {metric!r}: choose one of {', '.join(LABEL_METRICS + _SCORE_METRICS)}")
     by_scores = {"roc_auc": roc_auc_score, "average_precision": average_precision_score}
     rng = np.random.default_rng(seed)
     y_pred = (scores >= threshold).astype(int)
@@ -324,7 +325,7 @@ def bootstrap_interval(y_true: Sequence[int], scores: Sequence[float], metric: s
     for _ in range(n_resamples):
         idx = rng.integers(0, len(y_true), len(y_true))
         t = y_true[idx]
-        if metric in _LABEL_METRICS:
+        if metric in LABEL_METRICS:
             values.append(_counts_metric(metric, t, y_pred[idx]))
         elif 0 < t.sum() < len(t):
             values.append(float(by_scores[metric](t, scores[idx])))

@@ -24,8 +24,6 @@ import numpy as np
 from finetune_kit import data, metrics, reference, runcache
 from finetune_kit.config import Profile, describe_data, describe_model
 
-#: Metric that picks the best epoch (on validation) and drives early stopping.
-SELECTION_METRIC = "f1"
 #: Where Part 2 saves the student's model, under ``config.artifact_dir(profile)``.
 MODEL_FOLDER = "sentiment-model"
 
@@ -79,10 +77,6 @@ def tracking(report_to: list[str]) -> Iterator[None]:
         yield
 
 
-#: The metrics a run reports (``compute_metrics``' keys).
-METRICS = ("accuracy", "precision", "recall", "f1")
-
-
 def record_run(trainer: Any, profile: Profile, splits: data.Splits, output_dir: Path | str,
                test_metrics: dict[str, float], *, train_seconds: float, pretrained: bool = True) -> TrainResult:
     """Describe a finished ``Trainer`` run and write its record beside the saved model (``write_outputs``).
@@ -97,10 +91,11 @@ def record_run(trainer: Any, profile: Profile, splits: data.Splits, output_dir: 
     summary = next((e for e in reversed(history) if "train_samples_per_second" in e), {})
     result = TrainResult(
         output_dir=Path(output_dir),
-        metrics={**{k: float(test_metrics[f"test_{k}"]) for k in METRICS if f"test_{k}" in test_metrics},
+        metrics={**{k: float(test_metrics[f"test_{k}"]) for k in metrics.LABEL_METRICS
+                    if f"test_{k}" in test_metrics},
                  "n": len(splits.test)},
         validation_metrics={k.removeprefix("eval_"): float(v) for k, v in kept.items()
-                            if k.removeprefix("eval_") in (*METRICS, "loss")},
+                            if k.removeprefix("eval_") in (*metrics.LABEL_METRICS, "loss")},
         history=history, train_seconds=train_seconds,
         train_samples_per_second=float(summary.get("train_samples_per_second", 0.0)), pretrained=pretrained)
     write_outputs(result, profile, splits, trainer)

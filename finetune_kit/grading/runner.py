@@ -107,9 +107,11 @@ def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments
     shutil.copy(here.template / "gradebook.db", scratch / "course" / "gradebook.db")
     job = {"student": sub.student, "assignments": {}}  # how to grade it is the slot's (``slot.json``)
     if model_cache is not None:  # no shared cache for kernels: a private copy of the model Part 3 evaluates
+        from finetune_kit import runcache
+
         private = scratch / "model-cache"
         for entry in model_cache.glob("ensure_model-*"):
-            if (entry / "complete").is_file():
+            if (entry / runcache.DONE).is_file():
                 shutil.copytree(entry, private / entry.name)
         if private.is_dir():
             job["model_cache"] = private.name  # relative: the worker sees the scratch folder elsewhere
