@@ -207,7 +207,29 @@ class LocalEndpoint:
         self.stop()
 
 
-class InProcessEndpoint:
+class _InProcess:
+    """What the in-process stand-ins for a server share: a body as bytes, and a lifecycle with nothing to stop."""
+
+    @staticmethod
+    def _bytes(body: bytes | str | dict | list) -> bytes:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        return body.encode("utf-8") if isinstance(body, str) else body
+
+    def alive(self) -> bool:
+        return True
+
+    def stop(self) -> None:
+        pass
+
+    def __enter__(self) -> _InProcess:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class InProcessEndpoint(_InProcess):
     """The same scoring service called directly, without HTTP or a server process.
 
     What the notebook falls back to where it may not open sockets (a grading sandbox): requests
@@ -225,9 +247,7 @@ class InProcessEndpoint:
         self.collect_dir = Path(collect_dir) if collect_dir else None
 
     def post(self, body: bytes | str | dict | list, timeout: float = 30.0) -> Reply:
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        data = body.encode("utf-8") if isinstance(body, str) else body
+        data = self._bytes(body)
         start = time.perf_counter()
         status, payload = self.service.handle("POST", len(data), io.BytesIO(data).read)
         return Reply(status, json.dumps(payload).encode(), (time.perf_counter() - start) * 1e3)
@@ -235,20 +255,8 @@ class InProcessEndpoint:
     def score(self, inputs: str | list[str]) -> Any:
         return _prediction(self.post({"inputs": inputs}), "the scoring service")
 
-    def alive(self) -> bool:
-        return True
 
-    def stop(self) -> None:
-        pass
-
-    def __enter__(self) -> InProcessEndpoint:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-
-class InProcessScript:
+class InProcessScript(_InProcess):
     """A scoring script's own ``init()`` and ``run()`` called directly, without HTTP or a server process.
 
     The fallback for a script other than the kit's where sockets are not allowed: the body goes to
@@ -276,9 +284,7 @@ class InProcessScript:
                 os.environ["AZUREML_MODEL_DIR"] = previous
 
     def post(self, body: bytes | str | dict | list, timeout: float = 30.0) -> Reply:
-        if isinstance(body, (dict, list)):
-            body = json.dumps(body)
-        data = body.encode("utf-8") if isinstance(body, str) else body
+        data = self._bytes(body)
         start = time.perf_counter()
         try:
             text = data.decode("utf-8")
@@ -297,18 +303,6 @@ class InProcessScript:
 
     def score(self, inputs: str | list[str]) -> Any:
         return self.post({"inputs": inputs}).json()
-
-    def alive(self) -> bool:
-        return True
-
-    def stop(self) -> None:
-        pass
-
-    def __enter__(self) -> InProcessScript:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 def write_scoring_script(run_function: Any, path: Path | str) -> Path:
