@@ -31,7 +31,8 @@ from typing import Any
 import pandas as pd
 
 #: The kit's calls that consult the cache: a solution notebook without any of them is not run ahead.
-CACHED_CALLS = ("ensure_model", "export_onnx", "train_extractor", "predict_proba")
+CACHED_CALLS = ("ensure_model", "export_onnx", "train_extractor", "predict_proba",
+                "train", "cross_validate")  # a Trainer's train(), directly or in each fold (trainer_runs)
 CACHE_ENV = "FINETUNE_KIT_RUN_CACHE"
 WRITE_ENV = "FINETUNE_KIT_RUN_CACHE_WRITE"
 DONE = "complete"  # written last: an entry without it is incomplete
@@ -149,6 +150,11 @@ def store(run_key: str | None, fill: Any) -> Path | None:
 #: A claim that is never stored ends with the process (the kernel of a failed solution).
 _claims: dict[str, int] = {}
 LOCKS = ".locks"
+
+
+def release(run_key: str) -> None:
+    """Give up a claim ``lookup`` took without storing the run (it failed, or cannot be stored)."""
+    _release(run_key)
 
 
 def _lock(base: Path, run_key: str) -> int:

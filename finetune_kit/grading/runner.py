@@ -454,7 +454,8 @@ def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = N
     if at:
         nb.cells = nb.cells[:at[-1] + 1]
     if outputs is not None:
-        setting = f"import os\nos.environ['FINETUNE_KIT_OUTPUTS'] = {str(outputs)!r}"
+        setting = (f"import os\nos.environ['FINETUNE_KIT_OUTPUTS'] = {str(outputs)!r}\n"
+                   "from finetune_kit import trainer_runs\ntrainer_runs.install()  # store its Trainer runs")
         nb.cells.insert(0, nbformat.v4.new_code_cell(setting))
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, dest)
