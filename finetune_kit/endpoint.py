@@ -162,7 +162,7 @@ class LocalEndpoint:
                 raise
             except OSError:
                 pass
-            time.sleep(0.2)
+            time.sleep(0.05)
         self.stop()
         raise TimeoutError(f"azmlinfsrv did not answer within {self.startup_timeout:.0f} s:\n{self.log_tail()}")
 

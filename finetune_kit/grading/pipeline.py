@@ -136,7 +136,10 @@ class GuardTests(NbGraderPreprocessor):
         resources[_META] = {"secret": secret.hex()}
         setup = nbformat.v4.new_code_cell(
             f"__import__('finetune_kit.grading.guard', fromlist=['install']).install("
-            f"{secret.hex()!r}, block_network={bool(jail and jail.block_network)})")
+            f"{secret.hex()!r}, block_network={bool(jail and jail.block_network)})\n"
+            # a figure is drawn once, not twice (bbox_inches="tight" lays it out again to crop it): the kit's
+            # figures call tight_layout themselves, and grading draws every student's figures
+            "get_ipython().run_line_magic('config', \"InlineBackend.print_figure_kwargs = {'bbox_inches': None}\")")
         cells = [self._injected(setup)]
         for cell in nb.cells:
             cells.append(cell)

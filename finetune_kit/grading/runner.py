@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import queue
+import re
 import select
 import shutil
 import subprocess
@@ -98,7 +99,8 @@ def _grading_fingerprint(here: gradebook.Course, assignments: list[str], options
 
 
 def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], folder: Path,
-                     model_cache: Path | None = None) -> Path:
+                     model_cache: Path | None = None, after_warm_up: frozenset[str] = frozenset()) -> Path:
+    """``after_warm_up``: assignments the worker grades only once the warm-up behind it is done."""
     scratch = folder / sub.student
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "course").mkdir(parents=True)
@@ -122,7 +124,7 @@ def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments
         dest.mkdir(parents=True)
         for name, path in files.items():
             shutil.copyfile(path, dest / name)
-        job["assignments"][assignment] = {"notebooks": sorted(files)}
+        job["assignments"][assignment] = {"notebooks": sorted(files), "after_warm_up": assignment in after_warm_up}
     worker.write_json_atomic(scratch / worker.JOB, job)
     return scratch
 
@@ -321,7 +323,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         try:
             slot.ensure_running()
             scratch = _prepare_scratch(here, sub, assignments, slot.folder,
-                                       None if options.run_cache else output / RUN_CACHE)
+                                       None if options.run_cache else output / RUN_CACHE, after_warm_up)
             notebooks = sum(len(f) for f in sub.files.values())
             failure = slot.grade(scratch, _deadline(options, notebooks))
             if (scratch / worker.LOG).exists():
@@ -333,6 +335,8 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         return sub, scratch, failure, time.perf_counter() - t0
 
     graded, seconds, warmed = [], {}, 0.0
+    behind: subprocess.Popen | None = None
+    after_warm_up: frozenset[str] = frozenset()
     try:
         if todo:  # the workers set up their sandboxes and import the libraries while the warm-up runs
             for slot in all_slots:
@@ -340,9 +344,13 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         warm_started = time.perf_counter()
         if options.run_cache and len(todo) >= 2:
             warm_run_cache(output, assignments, options.profile)
-        elif todo:  # for one student (or no run cache), running whole solutions first only adds time, but the
-            # model Part 3 evaluates is the instructor's: trained by the reference recipe, which student kernels
-            # cannot see, so it is always trained here, once (kernels without the shared cache get a copy)
+        elif todo and options.run_cache:  # one student: running whole solutions first only adds time, but the
+            # model Part 3 evaluates is the instructor's (trained by the reference recipe, which student kernels
+            # cannot see): it is trained behind the grading, which waits for it only where it is needed
+            # (and its ONNX export, while the workers start and grade the other parts)
+            behind = _warm_behind(output, assignments, options.profile, calls=("ensure_model", "export_onnx"))
+            after_warm_up = frozenset(_calling(assignments, ("ensure_model", "export_onnx")))
+        elif todo:  # no shared cache: the kernels get a private copy of that model, made first
             warm_run_cache(output, assignments, options.profile, calls=("ensure_model",))
         warmed = time.perf_counter() - warm_started
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -366,6 +374,9 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     finally:
         while not slots.empty():  # every worker (and its kernels) ends with the run
             slots.get().stop()
+        if behind is not None:
+            behind.kill() if behind.poll() is None else None  # graded already: nobody waits for it now
+            behind.wait()
     report.write_all(output, sorted(found.submissions), assignments, found.unattributed)
     elapsed = time.perf_counter() - started
     _log(f"done in {elapsed:.0f} s: {output / 'grades.csv'}, {output / 'report.html'}")
@@ -383,7 +394,7 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
     """Execute each solution notebook once, up to its last cached call, unsandboxed (it is the
     instructor's own code), with the run cache writable: every run it makes is then reused by
     students' kernels that ask for the same run. Once per kit version and assignment; a failure only
-    costs speed. The assignments run side by side; where two ask for the same run (Part 3's
+    costs speed. The notebooks run side by side; where two ask for the same run (Part 3's
     ``ensure_model`` in both Part 3 notebooks), the second waits for the first (``runcache.lookup``).
     ``calls``: only these of the cached calls (``runcache.CACHED_CALLS``), each solution cut after its last."""
     from finetune_kit import runcache
@@ -405,13 +416,45 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
         if not (cache / _warm_marker(assignment)).exists():
             solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
             todo[assignment] = [nb for nb in solutions if any(f"{c}(" in nb.read_text() for c in calls)]
+    jobs = [(assignment, nb) for assignment, solutions in todo.items() for nb in solutions]
+    t0 = time.perf_counter()
     try:
-        with mock.patch.dict(os.environ, writable), ThreadPoolExecutor(max_workers=max(1, len(todo))) as pool:
+        with mock.patch.dict(os.environ, writable), ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
             # the solutions' kernels inherit the environment; it is restored afterwards
-            list(pool.map(lambda assignment: _warm_one(output, assignment, todo[assignment], profile, calls,
-                                                       complete=calls == runcache.CACHED_CALLS), todo))
+            failed = dict(zip(jobs, pool.map(lambda job: _warm_one(output, *job, profile, calls), jobs), strict=True))
     finally:
         shutil.rmtree(output / ".warm-up", ignore_errors=True)
+    for assignment, solutions in todo.items():
+        errors = [failed[assignment, nb] for nb in solutions if failed[assignment, nb]]
+        if errors:
+            _log(f"run cache: the {assignment} solution failed ({errors[0]}); "
+                 "students' kernels will train for themselves")
+        elif calls == runcache.CACHED_CALLS:  # a partial warm-up (some calls only) leaves the rest for a later one
+            (cache / _warm_marker(assignment)).write_text("")
+    if jobs:
+        _log(f"run cache: ran {len(jobs)} solution notebook(s) side by side ({time.perf_counter() - t0:.0f} s)")
+
+
+def _calling(assignments: list[str], calls: tuple[str, ...]) -> list[str]:
+    """The assignments whose solutions make one of these cached calls."""
+    return [a for a in assignments if any(f"{c}(" in nb.read_text() for c in calls
+                                          for nb in (REPO_ROOT / "solutions" / a).glob("*.ipynb"))]
+
+
+def _warm_behind(output: Path, assignments: list[str], profile: str, calls: tuple[str, ...]) -> subprocess.Popen:
+    """``warm_run_cache`` in a child process while the workers grade; it writes ``WARM_DONE`` last.
+
+    A child, so the writable-cache environment its kernels need is never the grader's own (a worker
+    restarted meanwhile must not inherit it). Workers wait for ``worker.WARM_DONE`` before grading an
+    assignment that needs its runs (``after_warm_up``) and grade the others meanwhile."""
+    done = output / RUN_CACHE / worker.WARM_DONE
+    done.unlink(missing_ok=True)
+    code = ("import os, sys; from pathlib import Path; from finetune_kit.grading import runner\n"
+            "try:\n    runner.warm_run_cache(Path(sys.argv[1]), sys.argv[2].split(','), sys.argv[3], "
+            "tuple(sys.argv[4].split(',')))\n"
+            "finally:\n    Path(sys.argv[5]).write_text('')\n    os.chmod(sys.argv[5], 0o644)")
+    return subprocess.Popen([sys.executable, "-c", code, str(output), ",".join(assignments), profile,
+                             ",".join(calls), str(done)], stdin=subprocess.DEVNULL)
 
 
 def _warm_marker(assignment: str) -> str:
@@ -420,24 +463,17 @@ def _warm_marker(assignment: str) -> str:
     return f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
 
 
-def _warm_one(output: Path, assignment: str, solutions: list[Path], profile: str, calls: tuple[str, ...],
-              *, complete: bool) -> None:
+def _warm_one(output: Path, assignment: str, nb: Path, profile: str, calls: tuple[str, ...]) -> str | None:
+    """Run one solution notebook up to its last cached call; the error, or None."""
     from finetune_kit import notebooks
 
-    t0 = time.perf_counter()
-    work = output / ".warm-up" / assignment
+    work = output / ".warm-up" / assignment / nb.stem  # each its own outputs: they run side by side
     try:
-        for nb in solutions:
-            trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", outputs=work / "outputs", calls=calls)
-            notebooks.execute(trimmed, work / nb.name, profile, timeout=600, cwd=nb.parent)
+        trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", outputs=work / "outputs", calls=calls)
+        notebooks.execute(trimmed, work / nb.name, profile, timeout=600, cwd=nb.parent)
     except Exception as err:  # noqa: BLE001 - without the cache every student just trains
-        _log(f"run cache: the {assignment} solution failed ({type(err).__name__}: {err}); "
-             "students' kernels will train for themselves")
-        return
-    if complete:  # a partial warm-up (some calls only) leaves the rest for a later, complete one
-        (output / RUN_CACHE / _warm_marker(assignment)).write_text("")
-    if solutions:
-        _log(f"run cache: ran the {assignment} solution once ({time.perf_counter() - t0:.0f} s)")
+        return f"{nb.name}: {type(err).__name__}: {err}"
+    return None
 
 
 def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = None,
@@ -449,8 +485,13 @@ def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = N
     from finetune_kit import runcache
 
     nb = nbformat.read(notebook, as_version=4)
-    at = [i for i, cell in enumerate(nb.cells)
-          if cell.cell_type == "code" and any(f"{name}(" in cell.source for name in calls or runcache.CACHED_CALLS)]
+    calls = calls or runcache.CACHED_CALLS
+    code = [(i, cell.source) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
+    # a function a cell defines around a cached call (Part 3's ``predict``) makes its users cached calls too
+    around = {name for _, source in code if any(f"{c}(" in source for c in calls)
+              for name in re.findall(r"^def (\w+)\(", source, re.MULTILINE)}
+    at = [i for i, source in code if any(f"{c}(" in source for c in calls)
+          or any(re.search(rf"\b{name}\b", source) for name in around)]
     if at:
         nb.cells = nb.cells[:at[-1] + 1]
     if outputs is not None:

@@ -327,31 +327,36 @@ CELLS = [
     _inner = _pd.concat([_pos.iloc[8:10], _neg.iloc[8:11]]).reset_index(drop=True)
     _held = _pd.concat([_pos.iloc[11:13], _neg.iloc[11:13]])[["text"]].reset_index(drop=True)  # no labels
     _copies = [_f.copy() for _f in (_fit, _inner, _held)]
-    _evaluated = []
-    _evaluate = _transformers.Trainer.evaluate
+    _built = []  # for every Trainer train_fold builds: how often and on what it evaluates
+    _init = _transformers.Trainer.__init__
 
-    def _spy(self, eval_dataset=None, *args, **kwargs):
-        _evaluated.append(len(eval_dataset if eval_dataset is not None else self.eval_dataset))
-        return _evaluate(self, eval_dataset, *args, **kwargs)
+    def _spy(self, *args, **kwargs):
+        _init(self, *args, **kwargs)
+        _built.append((getattr(self.args.eval_strategy, "value", self.args.eval_strategy),
+                       self.args.load_best_model_at_end,
+                       None if self.eval_dataset is None else len(self.eval_dataset)))
 
     _hf_logging.disable_progress_bar()
-    _transformers.Trainer.evaluate = _spy
+    _transformers.Trainer.__init__ = _spy
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")
             _scores = train_fold(_fit, _inner, _held, _config.PROFILES["smoke"])
     finally:
-        _transformers.Trainer.evaluate = _evaluate
+        _transformers.Trainer.__init__ = _init
     assert isinstance(_scores, _np.ndarray), \
         f"return a NumPy array (train.predict_proba gives one), not {type(_scores).__name__}"
     assert _scores.shape == (len(_held),), \
         f"one score per held-out review: expected shape {(len(_held),)}, got {_scores.shape}"
     assert _np.issubdtype(_scores.dtype, _np.floating) and ((_scores >= 0) & (_scores <= 1)).all(), \\
         "scores are probabilities P(positive), between 0 and 1"
-    assert _evaluated, ("the Trainer never evaluated: evaluate every epoch (eval_strategy=\\"epoch\\") on "
-                        "inner_val_df, so it can keep the best epoch")
-    assert set(_evaluated) == {len(_inner)}, ("the Trainer must evaluate on inner_val_df (the inner validation part) "
-                                              f"and nothing else; it evaluated datasets of sizes {_evaluated}")
+    assert _built, "build a transformers.Trainer (and call its train()) inside train_fold"
+    for _strategy, _best, _size in _built:
+        assert _strategy == "epoch" and _best, \\
+            ("evaluate every epoch (eval_strategy=\\"epoch\\") and keep the best one (load_best_model_at_end=True); "
+             f"yours: eval_strategy={_strategy!r}, load_best_model_at_end={_best!r}")
+        assert _size == len(_inner), ("the Trainer must evaluate on inner_val_df (the inner validation part) and "
+                                      f"nothing else: eval_dataset has {_size} rows, inner_val_df {len(_inner)}")
     ### BEGIN HIDDEN TESTS
     assert all(_a.equals(_b) for _a, _b in zip(_copies, (_fit, _inner, _held))), "train_fold changed its inputs"
     assert float(_scores.max() - _scores.min()) > 0, "every held-out review got the same score"
