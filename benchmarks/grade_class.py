@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"one submission (all parts), {what}: {f['total_s']} s end to end = {f['grading_s']} s grading "
                   f"+ {f['warm_up_s']} s warm-up{' (before, not counted)' if warmed else ''} "
                   f"+ {f['prepare_s']} s preparation", flush=True)
-        ratio = figures["one_submission_no_run_cache"]["grading_s"] / max(0.1, figures["one_submission_late"]["grading_s"])
+        late, cold = figures["one_submission_late"], figures["one_submission_no_run_cache"]
+        ratio = cold["grading_s"] / max(0.1, late["grading_s"])
         figures["run_cache_speedup"] = round(ratio, 2)
         print(f"run cache: {ratio:.2f}x faster grading per submission once a class was graded", flush=True)
     many = make_class(work / "class", args.students)
