@@ -299,3 +299,12 @@ def _restore(trainer: Any, entry: Path) -> Any:
     torch.set_rng_state(torch.load(entry / "rng-torch.pt", weights_only=True))
     out = run["output"]
     return TrainOutput(out["global_step"], out["training_loss"], out["metrics"])
+
+
+def uninstall() -> None:
+    """Put ``Trainer.train`` back (tests)."""
+    if _ORIGINAL:
+        from transformers import Trainer
+
+        Trainer.train = _ORIGINAL.pop("train")
+        _SNAPSHOT.clear()

@@ -276,8 +276,9 @@ def test_the_run_cache_reaches_sandboxed_kernels_and_changes_no_grade(tmp_path):
 
 @pytest.mark.slow
 def test_the_warm_up_caches_the_kits_own_runs(tmp_path):
-    """Part 3's notebooks are warmed (Part 2 has no run of the kit's own left to cache): the model is trained
-    once for both notebooks, and its scores and export are in the cache."""
+    """Part 2's and Part 3's solutions are warmed: the model Part 3 evaluates is trained once for both its
+    notebooks, its scores and export are in the cache, and so are the solutions' own Trainer runs
+    (Part 2's two, Part 3's folds) for students whose runs match them."""
     from finetune_kit import runcache
 
     runner.warm_run_cache(tmp_path, ["part2_finetuning", "part3_evaluate_deploy"], "smoke")
@@ -286,6 +287,7 @@ def test_the_warm_up_caches_the_kits_own_runs(tmp_path):
     assert marks == [".warmed-part2_finetuning", ".warmed-part3_evaluate_deploy"], marks
     kinds = sorted(p.name.split("-")[0] for p in cache.iterdir() if (p / runcache.DONE).exists())
     assert kinds.count("ensure_model") == 1 and {"predict_proba", "export_onnx"} <= set(kinds), kinds
+    assert kinds.count("trainer_train") >= 4, kinds  # Part 2: fine-tuned and from scratch; Part 3: 2 folds
     assert not (tmp_path / ".warm-up").exists()
 
 
@@ -316,3 +318,26 @@ def test_a_worker_stopped_at_its_deadline_is_replaced_and_the_next_student_is_gr
     assert slow["status"] == "error" and "longer than 3 s" in slow["events"][0]["detail"]
     assert {k: v for k, v in rows["b_next"].items() if k not in ("student", "name")} == \
         {k: v for k, v in graded.rows["perfect"].items() if k not in ("student", "name")}
+
+
+@pytest.mark.slow
+def test_a_class_of_one_trains_part3s_model_behind_the_grading(tmp_path):
+    """One submission: no whole-solution warm-up first; the model Part 3 evaluates is trained while the
+    worker grades the other parts, and Part 3 is graded once it is there, to the usual marks."""
+    _isolated_or_skip()
+    (tmp_path / "class" / "perfect").mkdir(parents=True)
+    for name in ("part2_finetuning.ipynb", "part3_evaluation.ipynb"):
+        (tmp_path / "class" / "perfect" / name).write_bytes((CLASS / "perfect" / name).read_bytes())
+    out = tmp_path / "graded"
+    result = runner.grade_class(tmp_path / "class", out, runner.Options(
+        jobs=1, limits=LIMITS, assignments=["part2_finetuning", "part3_evaluate_deploy"]))
+    assert result.warm_seconds < 1, "nothing waits for a warm-up before grading starts"
+    assert (out / runner.RUN_CACHE / worker.WARM_DONE).exists()
+    log = (out / "logs" / "perfect.log").read_text()
+    assert log.index("part2_finetuning: done") < log.index("for the warm-up") < log.index("part3_evaluate_deploy: done")
+    record = json.loads((out / "results" / "perfect.json").read_text())["assignments"]
+    for assignment in ("part2_finetuning", "part3_evaluate_deploy"):
+        got = {k: v[0] for k, v in record[assignment]["cells"].items() if v[2]}
+        want = {k: v for k, v in EXPECTED["students"]["perfect"]["cells"][assignment].items()
+                if not k.startswith("part3_deployment/")}
+        assert got == want, (assignment, record[assignment]["events"])

@@ -252,6 +252,7 @@ def test_the_warm_up_runs_each_solution_only_up_to_its_last_cached_call(tmp_path
     code = [c.source for c in trimmed.cells if c.cell_type == "code"]
     assert 0 < len(trimmed.cells) < len(full.cells)
     assert [c.source for c in trimmed.cells] == [c.source for c in full.cells[:len(trimmed.cells)]]
-    assert any(f"{name}(" in code[-1] for name in runcache.CACHED_CALLS), "ends with a cached call"
-    later = "".join(c.source for c in full.cells[len(trimmed.cells):] if c.cell_type == "code")
-    assert not any(f"{name}(" in later for name in runcache.CACHED_CALLS), "no cached call is cut off"
+    at = runner.cached_call_cells(full.cells, runcache.CACHED_CALLS)
+    assert at[-1] == len(trimmed.cells) - 1, "ends with the last cell that makes a cached call: none is cut off"
+    assert any(f"{name}(" in code[-1] for name in runcache.CACHED_CALLS) or "predict" in code[-1]
+    assert "bias_probe(predict" in "".join(code), "a cell that hands the cached predict() on is kept"

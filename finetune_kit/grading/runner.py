@@ -29,6 +29,7 @@ import select
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -449,12 +450,18 @@ def _warm_behind(output: Path, assignments: list[str], profile: str, calls: tupl
     assignment that needs its runs (``after_warm_up``) and grade the others meanwhile."""
     done = output / RUN_CACHE / worker.WARM_DONE
     done.unlink(missing_ok=True)
-    code = ("import os, sys; from pathlib import Path; from finetune_kit.grading import runner\n"
-            "try:\n    runner.warm_run_cache(Path(sys.argv[1]), sys.argv[2].split(','), sys.argv[3], "
-            "tuple(sys.argv[4].split(',')))\n"
-            "finally:\n    Path(sys.argv[5]).write_text('')\n    os.chmod(sys.argv[5], 0o644)")
-    return subprocess.Popen([sys.executable, "-c", code, str(output), ",".join(assignments), profile,
-                             ",".join(calls), str(done)], stdin=subprocess.DEVNULL)
+    code = ("import sys; from pathlib import Path; from finetune_kit.grading import runner\n"
+            "runner.warm_run_cache(Path(sys.argv[1]), sys.argv[2].split(','), sys.argv[3], tuple(sys.argv[4:]))")
+    child = subprocess.Popen([sys.executable, "-c", code, str(output), ",".join(assignments), profile, *calls],
+                             stdin=subprocess.DEVNULL)
+
+    def mark_done() -> None:  # however it ended: a worker must never wait for a warm-up that died
+        child.wait()
+        done.write_text("")
+        os.chmod(done, 0o644)
+
+    threading.Thread(target=mark_done, daemon=True).start()
+    return child
 
 
 def _warm_marker(assignment: str) -> str:
@@ -476,6 +483,16 @@ def _warm_one(output: Path, assignment: str, nb: Path, profile: str, calls: tupl
     return None
 
 
+def cached_call_cells(cells: list, calls: tuple[str, ...]) -> list[int]:
+    """Indices of the code cells that make one of ``calls``, or call a function that an earlier cell
+    defines around one (Part 3's ``predict``, which ``bias_probe`` is handed)."""
+    code = [(i, cell.source) for i, cell in enumerate(cells) if cell.cell_type == "code"]
+    around = {name for _, source in code if any(f"{c}(" in source for c in calls)
+              for name in re.findall(r"^def (\w+)\(", source, re.MULTILINE)}
+    return [i for i, source in code if any(f"{c}(" in source for c in calls)
+            or any(re.search(rf"\b{name}\b", source) for name in around)]
+
+
 def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = None,
                             calls: tuple[str, ...] | None = None) -> Path:
     """The notebook without the cells after its last cached call: the warm-up needs nothing they do.
@@ -485,13 +502,7 @@ def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = N
     from finetune_kit import runcache
 
     nb = nbformat.read(notebook, as_version=4)
-    calls = calls or runcache.CACHED_CALLS
-    code = [(i, cell.source) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"]
-    # a function a cell defines around a cached call (Part 3's ``predict``) makes its users cached calls too
-    around = {name for _, source in code if any(f"{c}(" in source for c in calls)
-              for name in re.findall(r"^def (\w+)\(", source, re.MULTILINE)}
-    at = [i for i, source in code if any(f"{c}(" in source for c in calls)
-          or any(re.search(rf"\b{name}\b", source) for name in around)]
+    at = cached_call_cells(nb.cells, calls or runcache.CACHED_CALLS)
     if at:
         nb.cells = nb.cells[:at[-1] + 1]
     if outputs is not None:
