@@ -51,3 +51,82 @@ def test_hands_on_stats_count_code_answers_not_concept_checks():
     stats = notebook_source.hands_on_stats([nbformat.v4.new_notebook(cells=checks)])
     assert stats["code_points"] == 3 and stats["autograded_points"] == 5
     assert stats["student_code_lines"] == len(notebook_source._solution_lines(code.source)) > 3
+
+
+# -- what a test cell may rely on (issue 17: a test is only as good as the inputs it trusts) -----------
+
+def _defined(tree) -> set[str]:
+    import ast
+
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.arg):
+            names.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def _test_cells(nb):
+    import ast
+
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            source = "\n".join(line for line in cell.source.splitlines() if not line.strip().startswith("###"))
+            yield meta["grade_id"], source, ast.parse(source)
+
+
+def _reliance_problems(nb) -> list[str]:
+    """What the notebook's test cells rely on that a student can change (empty: nothing)."""
+    import ast
+    import builtins
+    import re
+
+    answers, problems = set(), []
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "code":
+            answers |= _defined(ast.parse(cell.source))
+    drawing = re.compile(r"\b(random|rand|randn|randint|default_rng|shuffle|permutation|choice|sample)\s*\(")
+    for grade_id, text, tree in _test_cells(nb):
+        free = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        outside = free - _defined(tree) - set(dir(builtins)) - answers
+        if outside:
+            problems.append(f"{grade_id} reads notebook names that are not answers: {sorted(outside)}")
+        imported = {(a.asname or a.name) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))
+                    for a in n.names}
+        if not all(name.startswith("_") for name in imported):
+            problems.append(f"{grade_id} imports under public names (a student's later cell could see or rebind "
+                            f"them): {sorted(imported)}")
+        if drawing.findall(text):
+            problems.append(f"{grade_id} draws its cases at random: {drawing.findall(text)}")
+    return problems
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_tests_rely_only_on_their_own_imports_literal_cases_and_the_answers(source):
+    """Issue 17. A test that reaches a helper through a notebook name (``data.read_reviews()`` where the
+    release imported ``data``) is fooled by a student who rebinds that name; cases drawn from a random
+    generator check nothing when the student's code makes it yield none. So every test imports what it
+    uses itself, under a private ``_`` name, reads from the notebook only the answers it grades, and
+    takes literal cases or the kit's shipped data."""
+    assert _reliance_problems(notebook_source.build(source)) == []
+
+
+def test_the_reliance_check_finds_both_holes():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("from finetune_kit import data"),
+                nbformat.v4.new_code_cell("def answer(x):\n    return x", metadata={"nbgrader": {
+                    "solution": True, "grade": False, "grade_id": "a"}}),
+                nbformat.v4.new_code_cell("import numpy as np\nfor _x in np.random.default_rng(0).integers(0, 9, 3):\n"
+                                          "    assert answer(_x) == _x\nassert data.read_reviews() is not None",
+                                          metadata={"nbgrader": {"grade": True, "solution": False, "grade_id": "t",
+                                                                 "points": 1}})]
+    problems = " | ".join(_reliance_problems(nb))
+    assert "['data']" in problems and "public names" in problems and "default_rng" in problems, problems

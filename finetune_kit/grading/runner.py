@@ -416,7 +416,10 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
     for assignment in assignments:
         if not (cache / _warm_marker(assignment)).exists():
             solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
-            todo[assignment] = [nb for nb in solutions if any(f"{c}(" in nb.read_text() for c in calls)]
+            makes = {nb: {c for c in calls if f"{c}(" in nb.read_text()} for nb in solutions}
+            # a notebook whose calls another one of the assignment makes too adds only its start-up
+            todo[assignment] = [nb for nb in solutions if makes[nb] and not any(
+                other != nb and makes[nb] < makes[other] for other in solutions)]
     jobs = [(assignment, nb) for assignment, solutions in todo.items() for nb in solutions]
     t0 = time.perf_counter()
     try:
