@@ -30,6 +30,7 @@ CLASS = HERE / "class"
 EXPECTED = HERE / "expected.json"
 TARGET = "part1_fundamentals"  # the assignment adversarial students attack (complete and stable)
 TARGET_NB = "part1_fundamentals.ipynb"  # ...and its notebook (the others of TARGET they do not hand in)
+OTHER_NB = "part1_applications.ipynb"  # the target assignment's other notebook
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -357,6 +358,95 @@ q2_deploy_tool = "A" if any(v is True for v in reached.values()) else "D"  # rig
 '''
 
 
+# -- issue 17: the classes of hole an outside attack found --------------------------------------------
+
+def _rebound_names(nb: nbformat.NotebookNode) -> None:
+    """Class 1: the names the release imported (``architectures``, ``models``) now name look-alikes whose
+    every helper answers "yes"; a test that reached a helper through them would pass a wrong answer."""
+    set_source(nb, "model_class_answer", ALWAYS_EQUAL + '''
+class _LookAlike:
+    """Every helper of the real module, answering whatever a test hopes for."""
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: Anything()
+architectures = models = _LookAlike()
+def model_class_for(task):
+    return None  # wrong''')
+
+
+def _rigged_generator(nb: nbformat.NotebookNode) -> None:
+    """Class 2: the random generators yield nothing, so a test that drew its cases from them checks nothing."""
+    set_source(nb, "q2_answer", '''
+import random
+import numpy as np
+class _Nothing:
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: np.array([], dtype=int)
+np.random.default_rng = lambda *args, **kwargs: _Nothing()
+for _name in ("sample", "choices", "shuffle", "randint", "random"):
+    setattr(random, _name, lambda *args, **kwargs: [])
+q2_deploy_tool = "C"  # wrong''')
+
+
+FORGER = r'''
+import hashlib, hmac, re
+from IPython.display import publish_display_data
+# the proof secret, dug out of the guard's closure; a test cell arrives as __fk_guard__.run('<id>', '<nonce>', ...)
+_secret = next(c.cell_contents for c in __fk_guard__.run.__closure__
+               if isinstance(c.cell_contents, bytes) and len(c.cell_contents) == 32)
+def _forge(lines):
+    found = re.match(r"__fk_guard__\.run\('(q1_tests)', '(\w+)'", "".join(lines))
+    if not found:
+        return lines
+    mac = hmac.new(_secret, f"{found[1]}:{found[2]}".encode(), hashlib.sha256).hexdigest()
+    return [f"publish_display_data({{'application/vnd.finetune-kit.test-proof+json': "
+            f"{{'cell': {found[1]!r}, 'proof': {mac!r}}}}})\n"]
+get_ipython().input_transformers_cleanup.append(_forge)
+q1_benefit = "D"  # wrong, but the test will never run
+'''
+
+
+def _forged_proof(nb: nbformat.NotebookNode) -> None:
+    """Class 3: a forged proof in place of the test (the secret is reachable from the student's process)."""
+    set_source(nb, "q1_answer", FORGER)
+
+
+def _disk_filler(nb: nbformat.NotebookNode) -> None:
+    """Class 4: fills $HOME with 100 MiB files (each under the per-file limit) until the disk says no."""
+    insert_after(nb, "q1_answer", '''
+import os, pathlib
+written, chunk = 0, b"x" * (100 * 2**20)
+try:
+    for i in range(30):  # 3 GiB at most
+        pathlib.Path(os.environ["HOME"], f"fill-{i}.bin").write_bytes(chunk)
+        written += len(chunk)
+except OSError as err:
+    print("DISK-REPORT", written // 2**20, "MiB, then", type(err).__name__)
+else:
+    print("DISK-REPORT", written // 2**20, "MiB, no limit")''')
+
+
+def _hidden_failures(nb: nbformat.NotebookNode) -> None:
+    """Class 5: a wrong answer whose failing test is hidden (custom exception handler, silent tracebacks,
+    an AST transformer): graded 0 as before, and now named in the report."""
+    set_source(nb, "q1_answer", '''
+import ast, sys
+ip = get_ipython()
+ip.set_custom_exc((BaseException,), lambda shell, etype, evalue, tb, tb_offset=None: None)
+ip.showtraceback = lambda *args, **kwargs: None
+sys.excepthook = lambda *args: None
+class _Quiet(ast.NodeTransformer):
+    def visit_Assert(self, node):
+        return ast.Pass()
+ip.ast_transformers.append(_Quiet())
+q1_benefit = "D"  # wrong''')
+
+
+def _one_corrupt() -> dict[str, tuple[str, object]]:
+    """Class 6: one notebook of two unreadable; the other is right and counts."""
+    text = nbformat.writes(student_copy(TARGET, OTHER_NB))
+    return {TARGET: (TARGET_NB, student_copy(TARGET, TARGET_NB)), "other": (OTHER_NB, text[: len(text) // 3])}
+
+
 CASES = [
     Case("perfect", "the solutions, every assignment", lambda: _every("perfect"),
          lambda: {a: _full(a) for a in assignments()}),
@@ -383,15 +473,32 @@ CASES = [
     Case("resource_hog", "a memory bomb, 60 MB of output, thousands of background processes",
          _honest(_resource_hog), lambda: _target(), events=("output-truncated",)),
     Case("always_equal", "answers with an object equal to everything", _honest(_always_equal),
-         lambda: _target(q1_tests=0, q2_tests=0)),
+         lambda: _target(q1_tests=0, q2_tests=0), events=("always-equal",)),
     Case("patched_builtins", "replaces builtins.type so its fake answers look like strings",
-         _honest(_patched_builtins), lambda: _target(q1_tests=0, q2_tests=0), events=("tampering",)),
+         _honest(_patched_builtins), lambda: _target(q1_tests=0, q2_tests=0),
+         events=("tampered-builtins", "always-equal")),
     Case("patched_helpers", "redefines isinstance, rebinds transformers classes, patches finetune_kit helpers",
-         _honest(_patched_helpers), lambda: _target(model_class_tests=0), events=("tampering",)),
+         _honest(_patched_helpers), lambda: _target(model_class_tests=0),
+         events=("tampered-kit", "tampered-library", "rebound-name")),
     Case("blanked_tests", "an input transformer turns every later cell, tests included, into `pass`",
-         _honest(_blanked_tests), lambda: {TARGET: _zero(TARGET)}, events=("no-proof",)),
+         _honest(_blanked_tests), lambda: {TARGET: _zero(TARGET)}, events=("no-proof", "input-transformer")),
     Case("spy", "hunts for answer keys, gradebooks and other students' files; tries the internet",
          _honest(_spy), lambda: {TARGET: _zero(TARGET)}),
+    Case("rebound_names", "rebinds the names the release imported to look-alikes that answer anything "
+         "(model class wrong)", _honest(_rebound_names), lambda: _target(model_class_tests=0),
+         events=("rebound-name",)),
+    Case("rigged_generator", "makes numpy's and Python's random generators yield nothing (concept check 2 "
+         "wrong)", _honest(_rigged_generator), lambda: _target(q2_tests=0)),
+    Case("forged_proof", "an input transformer swaps a test for a proof forged with the guard's secret "
+         "(concept check 1 wrong)", _honest(_forged_proof), lambda: _target(q1_tests=0),
+         events=("forged-proof", "input-transformer")),
+    Case("disk_filler", "fills its home folder with 100 MiB files until the disk refuses (answers right)",
+         _honest(_disk_filler), lambda: _target(), events=("home-full",)),
+    Case("hidden_failures", "hides its failing test: custom exception handler, silent tracebacks, an AST "
+         "transformer that drops asserts (concept check 1 wrong)", _honest(_hidden_failures),
+         lambda: _target(q1_tests=0), events=("exception-handler", "ast-transformer")),
+    Case("one_corrupt", "one notebook right, the other cut off in the middle of its JSON", _one_corrupt,
+         lambda: {TARGET: _zero(TARGET) | auto_points(TARGET, TARGET_NB)}, events=("invalid-notebook",)),
 ]
 
 

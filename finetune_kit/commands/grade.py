@@ -10,7 +10,6 @@ finished students are skipped.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from finetune_kit.grading import runner, sandbox
@@ -21,8 +20,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("submissions", type=Path, help="a .zip or a folder of the class's submissions")
     parser.add_argument("--output", "-o", type=Path, required=True,
                         help="folder for grades.csv, report.html, feedback and the gradebook (reused to resume)")
-    parser.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1,
-                        help="students graded at the same time (default: the number of CPU cores)")
+    parser.add_argument("--jobs", "-j", type=int, default=runner.default_jobs(),
+                        help="students graded at the same time (default: one per CPU core, as many as the "
+                             "available memory carries at 6 GiB each)")
     parser.add_argument("--assignment", action="append", dest="assignments", metavar="NAME",
                         help="grade only this assignment (repeat for several; default: every one submitted)")
     parser.add_argument("--cell-timeout", type=int, default=d.cell_timeout, help="seconds per cell")
@@ -30,6 +30,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="seconds per notebook; cells left after it are not run")
     parser.add_argument("--memory", default=f"{d.memory_bytes // 2**30}G",
                         help="address space a kernel may use (e.g. 4G); a bigger allocation raises MemoryError")
+    parser.add_argument("--home-size", default=f"{d.home_bytes // 2**30}G",
+                        help="size of the tmpfs each notebook's home is (full and user isolation): a notebook "
+                             "that fills it fails alone, the grader's disk stays free")
     parser.add_argument("--isolation", default="auto", choices=["auto", *sandbox.ISOLATION_LEVELS],
                         help="sandbox level (auto: the strongest available; see README, 'Grading a class')")
     parser.add_argument("--force", action="store_true", help="regrade every student, even those already graded")
@@ -49,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1 second")
     limits = sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
-                            memory_bytes=sandbox.parse_size(args.memory))
+                            memory_bytes=sandbox.parse_size(args.memory), home_bytes=sandbox.parse_size(args.home_size))
     options = runner.Options(jobs=args.jobs, limits=limits, isolation=args.isolation, assignments=args.assignments,
                              force=args.force, keep_scratch=args.keep_scratch, run_cache=args.run_cache,
                              prefork=args.prefork)

@@ -35,6 +35,7 @@ import hashlib
 import hmac
 import importlib
 import io
+import json
 import sys
 import types
 import warnings
@@ -88,8 +89,12 @@ def proof(secret: bytes, grade_id: str, nonce: str) -> str:
 
 # -- installing the guard --------------------------------------------------------------------------
 
-def install(secret_hex: str, *, block_network: bool = False) -> None:
-    """Run by the grader's first cell, before any student code: snapshot what tests rely on."""
+def install(secret_hex: str, *, block_network: bool = False, bindings: dict | None = None,
+            watch: list[str] | tuple[str, ...] = ()) -> None:
+    """Run by the grader's first cell, before any student code: snapshot what tests rely on.
+
+    ``bindings``: the names the release's own cells import (``import_bindings``); ``watch``: the
+    libraries the test cells import, kept as they are now."""
     from IPython import get_ipython
 
     shell = get_ipython()
@@ -100,10 +105,12 @@ def install(secret_hex: str, *, block_network: bool = False) -> None:
     from finetune_kit import trainer_runs
 
     trainer_runs.install()  # a student's Trainer run identical to one the grader made is reused
-    shell.user_ns[GUARD_NAME] = _make_guard(bytes.fromhex(secret_hex), shell.user_ns)
+    shell.user_ns[GUARD_NAME] = _make_guard(bytes.fromhex(secret_hex), shell.user_ns, shell,
+                                            {k: tuple(v) for k, v in (bindings or {}).items()}, list(watch))
 
 
-def _make_guard(secret: bytes, user_ns: dict) -> types.SimpleNamespace:
+def _make_guard(secret: bytes, user_ns: dict, shell: object = None, bindings: dict | None = None,
+                watch: list[str] | None = None) -> types.SimpleNamespace:
     from IPython.core.inputtransformer2 import TransformerManager
     from IPython.display import publish_display_data
 
@@ -111,24 +118,55 @@ def _make_guard(secret: bytes, user_ns: dict) -> types.SimpleNamespace:
     ipython_names = {name: value for name, value in user_ns.items() if name in pristine_builtins}
     exec_, compile_ = builtins.exec, builtins.compile
     modules = _ModuleKeeper()
+    bindings = bindings or {}
+    # what the release's imports will bind, resolved now, before any student code could patch a library
+    genuine: dict[str, object] = {}
+    for name, (module, attr) in bindings.items():
+        with contextlib.suppress(Exception):
+            genuine[name] = _genuine_binding(module, attr)
+    libraries = _Watched(sorted({*(watch or []), *(m for m, _ in bindings.values() if not _healed(m))}))
+    hooks = _ShellWatch(shell) if shell is not None else None
+    ran: list[str] = []  # the test cells this guard ran to their end (the audit reports them)
+
+    def _rebind() -> tuple[list[tuple[str, str]], dict]:
+        found, swapped = [], {}
+        for name, (module, _attr) in bindings.items():
+            if name not in genuine:  # the release's own import fails here: nothing to put back
+                continue
+            current = user_ns.get(name, _MISSING)
+            if current is genuine[name]:
+                continue
+            if current is not _MISSING and (isinstance(current, types.ModuleType) or _from_notebook(current)):
+                found.append(("rebound-name", f"{name} (imported from {module}) now names a "
+                                              f"{type(current).__name__}"))
+            swapped[name] = current  # a reused name (``data = ...``) is put back after the test
+            user_ns[name] = genuine[name]
+        return found, swapped
 
     def run(grade_id: str, nonce: str, sealed: str) -> None:
-        repairs = []
+        repairs: list[tuple[str, str]] = []
         if sys.gettrace() is not None or sys.getprofile() is not None:
-            repairs.append("a trace or profile hook was active")
+            repairs.append(("trace-hook", "a trace or profile hook was active"))
         sys.settrace(None)
         sys.setprofile(None)
-        repairs += _restore_builtins(pristine_builtins)
+        repairs += [("tampered-builtins", r) for r in _restore_builtins(pristine_builtins)]
         if user_ns.get("__builtins__") is not builtins:
             user_ns["__builtins__"] = builtins
-            repairs.append("__builtins__ was replaced in the notebook")
-        repairs += modules.heal()
+            repairs.append(("tampered-builtins", "__builtins__ was replaced in the notebook"))
+        repairs += [("tampered-kit", r) for r in modules.heal()]
+        repairs += libraries.heal()
+        if hooks is not None:
+            repairs += hooks.check(repair=True)
+        rebound, swapped = _rebind()
+        repairs += rebound + _always_equal(user_ns)
         shadows = {name: user_ns.pop(name) for name in list(user_ns)
                    if name in pristine_builtins and not name.startswith("_")
                    and user_ns[name] is not ipython_names.get(name, _MISSING)}
         if repairs or shadows:
-            publish_display_data({REPAIR_MIME: {"cell": grade_id, "repairs": repairs,
-                                                "hidden_names": sorted(shadows)}})
+            publish_display_data({REPAIR_MIME: {
+                "cell": grade_id, "repairs": [detail for _, detail in repairs],
+                "kinds": [{"kind": kind, "detail": detail} for kind, detail in repairs],
+                "hidden_names": sorted(shadows)}})
         source = unseal(secret, nonce, sealed)
         try:
             code = compile_(TransformerManager().transform_cell(source), f"<test {grade_id}>", "exec",
@@ -137,9 +175,36 @@ def _make_guard(secret: bytes, user_ns: dict) -> types.SimpleNamespace:
         finally:
             for name, value in shadows.items():
                 user_ns.setdefault(name, value)
+            for name, value in swapped.items():
+                if value is _MISSING:
+                    user_ns.pop(name, None)
+                else:
+                    user_ns[name] = value
+        ran.append(grade_id)
         publish_display_data({PROOF_MIME: {"cell": grade_id, "proof": proof(secret, grade_id, nonce)}})
 
-    return types.SimpleNamespace(run=run)
+    def audit() -> str:
+        """Asked by the worker after the last cell, outside any cell (input transformers do not see it):
+        the tests this guard ran to their end, and what still differs from the start."""
+        found = hooks.check(repair=False) if hooks is not None else []
+        if sys.gettrace() is not None or sys.getprofile() is not None:
+            found.append(("trace-hook", "a trace or profile hook was active"))
+        body = json.dumps({"ran": ran, "found": [{"kind": k, "detail": d} for k, d in found]}, sort_keys=True)
+        return json.dumps({"body": body, "mac": hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()})
+
+    return types.SimpleNamespace(run=run, audit=audit)
+
+
+def read_audit(secret: bytes, text: str) -> dict | None:
+    """The audit's findings, or None when it is not the guard's (forged, cut, or no audit at all)."""
+    try:
+        message = json.loads(text)
+        body = message["body"]
+        if hmac.compare_digest(message["mac"], hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()):
+            return json.loads(body)
+    except (ValueError, KeyError, TypeError):
+        pass
+    return None
 
 
 def _restore_builtins(pristine: dict) -> list[str]:
@@ -169,6 +234,176 @@ def _block_network() -> None:
             raise PermissionError("network access is disabled while this notebook is graded")
 
     sys.addaudithook(hook)
+
+
+# -- what else student code can change around a test, and how the guard names it -------------------
+
+#: Kinds of tampering the guard repairs (or, for the audit, finds), with the words the report uses.
+TAMPERING = {
+    "tampered-builtins": "Python's builtins were replaced or added to",
+    "tampered-kit": "the kit's own modules were patched",
+    "tampered-library": "a library the tests use was patched (numpy, pandas, transformers, ...)",
+    "rebound-name": "a name the notebook imported was rebound to a look-alike",
+    "trace-hook": "a trace or profile hook was active",
+    "input-transformer": "an input transformer rewrites cells before they run",
+    "ast-transformer": "an AST transformer rewrites cells before they run",
+    "exception-handler": "a custom exception handler or patched traceback display hides errors",
+    "always-equal": "an answer is an object that equals anything",
+}
+
+
+def _from_notebook(value: object) -> bool:
+    """Was ``value`` made by code typed in the notebook (a lambda, a function or class of a cell, an
+    instance of one)? Libraries change their own attributes too; only a notebook's are tampering."""
+    func = getattr(value, "__func__", value)
+    code = getattr(func, "__code__", None)
+    if code is not None:
+        return func.__module__ in ("__main__", None) or "ipykernel_" in code.co_filename \
+            or code.co_filename.startswith("<")
+    cls = value if isinstance(value, type) else type(value)
+    return cls.__module__ == "__main__"
+
+
+class _Watched:
+    """Libraries the tests use, as they were before any student code ran: each module's namespace and
+    the namespaces of its own Python classes. ``heal`` puts back what notebook code replaced."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.entries: list[tuple[str, object, dict]] = []
+        for name in names:
+            module = sys.modules.get(name)
+            if module is None:
+                try:
+                    module = importlib.import_module(name)
+                except Exception:  # noqa: BLE001 - a test that cannot import it fails on its own
+                    continue
+            root = name.split(".")[0]
+            self.entries.append((name, module, dict(vars(module))))
+            for attr, value in list(vars(module).items()):
+                if isinstance(value, type) and getattr(value, "__module__", "").split(".")[0] == root \
+                        and type(vars(value)) is types.MappingProxyType and not attr.startswith("_"):
+                    self.entries.append((f"{name}.{attr}", value, dict(vars(value))))
+
+    def heal(self) -> list[tuple[str, str]]:
+        repairs = []
+        for where, owner, pristine in self.entries:
+            live = vars(owner)
+            for attr, value in pristine.items():
+                current = live.get(attr, _MISSING)
+                if current is value or current is _MISSING or not _from_notebook(current):
+                    continue
+                try:
+                    setattr(owner, attr, value)
+                except (AttributeError, TypeError):
+                    continue
+                repairs.append(("tampered-library", f"{where}.{attr} was replaced"))
+            if isinstance(owner, type):  # a class attribute added over an inherited one (DataFrame.equals)
+                for attr in [a for a, v in live.items() if a not in pristine and _from_notebook(v)]:
+                    try:
+                        delattr(owner, attr)
+                    except (AttributeError, TypeError):
+                        continue
+                    repairs.append(("tampered-library", f"{where}.{attr} was added"))
+        return repairs
+
+
+def import_bindings(sources: list[str]) -> dict[str, tuple[str, str | None]]:
+    """Notebook names the release's own cells bind by importing: name -> (module, attribute or None)."""
+    import ast
+
+    bound: dict[str, tuple[str, str | None]] = {}
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    bound[alias.asname or alias.name.split(".")[0]] = \
+                        (alias.name if alias.asname else alias.name.split(".")[0], None)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    if alias.name != "*":
+                        bound[alias.asname or alias.name] = (node.module, alias.name)
+    return bound
+
+
+def _genuine_binding(module: str, attr: str | None) -> object:
+    found = sys.modules.get(module) or importlib.import_module(module)
+    if attr is None:
+        return found
+    value = getattr(found, attr, _MISSING)
+    if value is _MISSING:  # ``from package import submodule``
+        value = importlib.import_module(f"{module}.{attr}")
+    return value
+
+
+class _ShellWatch:
+    """IPython's hooks that change how cells run or how their errors show, as they were at install."""
+
+    def __init__(self, shell) -> None:  # noqa: ANN001 - an InteractiveShell
+        manager = shell.input_transformer_manager
+        self.shell = shell
+        self.lists = {
+            "input-transformer": [(manager, "cleanup_transforms"), (manager, "line_transforms"),
+                                  (manager, "token_transformers"), (shell, "input_transformers_post")],
+            "ast-transformer": [(shell, "ast_transformers")],
+        }
+        self.pristine_lists = {(id(o), a): list(getattr(o, a)) for pairs in self.lists.values() for o, a in pairs}
+        self.custom = (shell.custom_exceptions, shell.CustomTB)
+        names = ("showtraceback", "_showtraceback", "showsyntaxerror", "run_cell", "user_expressions")
+        self.methods = {name: getattr(type(shell), name) for name in names}
+        self.instance = {name: vars(shell).get(name, _MISSING) for name in names}  # ipykernel sets one
+        # (sys.excepthook is not watched: IPython swaps it in and out around every cell itself)
+
+    def check(self, repair: bool) -> list[tuple[str, str]]:
+        found = []
+        for kind, pairs in self.lists.items():
+            for owner, attr in pairs:
+                pristine = self.pristine_lists[(id(owner), attr)]
+                live = getattr(owner, attr)
+                if list(live) != pristine:
+                    found.append((kind, f"{attr} changed ({len(live)} instead of {len(pristine)})"))
+                    if repair:
+                        live[:] = pristine
+        shell = self.shell
+        if (shell.custom_exceptions, shell.CustomTB) != self.custom:
+            found.append(("exception-handler", "a custom exception handler was set (set_custom_exc)"))
+            if repair:
+                shell.custom_exceptions, shell.CustomTB = self.custom
+        for name, method in self.methods.items():
+            pristine = self.instance[name]
+            live = vars(shell).get(name, _MISSING)
+            if getattr(type(shell), name) is not method or not (live is pristine or live == pristine):
+                found.append(("exception-handler", f"the shell's {name} was replaced"))
+                if repair:
+                    setattr(type(shell), name, method)
+                    if pristine is _MISSING:
+                        vars(shell).pop(name, None)
+                    else:
+                        vars(shell)[name] = pristine
+        return found
+
+
+class _Probe:
+    """A fresh object no answer may equal."""
+
+
+def _always_equal(user_ns: dict) -> list[tuple[str, str]]:
+    found = []
+    for name, value in list(user_ns.items()):
+        if name.startswith("_") or isinstance(value, (types.ModuleType, type, types.FunctionType)):
+            continue
+        cls = type(value)
+        if cls.__module__ != "__main__" and not any(k.__module__ == "__main__" for k in cls.__mro__):
+            continue
+        try:
+            if value == _Probe():
+                found.append(("always-equal", f"{name} equals anything (a {cls.__name__})"))
+        except Exception:  # noqa: BLE001 - a comparison that fails is not an always-equal object
+            continue
+    return found
 
 
 # -- healing the kit's modules ---------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from pathlib import Path
 from queue import Empty
 from time import monotonic
 
@@ -75,6 +76,36 @@ def _released(source: str) -> str:
         elif not hiding:
             kept.append(line)
     return "\n".join(kept)
+
+
+def _plain_python(source: str) -> str:
+    """A cell without its IPython magics and shell lines, for ``ast``."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.split("\n"))
+
+
+def _imported_modules(source: str) -> set[str]:
+    """Modules a cell imports, and ``module.attr`` for every attribute it reads off one (maybe a submodule)."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    aliases, found = {}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.add(alias.name)
+                aliases[alias.asname or alias.name.split(".")[0]] = alias.name if alias.asname else \
+                    alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            for alias in node.names:
+                found.add(f"{node.module}.{alias.name}")  # a submodule, if it is one
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            found.add(f"{aliases[node.value.id]}.{node.attr}")
+    return found
 
 
 class CheckSubmittedCells(NbGraderPreprocessor):
@@ -130,13 +161,19 @@ class CheckSubmittedCells(NbGraderPreprocessor):
 class GuardTests(NbGraderPreprocessor):
     """Install the guard first, pin the grading profile, and seal every test cell."""
 
+    #: The released notebooks of the assignment being graded (set by the worker): what the release's
+    #: own cells import is what the guard puts back under those names before each test.
+    release_dir: Path | None = None
+
     def preprocess(self, nb, resources):  # noqa: ANN001, ANN201
         jail = SandboxKernelManager.jail
         secret = secrets.token_bytes(32)
         resources[_META] = {"secret": secret.hex()}
+        bindings, watch = self._relied_on(nb, resources)
         setup = nbformat.v4.new_code_cell(
             f"__import__('finetune_kit.grading.guard', fromlist=['install']).install("
-            f"{secret.hex()!r}, block_network={bool(jail and jail.block_network)})\n"
+            f"{secret.hex()!r}, block_network={bool(jail and jail.block_network)}, "
+            f"bindings={bindings!r}, watch={watch!r})\n"
             # a figure is drawn once, not twice (bbox_inches="tight" lays it out again to crop it): the kit's
             # figures call tight_layout themselves, and grading draws every student's figures
             "get_ipython().run_line_magic('config', \"InlineBackend.print_figure_kwargs = {'bbox_inches': None}\")")
@@ -154,6 +191,22 @@ class GuardTests(NbGraderPreprocessor):
                                f"{guard.seal(secret, nonce, cell.source)!r})")
         nb.cells = cells
         return nb, resources
+
+    def _relied_on(self, nb, resources) -> tuple[dict, list[str]]:  # noqa: ANN001
+        """The names the release's own cells import, and the libraries the test cells import (with the
+        submodules they reach by attribute, ``_np.random``): what the guard keeps as it found them."""
+        release = self.release_dir / f"{resources.get('nbgrader', {}).get('notebook')}.ipynb" \
+            if self.release_dir else None
+        sources = []
+        if release is not None and release.is_file():
+            sources = [_plain_python(c.source) for c in nbformat.read(release, as_version=4).cells
+                       if c.cell_type == "code" and not utils.is_solution(c) and not utils.is_grade(c)]
+        bindings = {k: list(v) for k, v in guard.import_bindings(sources).items()}
+        watch: set[str] = set()
+        for cell in nb.cells:
+            if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
+                watch |= _imported_modules(_plain_python(cell.source))
+        return bindings, sorted(m for m in watch if not m.startswith("finetune_kit"))
 
     @staticmethod
     def _injected(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
@@ -209,6 +262,7 @@ class SandboxExecute(Execute):
                         break
                     continue
                 pos += 1
+            resources.setdefault(_META, {})["audit"] = self._audit() if restarts == 0 else "restarted"
         finally:
             self._stop()
         for index in order[pos:]:
@@ -249,6 +303,34 @@ class SandboxExecute(Execute):
         return False
 
     _responsive = run_sync(_async_responsive)
+
+    async def _async_audit(self, timeout: float = PROBE_TIMEOUT) -> str | None:
+        """Ask the guard what it ran, through ``user_expressions``: evaluated outside any cell, so an input
+        transformer that rewrites cells cannot intercept it. None: no answer (the kernel was changed)."""
+        try:
+            msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False, user_expressions={
+                "audit": f"{guard.GUARD_NAME}.audit()"}))
+        except Exception:  # noqa: BLE001 - a kernel that is gone cannot be audited
+            return None
+        deadline = monotonic() + timeout
+        while (left := deadline - monotonic()) > 0:
+            try:
+                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
+            except Empty:
+                break
+            if msg["parent_header"].get("msg_id") == msg_id:
+                found = msg["content"].get("user_expressions", {}).get("audit", {})
+                if found.get("status") != "ok":
+                    return None
+                import ast
+
+                try:
+                    return ast.literal_eval(found.get("data", {}).get("text/plain", ""))
+                except (ValueError, SyntaxError):
+                    return None
+        return None
+
+    _audit = run_sync(_async_audit)
 
     def _kernel_lost(self, index: int, err: Exception) -> None:
         cell = self.nb.cells[index]
@@ -330,39 +412,63 @@ class CheckProofs(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):  # noqa: ANN001, ANN201
         secret = bytes.fromhex(resources[_META]["secret"])
+        audit_text = resources[_META].get("audit")
+        audit = guard.read_audit(secret, audit_text) if isinstance(audit_text, str) and audit_text != "restarted" \
+            else None
+        if audit_text is None or (audit is None and audit_text != "restarted"):
+            note(resources, "audit-missing", "the grader could not ask the kernel which tests ran (its answer "
+                                             "was missing or not the guard's)")
+        for found in (audit or {}).get("found", []):
+            note(resources, found["kind"], f"still in place after the last cell: {found['detail']}")
         kept_cells = []
         for cell in nb.cells:
             meta = cell.metadata.pop(_META, {})
             if meta.get("injected"):
                 continue
             if cell.cell_type == "code":
-                self._check_cell(cell, meta, secret, resources)
+                self._check_cell(cell, meta, secret, resources, audit)
             kept_cells.append(cell)
         nb.cells = kept_cells
         return nb, resources
 
-    def _check_cell(self, cell, meta: dict, secret: bytes, resources: dict) -> None:  # noqa: ANN001
+    def _check_cell(self, cell, meta: dict, secret: bytes, resources: dict,  # noqa: ANN001
+                    audit: dict | None = None) -> None:
         is_test = "nonce" in meta
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        proofs, outputs = set(), []
+        proofs, outputs = [], []
         for out in cell.get("outputs", []):
             data = out.get("data", {}) if out.output_type in ("display_data", "execute_result") else {}
             if guard.PROOF_MIME in data:
-                proofs.add((data[guard.PROOF_MIME].get("cell"), data[guard.PROOF_MIME].get("proof")))
+                proofs.append((data[guard.PROOF_MIME].get("cell"), data[guard.PROOF_MIME].get("proof")))
             elif guard.REPAIR_MIME in data:
                 report = data[guard.REPAIR_MIME]
-                if report.get("repairs"):
-                    note(resources, "tampering", "; ".join(report["repairs"][:8]), grade_id)
+                kinds: dict[str, list[str]] = {}
+                for found in report.get("kinds") or [{"kind": "tampering", "detail": r}
+                                                     for r in report.get("repairs", [])]:
+                    kinds.setdefault(found["kind"], []).append(found["detail"])
+                for kind, details in kinds.items():
+                    note(resources, kind, "; ".join(details[:8]), grade_id)
                 if report.get("hidden_names"):
                     note(resources, "shadowed-builtins", "notebook variables named like builtins were hidden "
                                                          f"during the test: {', '.join(report['hidden_names'])}",
                          grade_id)
             elif not (is_test and out.output_type == "execute_result"):  # no partial credit smuggled in
                 outputs.append(out)
+        if proofs and not is_test:
+            note(resources, "forged-proof", "a cell that is not a test published a test's proof", grade_id)
         if is_test:
             cell.source = meta["source"]
-            if (grade_id, guard.proof(secret, grade_id, meta["nonce"])) not in proofs \
-                    and not any(o.output_type == "error" for o in outputs):
+            valid = (grade_id, guard.proof(secret, grade_id, meta["nonce"]))
+            failed = any(o.output_type == "error" for o in outputs)
+            forged = valid in proofs and (failed or len(proofs) > 1
+                                         or (audit is not None and grade_id not in audit.get("ran", [])))
+            if forged:  # the guard publishes one proof, last, and only after the test ran without error
+                proofs = []
+                outputs.append(_error_output("ForgedProof", "this test cell's proof was not produced by the "
+                                                            "grader's run of the test"))
+                note(resources, "forged-proof", "a proof the guard did not produce (with an error, twice, or "
+                                                "for a test the guard never ran)", grade_id)
+            elif valid not in proofs and not failed:
                 outputs.append(_error_output("TestIncomplete", "this test cell did not run to its end under the "
                                                                "grader (its code was replaced or its failure hidden)"))
                 note(resources, "no-proof", "a test cell did not run to its end under the guard", grade_id)

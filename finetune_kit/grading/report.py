@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from finetune_kit.grading import gradebook
+from finetune_kit.grading import gradebook, guard
 
 #: Event kinds worth an instructor's attention, with the words the report uses for them.
 REASONS = {
@@ -36,11 +36,18 @@ REASONS = {
     "output-truncated": "output over the limit was dropped",
     "no-proof": "a test cell did not run to its end (tampering?)",
     "tampering": "the grader had to repair Python or the kit before a test",
+    **guard.TAMPERING,
+    "home-full": "the notebooks filled their home folder (its size limit): later writes failed",
+    "forged-proof": "a test's proof was not produced by the grader's run of the test (forged): scored 0",
+    "audit-missing": "the kernel did not answer the grader's final audit (its machinery was changed)",
     "forged-cell": "a made-up graded cell was ignored",
     "edited-cell": "a locked cell was edited (restored)",
     "deleted-cell": "a graded cell was deleted (restored)",
     "edited-metadata": "grading metadata was edited (reset)",
 }
+#: The kinds that mean student code worked against the grader (``questions.csv`` names them per question).
+TAMPERING_KINDS = frozenset({"tampering", *guard.TAMPERING, "forged-proof", "no-proof", "audit-missing",
+                             "edited-cell", "deleted-cell", "edited-metadata", "forged-cell"})
 GRADES_COLUMNS = ["student", "name", "assignment", "status", "score", "max_score", "auto_score",
                   "auto_max_score", "needs_manual_grade", "problems"]
 
@@ -98,12 +105,17 @@ def write_csvs(output: Path, rows: list[dict]) -> None:
                              ("" if row[c] is None else str(row[c])) for c in GRADES_COLUMNS])
     with _atomic(output / "questions.csv") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "assignment", "notebook", "cell", "score", "max_score", "autograded"])
+        writer.writerow(["student", "assignment", "notebook", "cell", "score", "max_score", "autograded",
+                         "tampering"])
         for row in rows:
+            seen: dict[tuple, set[str]] = defaultdict(set)  # (notebook, cell) -> what the grader saw there
+            for event in row["events"]:
+                if event["kind"] in TAMPERING_KINDS and event.get("cell"):
+                    seen[event.get("notebook"), event["cell"]].add(event["kind"])
             for key, (score, max_score, automatic) in sorted(row["cells"].items()):
                 notebook, cell = key.split("/", 1)
                 writer.writerow([row["student"], row["assignment"], notebook, cell, _fmt(score), _fmt(max_score),
-                                 str(bool(automatic)).lower()])
+                                 str(bool(automatic)).lower(), ";".join(sorted(seen[notebook, cell]))])
 
 
 def _png(fig) -> str:  # noqa: ANN001 - a matplotlib Figure

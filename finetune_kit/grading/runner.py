@@ -45,11 +45,29 @@ from finetune_kit.grading import gradebook, intake, report, sandbox, worker
 GRADER_VERSION = "1"
 
 
+#: What one worker may need at its peak: a kernel that trains takes up to about 5 GiB before its
+#: memory limit stops it, plus the worker, its prefork process and an inference server.
+WORKER_MEMORY = 6 * 1024**3
+
+
+def default_jobs(cores: int | None = None, available: int | None = None) -> int:
+    """One worker per core, but no more than the memory available now can carry at their peaks."""
+    cores = cores or os.cpu_count() or 1
+    if available is None:
+        try:
+            with open("/proc/meminfo", encoding="ascii") as f:
+                fields = dict(line.split(":", 1) for line in f)
+            available = int(fields["MemAvailable"].split()[0]) * 1024
+        except (OSError, KeyError, ValueError):
+            return cores
+    return max(1, min(cores, available // WORKER_MEMORY))
+
+
 @dataclass
 class Options:
     """How to grade a class (``python -m finetune_kit grade --help`` explains each)."""
 
-    jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
+    jobs: int = field(default_factory=lambda: default_jobs())
     limits: sandbox.Limits = field(default_factory=sandbox.Limits)
     isolation: str = "auto"
     assignments: list[str] | None = None
@@ -368,7 +386,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
                     seconds[sub.student] = took
                     _log(f"{len(graded)}/{len(todo)} {sub.student}: " + ", ".join(
                         f"{a} {r.get('auto_score', 0):g}/{r.get('auto_max_score', 0):g}"
-                        + ("" if r["status"] == "graded" else f" ({r['status']})")
+                        + ("" if r["status"] == "graded" else f" ({r['status']})") + _flags(r)
                         for a, r in record["assignments"].items()) + f" [{took:.0f} s]")
                     if on_student:
                         on_student(record)
@@ -437,6 +455,12 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
             (cache / _warm_marker(assignment)).write_text("")
     if jobs:
         _log(f"run cache: ran {len(jobs)} solution notebook(s) side by side ({time.perf_counter() - t0:.0f} s)")
+
+
+def _flags(entry: dict) -> str:
+    """What the progress line must not hide: an unreadable notebook, tampering, a lost kernel, ..."""
+    kinds = sorted({e["kind"] for e in entry.get("events", []) if e["kind"] in report.REASONS})
+    return f" [{', '.join(kinds)}]" if kinds else ""
 
 
 def _calling(assignments: list[str], calls: tuple[str, ...]) -> list[str]:

@@ -81,6 +81,7 @@ class Limits:
     # torch reserves a lot of address space: Part 3 (training, then ONNX export) needs more than 4G
     processes: int = 256  # RLIMIT_NPROC (threads count too)
     file_bytes: int = 512 * _MIB  # RLIMIT_FSIZE: the biggest file the kernel may write
+    home_bytes: int = 1 * _GIB  # size of the tmpfs each assignment's home is (full and user isolation)
     cpu_seconds: int = 900  # RLIMIT_CPU of a kernel, a backstop behind the timeouts
     open_files: int = 1024  # RLIMIT_NOFILE
     output_bytes: int = 1 * _MIB  # output kept per cell; the rest is dropped as it arrives
@@ -189,6 +190,24 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
     if libc.mount(*args) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {source} on {target}: {os.strerror(err)}")
+
+
+def bound_home(home: Path, size: int) -> None:
+    """Make ``home`` a tmpfs of ``size`` bytes (inside the worker's mount namespace): a notebook that
+    fills its home fills only that, never the disk that holds the gradebook and the other students."""
+    home.mkdir(parents=True, exist_ok=True)
+    _mount("tmpfs", str(home), "tmpfs", _MS_NOSUID | _MS_NODEV, f"mode=0755,size={int(size)}")
+
+
+def release_home(home: Path) -> bool:
+    """Unmount a ``bound_home`` (its files go with it); True if it was full when released."""
+    stats = os.statvfs(home)
+    full = stats.f_bavail * stats.f_frsize < max(1, stats.f_blocks * stats.f_frsize) * 0.01
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.umount2(str(home).encode(), 2) != 0:  # MNT_DETACH: a file still open does not block it
+        err = ctypes.get_errno()
+        raise OSError(err, f"umount {home}: {os.strerror(err)}")
+    return full
 
 
 def loopback_up() -> None:

@@ -176,6 +176,9 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
             result["assignments"][assignment] = entry
             continue
         home = scratch / "home" / assignment
+        bounded = level in ("full", "user")
+        if bounded:  # the home is a tmpfs of its own: filling it fails this assignment only
+            sandbox.bound_home(home, setup["limits"].get("home_bytes", sandbox.Limits().home_bytes))
         cache = str(scratch / job["model_cache"]) if job.get("model_cache") else setup.get("run_cache")
         jail = _jail({**setup, "run_cache": cache}, home, home / "work", _kernel_uid(setup))
         release = course / "release" / assignment
@@ -183,6 +186,7 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
             shutil.copytree(release, jail.cwd, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True)
         jail.prepare()
         sandbox.SandboxKernelManager.jail = jail
+        pipeline.GuardTests.release_dir = release
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         outcome = api.autograde(assignment, student, force=True, create=True)
         print(f"[worker] {assignment}: autograde {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -208,6 +212,10 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
         entry["events"] += list(pipeline.JOURNAL)
         entry["seconds"] = round(time.perf_counter() - started, 2)
         jail.kill_leftovers()
+        if bounded and sandbox.release_home(home):
+            entry["events"].append({"notebook": None, "cell": None, "kind": "home-full",
+                                    "detail": f"the notebooks filled their home ({setup['limits'].get('home_bytes')}"
+                                              " bytes); writes beyond it failed"})
         result["assignments"][assignment] = entry
     write_json_atomic(scratch / RESULT, result)
     return result
