@@ -179,9 +179,13 @@ def test_grades_csv_and_the_class_report(graded):
     html = (graded.out / "report.html").read_text()
     assert html.count("data:image/png;base64,") >= 3  # totals, per question, per student
     for words in ("Per-student totals", "how each autograded question went", "Failures and their reasons",
-                  "notebook file unreadable", "kernel died", "grader had to repair"):
+                  "notebook file unreadable", "kernel died", "builtins were replaced", "forged"):
         assert words in html
     assert all(f"<td>{s}</td>" in html for s in STUDENTS)
+    tampering = {(q["student"], q["cell"]): q["tampering"] for q in questions}
+    assert "forged-proof" in tampering["forged_proof", "q1_tests"]
+    assert "rebound-name" in tampering["rebound_names", "model_class_tests"]
+    assert not any(tampering[s, c] for s, c in tampering if s in ("perfect", "imperfect", "blank"))
 
 
 @pytest.mark.slow
