@@ -29,11 +29,12 @@ PROFILE ?= offline
 demo: setup  ## the main job: run every solution notebook, rebuild the release, grade a sample
 	$(PY) -m finetune_kit demo --profile $(PROFILE)
 
+PYTEST_ARGS ?=
 test: setup  ## every test, offline
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
-test-fast: setup  ## unit tests only (no notebooks, no nbgrader)
-	$(PY) -m pytest -m "not slow"
+test-fast: setup  ## unit tests only (no notebooks, no nbgrader; a few minutes)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 sources: setup  ## rebuild solutions/ from autograde/sources/*.py
 	cd autograde && $(PY) notebook_source.py

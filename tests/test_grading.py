@@ -301,6 +301,7 @@ def test_bad_arguments_are_clear_errors(tmp_path):
     assert out.returncode == 2 and "submissions not found" in out.stderr
 
 
+@pytest.mark.slow
 def test_a_worker_stopped_at_its_deadline_is_replaced_and_the_next_student_is_graded(graded, tmp_path, monkeypatch):
     """One worker slot, two students: the first overruns a (tiny) deadline, so the slot's worker is
     killed; the next student gets a fresh worker in the same slot and the grade an uninterrupted run gives."""
