@@ -288,29 +288,13 @@ class SandboxExecute(Execute):
             return False
         return True
 
-    async def _async_responsive(self, timeout: float = PROBE_TIMEOUT) -> bool:
-        """Does the kernel still run code? A cell can leave it alive but unable to answer (for
-        example by breaking a builtin the kernel's own message handling uses)."""
-        msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False))
-        deadline = monotonic() + timeout
-        while (left := deadline - monotonic()) > 0:
-            try:
-                msg = await ensure_async(self.kc.shell_channel.get_msg(timeout=left))
-            except Empty:
-                break
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return True
-        return False
-
-    _responsive = run_sync(_async_responsive)
-
-    async def _async_audit(self, timeout: float = PROBE_TIMEOUT) -> str | None:
-        """Ask the guard what it ran, through ``user_expressions``: evaluated outside any cell, so an input
-        transformer that rewrites cells cannot intercept it. None: no answer (the kernel was changed)."""
+    async def _async_reply(self, timeout: float = PROBE_TIMEOUT, **expressions: str) -> dict | None:
+        """Run nothing, silently, evaluating ``expressions`` (``user_expressions``: outside any cell, so
+        no input transformer sees them); the kernel's reply, or None if it does not answer in time."""
         try:
-            msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False, user_expressions={
-                "audit": f"{guard.GUARD_NAME}.audit()"}))
-        except Exception:  # noqa: BLE001 - a kernel that is gone cannot be audited
+            msg_id = await ensure_async(self.kc.execute("", silent=True, store_history=False,
+                                                        user_expressions=expressions))
+        except Exception:  # noqa: BLE001 - a kernel that is gone does not answer
             return None
         deadline = monotonic() + timeout
         while (left := deadline - monotonic()) > 0:
@@ -319,18 +303,28 @@ class SandboxExecute(Execute):
             except Empty:
                 break
             if msg["parent_header"].get("msg_id") == msg_id:
-                found = msg["content"].get("user_expressions", {}).get("audit", {})
-                if found.get("status") != "ok":
-                    return None
-                import ast
-
-                try:
-                    return ast.literal_eval(found.get("data", {}).get("text/plain", ""))
-                except (ValueError, SyntaxError):
-                    return None
+                return msg
         return None
 
-    _audit = run_sync(_async_audit)
+    _reply = run_sync(_async_reply)
+
+    def _responsive(self) -> bool:
+        """Does the kernel still run code? A cell can leave it alive but unable to answer (for
+        example by breaking a builtin the kernel's own message handling uses)."""
+        return self._reply() is not None
+
+    def _audit(self) -> str | None:
+        """Ask the guard which tests it ran (``guard.audit``); None: no answer (the kernel was changed)."""
+        import ast
+
+        reply = self._reply(audit=f"{guard.GUARD_NAME}.audit()")
+        found = (reply or {}).get("content", {}).get("user_expressions", {}).get("audit", {})
+        if found.get("status") != "ok":
+            return None
+        try:
+            return ast.literal_eval(found.get("data", {}).get("text/plain", ""))
+        except (ValueError, SyntaxError):
+            return None
 
     def _kernel_lost(self, index: int, err: Exception) -> None:
         cell = self.nb.cells[index]
