@@ -394,7 +394,8 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         while not slots.empty():  # every worker (and its kernels) ends with the run
             slots.get().stop()
         if behind is not None:
-            behind.kill() if behind.poll() is None else None  # graded already: nobody waits for it now
+            if behind.poll() is None:  # graded already (or stopped): nobody waits for it now
+                behind.kill()
             behind.wait()
     report.write_all(output, sorted(found.submissions), assignments, found.unattributed)
     elapsed = time.perf_counter() - started
@@ -435,9 +436,11 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
         if not (cache / _warm_marker(assignment)).exists():
             solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
             makes = {nb: {c for c in calls if f"{c}(" in nb.read_text()} for nb in solutions}
-            # a notebook whose calls another one of the assignment makes too adds only its start-up
-            todo[assignment] = [nb for nb in solutions if makes[nb] and not any(
-                other != nb and makes[nb] < makes[other] for other in solutions)]
+            # a partial warm-up (a class of one: Part 3's model) skips a notebook whose calls another one of
+            # the assignment makes too: the same runs, one more start-up (a whole one runs every notebook)
+            partial = calls != runcache.CACHED_CALLS
+            todo[assignment] = [nb for nb in solutions if makes[nb] and not (partial and any(
+                other != nb and makes[nb] < makes[other] for other in solutions))]
     jobs = [(assignment, nb) for assignment, solutions in todo.items() for nb in solutions]
     t0 = time.perf_counter()
     try:
