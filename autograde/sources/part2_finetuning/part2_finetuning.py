@@ -103,7 +103,7 @@ CELLS = [
     _got = find_problems(_h)
     assert type(_got) is _pd.DataFrame and list(_got.columns) == ["row", "field", "problem"]
     _got_pairs = sorted((str(_r), str(_f)) for _r, _f in zip(_got["row"].tolist(), _got["field"].tolist()))
-    assert _got_pairs == [("id2", "text"), ("id3", "text"), ("id4", "label"), ("id5", "label"), ("id6", "text")], \
+    assert _got_pairs == [("id2", "text"), ("id3", "text"), ("id4", "label"), ("id5", "label"), ("id6", "text")], \\
         _got_pairs
     _msgs = {str(_r): str(_p) for _r, _f, _p in zip(_got["row"].tolist(), _got["field"].tolist(),
                                                     _got["problem"].tolist()) if str(_f) == "text"}

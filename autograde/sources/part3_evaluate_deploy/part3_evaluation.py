@@ -344,9 +344,9 @@ CELLS = [
             _scores = train_fold(_fit, _inner, _held, _config.PROFILES["smoke"])
     finally:
         _transformers.Trainer.__init__ = _init
-    assert isinstance(_scores, _np.ndarray), \
+    assert isinstance(_scores, _np.ndarray), \\
         f"return a NumPy array (train.predict_proba gives one), not {type(_scores).__name__}"
-    assert _scores.shape == (len(_held),), \
+    assert _scores.shape == (len(_held),), \\
         f"one score per held-out review: expected shape {(len(_held),)}, got {_scores.shape}"
     assert _np.issubdtype(_scores.dtype, _np.floating) and ((_scores >= 0) & (_scores <= 1)).all(), \\
         "scores are probabilities P(positive), between 0 and 1"
