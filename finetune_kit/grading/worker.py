@@ -177,8 +177,9 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
             continue
         home = scratch / "home" / assignment
         bounded = level in ("full", "user")
+        home_bytes = setup["limits"].get("home_bytes", sandbox.Limits().home_bytes)
         if bounded:  # the home is a tmpfs of its own: filling it fails this assignment only
-            sandbox.bound_home(home, setup["limits"].get("home_bytes", sandbox.Limits().home_bytes))
+            sandbox.bound_home(home, home_bytes)
         cache = str(scratch / job["model_cache"]) if job.get("model_cache") else setup.get("run_cache")
         jail = _jail({**setup, "run_cache": cache}, home, home / "work", _kernel_uid(setup))
         release = course / "release" / assignment
@@ -214,8 +215,8 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
         jail.kill_leftovers()
         if bounded and sandbox.release_home(home):
             entry["events"].append({"notebook": None, "cell": None, "kind": "home-full",
-                                    "detail": f"the notebooks filled their home ({setup['limits'].get('home_bytes')}"
-                                              " bytes); writes beyond it failed"})
+                                    "detail": f"the notebooks filled their home ({home_bytes} bytes); "
+                                              "writes beyond it failed"})
         result["assignments"][assignment] = entry
     write_json_atomic(scratch / RESULT, result)
     return result
