@@ -45,7 +45,8 @@ def measure(submissions: Path, output: Path, jobs: int, assignments: list[str] |
     warm = 0.0
     if warm_first:
         started = time.perf_counter()
-        runner.warm_run_cache(output, assignments or course.available_assignments(), "smoke")
+        runner.warm_run_cache(output, assignments or course.available_assignments(), "smoke",
+                              threads=runner.kernel_threads(jobs))
         warm = time.perf_counter() - started
     result = runner.grade_class(submissions, output, runner.Options(jobs=jobs, assignments=assignments,
                                                                     run_cache=run_cache))

@@ -281,7 +281,8 @@ class SandboxExecute(Execute):
         injected = bool(cell.metadata.get(_META, {}).get("injected"))
         started = monotonic()
         self.execute_cell(cell, index, store_history=not injected)
-        _trace(f"cell {index} ({self._cell_name(cell) or 'code'}): {monotonic() - started:.2f} s")
+        first = next((line for line in cell.source.splitlines() if line.strip()), "")[:60]
+        _trace(f"cell {index} ({self._cell_name(cell) or 'code'}): {monotonic() - started:.2f} s  {first}")
         if any(o.output_type == "error" and o.get("ename") == "CellTimeoutError" for o in cell.outputs):
             note(self.resources, "timeout", f"a cell ran longer than {self.timeout} s and was interrupted",
                  self._cell_name(cell))

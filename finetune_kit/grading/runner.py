@@ -277,8 +277,9 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     course._ensure_tools_on_path()
     level = sandbox.detect_isolation(options.isolation)
     if not options.limits.threads:
-        threads = max(1, (os.cpu_count() or 1) // max(1, options.jobs))
-        options = dataclasses.replace(options, limits=dataclasses.replace(options.limits, threads=threads))
+        options = dataclasses.replace(options, limits=dataclasses.replace(options.limits,
+                                                                          threads=kernel_threads(options.jobs)))
+    threads = options.limits.threads
     available = course.available_assignments()
     wanted = options.assignments or available
     unknown = [a for a in wanted if a not in available]
@@ -362,15 +363,15 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
                 slot.ensure_running()
         warm_started = time.perf_counter()
         if options.run_cache and len(todo) >= 2:
-            warm_run_cache(output, assignments, options.profile)
+            warm_run_cache(output, assignments, options.profile, threads=threads)
         elif todo and options.run_cache:  # one student: running whole solutions first only adds time, but the
             # model Part 3 evaluates is the instructor's (trained by the reference recipe, which student kernels
             # cannot see): it is trained behind the grading, which waits for it only where it is needed
             # (and its ONNX export, while the workers start and grade the other parts)
-            behind = _warm_behind(output, assignments, options.profile, calls=("ensure_model", "export_onnx"))
+            behind = _warm_behind(output, assignments, options.profile, ("ensure_model", "export_onnx"), threads)
             after_warm_up = frozenset(_calling(assignments, ("ensure_model", "export_onnx")))
         elif todo:  # no shared cache: the kernels get a private copy of that model, made first
-            warm_run_cache(output, assignments, options.profile, calls=("ensure_model",))
+            warm_run_cache(output, assignments, options.profile, calls=("ensure_model",), threads=threads)
         warmed = time.perf_counter() - warm_started
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             pending: set[Future] = {pool.submit(job, sub) for sub in todo}
@@ -409,14 +410,21 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
 RUN_CACHE = "run-cache"
 
 
+def kernel_threads(jobs: int) -> int:
+    """Torch threads per graded kernel: the cores shared among the workers."""
+    return max(1, (os.cpu_count() or 1) // max(1, jobs))
+
+
 def warm_run_cache(output: Path, assignments: list[str], profile: str,
-                   calls: tuple[str, ...] | None = None) -> None:
+                   calls: tuple[str, ...] | None = None, threads: int = 1) -> None:
     """Execute each solution notebook once, up to its last cached call, unsandboxed (it is the
     instructor's own code), with the run cache writable: every run it makes is then reused by
     students' kernels that ask for the same run. Once per kit version and assignment; a failure only
     costs speed. The notebooks run side by side; where two ask for the same run (Part 3's
     ``ensure_model`` in both Part 3 notebooks), the second waits for the first (``runcache.lookup``).
-    ``calls``: only these of the cached calls (``runcache.CACHED_CALLS``), each solution cut after its last."""
+    ``calls``: only these of the cached calls (``runcache.CACHED_CALLS``), each solution cut after its last.
+    ``threads``: torch threads per kernel, the graded kernels' own (``kernel_threads``): a Trainer run's
+    key includes them (sums run in another order on more threads), so a warm-up on other threads is never reused."""
     from finetune_kit import runcache
 
     calls = calls or runcache.CACHED_CALLS
@@ -428,9 +436,8 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
         for entry in cache.iterdir():
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     stamp.write_text(reference)
-    # one thread per kernel: the solutions run side by side, and more threads than cores only thrash
-    writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1", "OMP_NUM_THREADS": "1",
-                "MKL_NUM_THREADS": "1"}
+    writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1", "OMP_NUM_THREADS": str(threads),
+                "MKL_NUM_THREADS": str(threads)}
     todo: dict[str, list[Path]] = {}
     for assignment in assignments:
         if not (cache / _warm_marker(assignment)).exists():
@@ -472,7 +479,8 @@ def _calling(assignments: list[str], calls: tuple[str, ...]) -> list[str]:
                                           for nb in (REPO_ROOT / "solutions" / a).glob("*.ipynb"))]
 
 
-def _warm_behind(output: Path, assignments: list[str], profile: str, calls: tuple[str, ...]) -> subprocess.Popen:
+def _warm_behind(output: Path, assignments: list[str], profile: str, calls: tuple[str, ...],
+                 threads: int) -> subprocess.Popen:
     """``warm_run_cache`` in a child process while the workers grade; it writes ``WARM_DONE`` last.
 
     A child, so the writable-cache environment its kernels need is never the grader's own (a worker
@@ -481,8 +489,10 @@ def _warm_behind(output: Path, assignments: list[str], profile: str, calls: tupl
     done = output / RUN_CACHE / worker.WARM_DONE
     done.unlink(missing_ok=True)
     code = ("import sys; from pathlib import Path; from finetune_kit.grading import runner\n"
-            "runner.warm_run_cache(Path(sys.argv[1]), sys.argv[2].split(','), sys.argv[3], tuple(sys.argv[4:]))")
-    child = subprocess.Popen([sys.executable, "-c", code, str(output), ",".join(assignments), profile, *calls],
+            "runner.warm_run_cache(Path(sys.argv[1]), sys.argv[2].split(','), sys.argv[3], tuple(sys.argv[5:]), "
+            "int(sys.argv[4]))")
+    child = subprocess.Popen([sys.executable, "-c", code, str(output), ",".join(assignments), profile, str(threads),
+                              *calls],
                              stdin=subprocess.DEVNULL)
 
     def mark_done() -> None:  # however it ended: a worker must never wait for a warm-up that died
