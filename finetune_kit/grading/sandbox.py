@@ -48,7 +48,7 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
 
 from finetune_kit.config import DATA_DIR, REPO_ROOT
-from finetune_kit.grading.prefork import Prefork, PreforkError
+from finetune_kit.grading.prefork import Prefork, forking_launcher
 
 ISOLATION_LEVELS = ("full", "user", "none")
 #: First uid of the kernels' throw-away users (one per worker slot); far from real and container ids.
@@ -403,19 +403,7 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL  # a student's os.write(1, ...) goes nowhere
         factory, provisioner = type(self).prefork, self.provisioner
         if factory is not None and not factory.dead and isinstance(provisioner, LocalProvisioner):
-            async def launch(cmd: list[str], **options) -> dict:  # noqa: ANN003 - the provisioner's signature
-                try:
-                    process = factory.spawn(cmd, str(options["cwd"]), dict(options["env"]), jail.rlimits(nproc),
-                                            jail.uid)
-                except PreforkError as err:
-                    print(f"[worker] prefork: {err}; launching the kernel normally", file=sys.stderr, flush=True)
-                    type(self).prefork = None
-                    return await LocalProvisioner.launch_kernel(provisioner, cmd, **options)
-                provisioner.process, provisioner.pid, provisioner.pgid = process, process.pid, process.pid
-                provisioner.cwd = options.get("cwd")
-                return provisioner.connection_info
-
-            provisioner.launch_kernel = launch
+            provisioner.launch_kernel = forking_launcher(provisioner, factory, jail.rlimits(nproc), jail.uid)
         await super()._async_launch_kernel(kernel_cmd, **kw)
 
     def exit_status(self) -> int | None:
