@@ -7,8 +7,8 @@ assignment, answered right) copied to N students, a folder each. Both runs use t
     python benchmarks/grade_class.py [--students 30] [--jobs N] [--assignment NAME] [--output DIR] [--json FILE]
 
 Prints the seconds for one submission (a class of one, one worker) three ways: fresh with the run
-cache (the target: end to end, with the warm-up that trains the model Part 3 evaluates running behind
-the grading of Parts 1 and 2), fresh without the run cache, and late (a class was graded before, so
+cache (the target: end to end, with the short warm-up that trains only the model Part 3 evaluates),
+fresh without the run cache, and late (a class was graded before, so
 the cache is warm); then for the class (N students, ``--jobs`` workers, default: CPU cores) with the
 one-off preparation (release and gradebooks) and run-cache warm-up (the solutions run once, their
 Trainer runs included) shown apart, and the mean seconds per student. Targets on a 2-core machine: one

@@ -422,6 +422,7 @@ class _ModuleKeeper:
             spec = importlib.util.find_spec(package)
             self.roots[package] = [Path(p).resolve() for p in (spec.submodule_search_locations or [])]
         self.known: dict[str, types.ModuleType] = {}
+        self._scanned: set[str] = set()
         self.code: dict[str, types.CodeType | None] = {}  # compiled when first seen: later edits of
         self._learn()  # the file on disk (or a race with an editor) must not look like tampering
 
@@ -434,8 +435,12 @@ class _ModuleKeeper:
 
     def _learn(self) -> list[str]:
         repairs = []
-        for name, module in list(sys.modules.items()):
-            if not _healed(name) or name in self.known:
+        # only names not looked at before: whether a name is healed depends on the name alone, and the
+        # known ones are checked by ``heal`` itself (a kernel holds ~6,700 modules; a test heals twice)
+        for name in sys.modules.keys() - self._scanned:
+            self._scanned.add(name)
+            module = sys.modules.get(name)
+            if module is None or not _healed(name) or name in self.known:
                 continue
             if not self._genuine(name, module):
                 repairs.append(f"sys.modules[{name!r}] was replaced")

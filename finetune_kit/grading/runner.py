@@ -29,7 +29,6 @@ import select
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -118,8 +117,7 @@ def _grading_fingerprint(here: gradebook.Course, assignments: list[str], options
 
 
 def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments: list[str], folder: Path,
-                     model_cache: Path | None = None, after_warm_up: frozenset[str] = frozenset()) -> Path:
-    """``after_warm_up``: assignments the worker grades only once the warm-up behind it is done."""
+                     model_cache: Path | None = None) -> Path:
     scratch = folder / sub.student
     shutil.rmtree(scratch, ignore_errors=True)
     (scratch / "course").mkdir(parents=True)
@@ -143,7 +141,7 @@ def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments
         dest.mkdir(parents=True)
         for name, path in files.items():
             shutil.copyfile(path, dest / name)
-        job["assignments"][assignment] = {"notebooks": sorted(files), "after_warm_up": assignment in after_warm_up}
+        job["assignments"][assignment] = {"notebooks": sorted(files)}
     worker.write_json_atomic(scratch / worker.JOB, job)
     return scratch
 
@@ -343,7 +341,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         try:
             slot.ensure_running()
             scratch = _prepare_scratch(here, sub, assignments, slot.folder,
-                                       None if options.run_cache else output / RUN_CACHE, after_warm_up)
+                                       None if options.run_cache else output / RUN_CACHE)
             notebooks = sum(len(f) for f in sub.files.values())
             failure = slot.grade(scratch, _deadline(options, notebooks))
             if (scratch / worker.LOG).exists():
@@ -355,8 +353,6 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         return sub, scratch, failure, time.perf_counter() - t0
 
     graded, seconds, warmed = [], {}, 0.0
-    behind: subprocess.Popen | None = None
-    after_warm_up: frozenset[str] = frozenset()
     try:
         if todo:  # the workers set up their sandboxes and import the libraries while the warm-up runs
             for slot in all_slots:
@@ -364,13 +360,9 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         warm_started = time.perf_counter()
         if options.run_cache and len(todo) >= 2:
             warm_run_cache(output, assignments, options.profile, threads=threads)
-        elif todo and options.run_cache:  # one student: running whole solutions first only adds time, but the
-            # model Part 3 evaluates is the instructor's (trained by the reference recipe, which student kernels
-            # cannot see): it is trained behind the grading, which waits for it only where it is needed
-            # (and its ONNX export, while the workers start and grade the other parts)
-            behind = _warm_behind(output, assignments, options.profile, ("ensure_model", "export_onnx"), threads)
-            after_warm_up = frozenset(_calling(assignments, ("ensure_model", "export_onnx")))
-        elif todo:  # no shared cache: the kernels get a private copy of that model, made first
+        elif todo:  # one student, or no shared cache: running whole solutions first would only add time, but
+            # the model Part 3 evaluates is the instructor's (trained by the reference recipe, which student
+            # kernels cannot see): that alone is trained first (shared, or copied to each kernel without the cache)
             warm_run_cache(output, assignments, options.profile, calls=("ensure_model",), threads=threads)
         warmed = time.perf_counter() - warm_started
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
@@ -394,10 +386,6 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     finally:
         while not slots.empty():  # every worker (and its kernels) ends with the run
             slots.get().stop()
-        if behind is not None:
-            if behind.poll() is None:  # graded already (or stopped): nobody waits for it now
-                behind.kill()
-            behind.wait()
     report.write_all(output, sorted(found.submissions), assignments, found.unattributed)
     elapsed = time.perf_counter() - started
     _log(f"done in {elapsed:.0f} s: {output / 'grades.csv'}, {output / 'report.html'}")
@@ -443,11 +431,15 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
         if not (cache / _warm_marker(assignment)).exists():
             solutions = sorted((REPO_ROOT / "solutions" / assignment).glob("*.ipynb"))
             makes = {nb: {c for c in calls if f"{c}(" in nb.read_text()} for nb in solutions}
-            # a partial warm-up (a class of one: Part 3's model) skips a notebook whose calls another one of
-            # the assignment makes too: the same runs, one more start-up (a whole one runs every notebook)
-            partial = calls != runcache.CACHED_CALLS
-            todo[assignment] = [nb for nb in solutions if makes[nb] and not (partial and any(
-                other != nb and makes[nb] < makes[other] for other in solutions))]
+            todo[assignment] = [nb for nb in solutions if makes[nb]]
+            if calls != runcache.CACHED_CALLS:  # a partial warm-up (Part 3's model) skips a notebook whose
+                # calls the ones kept make too: the same runs, one more start-up (a whole one runs every notebook)
+                kept, covered = [], set()
+                for nb in sorted(todo[assignment], key=lambda nb: -len(makes[nb])):
+                    if not makes[nb] <= covered:
+                        kept.append(nb)
+                        covered |= makes[nb]
+                todo[assignment] = sorted(kept)
     jobs = [(assignment, nb) for assignment, solutions in todo.items() for nb in solutions]
     t0 = time.perf_counter()
     factory = None
@@ -479,37 +471,6 @@ def _flags(entry: dict) -> str:
     """What the progress line must not hide: an unreadable notebook, tampering, a lost kernel, ..."""
     kinds = sorted({e["kind"] for e in entry.get("events", []) if e["kind"] in report.REASONS})
     return f" [{', '.join(kinds)}]" if kinds else ""
-
-
-def _calling(assignments: list[str], calls: tuple[str, ...]) -> list[str]:
-    """The assignments whose solutions make one of these cached calls."""
-    return [a for a in assignments if any(f"{c}(" in nb.read_text() for c in calls
-                                          for nb in (REPO_ROOT / "solutions" / a).glob("*.ipynb"))]
-
-
-def _warm_behind(output: Path, assignments: list[str], profile: str, calls: tuple[str, ...],
-                 threads: int) -> subprocess.Popen:
-    """``warm_run_cache`` in a child process while the workers grade; it writes ``WARM_DONE`` last.
-
-    A child, so the writable-cache environment its kernels need is never the grader's own (a worker
-    restarted meanwhile must not inherit it). Workers wait for ``worker.WARM_DONE`` before grading an
-    assignment that needs its runs (``after_warm_up``) and grade the others meanwhile."""
-    done = output / RUN_CACHE / worker.WARM_DONE
-    done.unlink(missing_ok=True)
-    code = ("import sys; from pathlib import Path; from finetune_kit.grading import runner\n"
-            "runner.warm_run_cache(Path(sys.argv[1]), sys.argv[2].split(','), sys.argv[3], tuple(sys.argv[5:]), "
-            "int(sys.argv[4]))")
-    child = subprocess.Popen([sys.executable, "-c", code, str(output), ",".join(assignments), profile, str(threads),
-                              *calls],
-                             stdin=subprocess.DEVNULL)
-
-    def mark_done() -> None:  # however it ended: a worker must never wait for a warm-up that died
-        child.wait()
-        done.write_text("")
-        os.chmod(done, 0o644)
-
-    threading.Thread(target=mark_done, daemon=True).start()
-    return child
 
 
 def _warm_marker(assignment: str) -> str:

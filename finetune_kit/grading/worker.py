@@ -103,19 +103,6 @@ def _check_notebook(path: Path) -> str | None:
     return None
 
 
-#: Written in the run cache when a warm-up that runs behind the grading ends (whether or not it worked);
-#: a worker waits for it at most ``WARM_UP_WAIT`` seconds before grading anyway.
-WARM_DONE, WARM_UP_WAIT = ".warm-up-done", 900.0
-
-
-def _wait_for_warm_up(cache: Path) -> None:
-    """Grade what needs the warm-up's runs (Part 3's model) only once it has made them."""
-    started = time.perf_counter()
-    while not (cache / WARM_DONE).exists() and time.perf_counter() - started < WARM_UP_WAIT:
-        time.sleep(0.1)
-    print(f"[worker] waited {time.perf_counter() - started:.1f} s for the warm-up", file=sys.stderr)
-
-
 def _scores(db_url: str, assignment: str, student: str) -> dict[str, dict[str, list]]:
     from nbgrader.api import Gradebook
 
@@ -159,8 +146,6 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
     result = {"student": student, "isolation": level, "assignments": {}}
     pipeline.SandboxExecute.limits = sandbox.Limits(**setup["limits"])
     for assignment, spec in job["assignments"].items():
-        if spec.get("after_warm_up") and setup.get("run_cache"):
-            _wait_for_warm_up(Path(setup["run_cache"]))
         started = time.perf_counter()
         pipeline.JOURNAL.clear()
         entry = {"status": "graded", "events": [], "notebooks": {}, "scores": {}}
