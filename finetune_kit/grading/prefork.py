@@ -350,6 +350,8 @@ class PreforkKernelManager(AsyncKernelManager):
     prefork: Prefork | None = None
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):  # noqa: ANN001, ANN202 - jupyter_client's signature
+        # its errors reach the client as cell errors; its own start-up notes would only clutter the grader's log
+        kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         factory, provisioner = type(self).prefork, self.provisioner
         if factory is not None and not factory.dead and isinstance(provisioner, LocalProvisioner):
             provisioner.launch_kernel = forking_launcher(provisioner, factory, [], None)

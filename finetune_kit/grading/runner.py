@@ -34,7 +34,6 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from unittest import mock
 
 from finetune_kit import course
 from finetune_kit.config import REPO_ROOT
@@ -424,8 +423,9 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
         for entry in cache.iterdir():
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
     stamp.write_text(reference)
-    writable = {runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1", "OMP_NUM_THREADS": str(threads),
-                "MKL_NUM_THREADS": str(threads)}
+    # the kernels' own environment (the grader's stays as it is): the cache writable, the profile, the threads
+    env = {**os.environ, runcache.CACHE_ENV: str(cache), runcache.WRITE_ENV: "1", "FINETUNE_KIT_PROFILE": profile,
+           "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     todo: dict[str, list[Path]] = {}
     for assignment in assignments:
         if not (cache / _warm_marker(assignment)).exists():
@@ -444,13 +444,12 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
     t0 = time.perf_counter()
     factory = None
     try:
-        with mock.patch.dict(os.environ, writable), ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-            # the solutions' kernels inherit the environment; it is restored afterwards. They are forked
-            # from one process that imports the libraries once (``prefork``), not four times side by side.
+        with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
+            # side by side, the kernels forked from one process that imports the libraries once (``prefork``)
             if len(jobs) > 1:
                 (output / ".warm-up").mkdir(parents=True, exist_ok=True)
-                factory = prefork.Prefork.launch(dict(os.environ), str(output / ".warm-up"))
-            failed = dict(zip(jobs, pool.map(lambda job: _warm_one(output, *job, profile, calls, factory), jobs),
+                factory = prefork.Prefork.launch(env, str(output / ".warm-up"))
+            failed = dict(zip(jobs, pool.map(lambda job: _warm_one(output, *job, env, calls, factory), jobs),
                               strict=True))
     finally:
         if factory is not None:
@@ -479,7 +478,12 @@ def _warm_marker(assignment: str) -> str:
     return f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
 
 
-def _warm_one(output: Path, assignment: str, nb: Path, profile: str, calls: tuple[str, ...],
+#: What a warm-up kernel runs when it starts (IPython's ``exec_lines``, not a cell of the notebook): the
+#: solution's Trainer runs go into the cache.
+STORE_TRAINER_RUNS = "--IPKernelApp.exec_lines=from finetune_kit import trainer_runs; trainer_runs.install()"
+
+
+def _warm_one(output: Path, assignment: str, nb: Path, env: dict[str, str], calls: tuple[str, ...],
               factory: prefork.Prefork | None = None) -> str | None:
     """Run one solution notebook up to its last cached call (its kernel forked from ``factory`` if
     given); the error, or None. nbclient, not papermill: nobody reads the executed copy, so it is
@@ -489,14 +493,12 @@ def _warm_one(output: Path, assignment: str, nb: Path, profile: str, calls: tupl
 
     work = output / ".warm-up" / assignment / nb.stem  # each its own outputs: they run side by side
     try:
-        trimmed = _up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", outputs=work / "outputs", calls=calls,
-                                          profile=profile)
-        notebook = nbformat.read(trimmed, as_version=4)
+        notebook = nbformat.read(_up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", calls=calls), as_version=4)
         manager = type("WarmUpKernelManager", (prefork.PreforkKernelManager,), {"prefork": factory})
         client = NotebookClient(notebook, timeout=600, kernel_name="python3", kernel_manager_class=manager,
-                                resources={"metadata": {"path": str(nb.parent)}})
+                                extra_arguments=[STORE_TRAINER_RUNS], resources={"metadata": {"path": str(nb.parent)}})
         try:
-            client.execute()
+            client.execute(env={**env, "FINETUNE_KIT_OUTPUTS": str(work / "outputs")})
         finally:
             nbformat.write(notebook, work / nb.name)
     except Exception as err:  # noqa: BLE001 - without the cache every student just trains
@@ -514,11 +516,8 @@ def cached_call_cells(cells: list, calls: tuple[str, ...]) -> list[int]:
             or any(re.search(rf"\b{name}\b", source) for name in around)]
 
 
-def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = None,
-                            calls: tuple[str, ...] | None = None, profile: str | None = None) -> Path:
-    """The notebook without the cells after its last cached call: the warm-up needs nothing they do.
-    With ``outputs``, a first cell makes it write its models there (the solutions run side by side);
-    with ``profile``, a cell after the parameters cell sets ``PROFILE`` (as papermill would)."""
+def _up_to_last_cached_call(notebook: Path, dest: Path, calls: tuple[str, ...] | None = None) -> Path:
+    """The notebook without the cells after its last cached call: the warm-up needs nothing they do."""
     import nbformat
 
     from finetune_kit import runcache
@@ -527,15 +526,6 @@ def _up_to_last_cached_call(notebook: Path, dest: Path, outputs: Path | None = N
     at = cached_call_cells(nb.cells, calls or runcache.CACHED_CALLS)
     if at:
         nb.cells = nb.cells[:at[-1] + 1]
-    if profile is not None:
-        for i, cell in enumerate(nb.cells):
-            if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-                nb.cells.insert(i + 1, nbformat.v4.new_code_cell(f"PROFILE = {profile!r}"))
-                break
-    if outputs is not None:
-        setting = (f"import os\nos.environ['FINETUNE_KIT_OUTPUTS'] = {str(outputs)!r}\n"
-                   "from finetune_kit import trainer_runs\ntrainer_runs.install()  # store its Trainer runs")
-        nb.cells.insert(0, nbformat.v4.new_code_cell(setting))
     dest.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, dest)
     return dest

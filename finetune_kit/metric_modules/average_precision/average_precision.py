@@ -4,9 +4,9 @@ Computed with scikit-learn ``average_precision_score``. The Hub has no canonical
 name, so online and offline runs both load this one.
 """
 
-import datasets
-import evaluate
 from sklearn.metrics import average_precision_score
+
+from finetune_kit.metric_modules._sklearn import sklearn_metric
 
 _DESCRIPTION = (
     "AP = sum over thresholds of (R_n - R_{n-1}) * P_n: precision averaged over the recall levels the "
@@ -28,24 +28,5 @@ Example:
     {'average_precision': 0.8333333333333333}
 """
 
-_CITATION = "Pedregosa et al., Scikit-learn: Machine Learning in Python, JMLR 12, pp. 2825-2830, 2011."
-
-
-@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class AveragePrecision(evaluate.Metric):
-    def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"references": datasets.Value("int32"),
-                                        "prediction_scores": datasets.Value("float")}),
-            reference_urls=[
-                "https://scikit-learn.org/stable/modules/generated/sklearn.metrics.average_precision_score.html"
-            ],
-        )
-
-    def _compute(self, references, prediction_scores, pos_label=1, sample_weight=None):
-        score = average_precision_score(references, prediction_scores, pos_label=pos_label,
-                                        sample_weight=sample_weight)
-        return {"average_precision": float(score)}
+AveragePrecision = sklearn_metric("AveragePrecision", "average_precision", average_precision_score, "scores",
+                                  _DESCRIPTION, _KWARGS_DESCRIPTION)

@@ -3,9 +3,9 @@
 Same name, inputs, arguments and output as the Hub's ``evaluate-metric/f1``.
 """
 
-import datasets
-import evaluate
 from sklearn.metrics import f1_score
+
+from finetune_kit.metric_modules._sklearn import sklearn_metric
 
 _DESCRIPTION = "F1 = 2 * precision * recall / (precision + recall) = 2TP / (2TP + FP + FN)."
 
@@ -25,23 +25,4 @@ Example:
     {'f1': 0.6666666666666666}
 """
 
-_CITATION = "Pedregosa et al., Scikit-learn: Machine Learning in Python, JMLR 12, pp. 2825-2830, 2011."
-
-
-@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class F1(evaluate.Metric):
-    def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("int32"),
-                                        "references": datasets.Value("int32")}),
-            reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.f1_score.html"],
-        )
-
-    def _compute(self, predictions, references, labels=None, pos_label=1, average="binary", sample_weight=None):
-        score = f1_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
-                         sample_weight=sample_weight)
-        # scikit-learn >= 1.6 returns a plain float for one score, an array for several
-        return {"f1": score if getattr(score, "size", 1) > 1 else float(score)}
+F1 = sklearn_metric("F1", "f1", f1_score, "labels", _DESCRIPTION, _KWARGS_DESCRIPTION)

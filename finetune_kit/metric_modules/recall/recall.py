@@ -3,9 +3,9 @@
 Same name, inputs, arguments and output as the Hub's ``evaluate-metric/recall``.
 """
 
-import datasets
-import evaluate
 from sklearn.metrics import recall_score
+
+from finetune_kit.metric_modules._sklearn import sklearn_metric
 
 _DESCRIPTION = "Recall = TP / (TP + FN): of everything truly positive, the share the model finds."
 
@@ -26,24 +26,4 @@ Example:
     {'recall': 0.6666666666666666}
 """
 
-_CITATION = "Pedregosa et al., Scikit-learn: Machine Learning in Python, JMLR 12, pp. 2825-2830, 2011."
-
-
-@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class Recall(evaluate.Metric):
-    def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"predictions": datasets.Value("int32"),
-                                        "references": datasets.Value("int32")}),
-            reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.recall_score.html"],
-        )
-
-    def _compute(self, predictions, references, labels=None, pos_label=1, average="binary",
-                 sample_weight=None, zero_division="warn"):
-        score = recall_score(references, predictions, labels=labels, pos_label=pos_label, average=average,
-                             sample_weight=sample_weight, zero_division=zero_division)
-        # scikit-learn >= 1.6 returns a plain float for one score, an array for several
-        return {"recall": score if getattr(score, "size", 1) > 1 else float(score)}
+Recall = sklearn_metric("Recall", "recall", recall_score, "labels", _DESCRIPTION, _KWARGS_DESCRIPTION)

@@ -4,9 +4,9 @@ Computed with scikit-learn ``roc_auc_score``; same name, inputs, arguments and o
 ``evaluate-metric/roc_auc`` (binary configuration: one score per example).
 """
 
-import datasets
-import evaluate
 from sklearn.metrics import roc_auc_score
+
+from finetune_kit.metric_modules._sklearn import sklearn_metric
 
 _DESCRIPTION = (
     "Area under the ROC curve (true-positive rate against false-positive rate over every threshold). "
@@ -28,22 +28,4 @@ Example:
     {'roc_auc': 0.75}
 """
 
-_CITATION = "Pedregosa et al., Scikit-learn: Machine Learning in Python, JMLR 12, pp. 2825-2830, 2011."
-
-
-@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class ROCAUC(evaluate.Metric):
-    def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features({"references": datasets.Value("int32"),
-                                        "prediction_scores": datasets.Value("float")}),
-            reference_urls=["https://scikit-learn.org/stable/modules/generated/sklearn.metrics.roc_auc_score.html"],
-        )
-
-    def _compute(self, references, prediction_scores, average="macro", sample_weight=None, max_fpr=None):
-        score = roc_auc_score(references, prediction_scores, average=average, sample_weight=sample_weight,
-                              max_fpr=max_fpr)
-        return {"roc_auc": float(score)}
+ROCAUC = sklearn_metric("ROCAUC", "roc_auc", roc_auc_score, "scores", _DESCRIPTION, _KWARGS_DESCRIPTION)
