@@ -151,8 +151,9 @@ class LocalEndpoint:
         while time.monotonic() < deadline:
             code = self.process.poll()
             if code is not None:
+                tail = self.log_tail()
                 self.stop()
-                raise RuntimeError(f"azmlinfsrv exited with code {code}:\n{self.log_tail()}")
+                raise RuntimeError(f"azmlinfsrv exited with code {code}:\n{tail}")
             try:
                 # The server runs init() (loads the model) before a worker takes requests: healthy = ready.
                 if request(self.base_url + "/", timeout=2).status == 200:
@@ -163,8 +164,9 @@ class LocalEndpoint:
             except OSError:
                 pass
             time.sleep(0.05)
+        tail = self.log_tail()
         self.stop()
-        raise TimeoutError(f"azmlinfsrv did not answer within {self.startup_timeout:.0f} s:\n{self.log_tail()}")
+        raise TimeoutError(f"azmlinfsrv did not answer within {self.startup_timeout:.0f} s:\n{tail}")
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path or not self.log_path.exists():
@@ -179,7 +181,9 @@ class LocalEndpoint:
             return False
 
     def stop(self) -> None:
-        """End the server's whole process group (gunicorn master and workers); wait for it."""
+        """End the server's whole process group (gunicorn master and workers); wait for it. Its log
+        goes with it (read ``log_tail()`` before stopping): a notebook or test suite that starts many
+        servers must not leave a file in the temporary folder for each."""
         process, self.process = self.process, None
         if process is None:
             return
@@ -192,6 +196,8 @@ class LocalEndpoint:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
+        if self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
 
     def score(self, inputs: str | list[str]) -> Any:
         return score(self.scoring_uri, inputs)

@@ -21,6 +21,7 @@ def server(onnx_export, tmp_path_factory):
     with endpoint.LocalEndpoint(onnx_export.output_dir, collect_dir=collect_dir) as ep:
         yield ep
     assert ep.process is None
+    assert ep.log_path is not None and not ep.log_path.exists()  # no log left behind in the temporary folder
 
 
 def test_listens_on_loopback_only(server):
