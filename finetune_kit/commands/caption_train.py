@@ -11,18 +11,14 @@ Writes ``metrics.json`` (BLEU-4 and ROUGE-L of the model and of the best constan
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from finetune_kit import captioning
-from finetune_kit.config import PROFILES, REPO_ROOT, use_profile
+from finetune_kit.commands import _task
+from finetune_kit.config import REPO_ROOT, use_profile
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default=None, choices=sorted(PROFILES),
-                        help="smoke, offline or azure (default: as the kit decides, see config.py)")
-    parser.add_argument("--output-dir", type=Path, default=REPO_ROOT / "outputs" / "captioning",
-                        help="where metrics.json, samples.png (and the model, with --save-model) go")
-    parser.add_argument("--save-model", action="store_true", help="also save the model, tokenizer and processor")
+    _task.add_arguments(parser, REPO_ROOT / "outputs" / "captioning", "metrics.json and samples.png")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -30,11 +26,8 @@ def run(args: argparse.Namespace) -> int:
     metrics = captioning.train_and_evaluate(profile, args.output_dir, save_model=args.save_model)
     baseline = metrics["baseline"]
     print(f"\ncaptioner on {metrics['images']} test images (%):")
-    rows = (("trained model", metrics["scores"]), (f"constant \"{baseline['caption']}\"", baseline["scores"]))
-    width = max(len(name) for name, _ in rows) + 2
-    print(f"  {'':<{width}}{'BLEU-4':>8}{'ROUGE-L':>9}")
-    for name, scores in rows:
-        print(f"  {name:<{width}}{scores['bleu4']:>8.2f}{scores['rougeL']:>9.2f}")
+    rows = [("trained model", metrics["scores"]), (f"constant \"{baseline['caption']}\"", baseline["scores"])]
+    _task.print_scores(rows, {"bleu4": "BLEU-4", "rougeL": "ROUGE-L"})
     print(f"  exact captions: {metrics['exact_match']:.1f} %; training took {metrics['train_seconds']:.0f} s")
     print(f"  metrics in {args.output_dir / 'metrics.json'}, pictures in {args.output_dir / 'samples.png'}")
     return 0

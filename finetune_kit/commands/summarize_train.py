@@ -10,18 +10,14 @@ instructor's reference (``autograde/reference/fundamentals.py``) and says so whe
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from finetune_kit import summarization
-from finetune_kit.config import PROFILES, REPO_ROOT, use_profile
+from finetune_kit.commands import _task
+from finetune_kit.config import REPO_ROOT, use_profile
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", default=None, choices=sorted(PROFILES),
-                        help="smoke, offline or azure (default: as the kit decides, see config.py)")
-    parser.add_argument("--output-dir", type=Path, default=REPO_ROOT / "outputs" / "summarization",
-                        help="where metrics.json (and the model, with --save-model) go")
-    parser.add_argument("--save-model", action="store_true", help="also save the fine-tuned model")
+    _task.add_arguments(parser, REPO_ROOT / "outputs" / "summarization", "metrics.json")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,11 +25,9 @@ def run(args: argparse.Namespace) -> int:
     metrics = summarization.train_and_evaluate(profile, args.output_dir, save_model=args.save_model)
     baseline = metrics["baseline"]
     print(f"\n{metrics['method']} summariser on {metrics['documents']} test documents (ROUGE F1, %):")
-    print(f"  {'':<18}{'ROUGE-1':>9}{'ROUGE-2':>9}{'ROUGE-L':>9}")
     rows = [("fine-tuned", metrics["scores"]), (baseline["name"], baseline["scores"])]
     if "oracle" in metrics:
         rows.append(("oracle (ceiling)", metrics["oracle"]))
-    for name, scores in rows:
-        print(f"  {name:<18}" + "".join(f"{scores[k]:>9.2f}" for k in summarization.ROUGE_TYPES))
+    _task.print_scores(rows, {key: key.upper().replace("ROUGE", "ROUGE-") for key in summarization.ROUGE_TYPES})
     print(f"  training took {metrics['train_seconds']:.0f} s; metrics in {args.output_dir / 'metrics.json'}")
     return 0

@@ -264,19 +264,55 @@ def _merge(here: gradebook.Course, sub: intake.Submission, assignments: list[str
 
 def grade_class(submissions: Path, output: Path, options: Options | None = None,
                 on_student: Callable[[dict], None] | None = None) -> ClassRun:
-    """Grade every student in ``submissions`` into ``output`` (see the module docstring)."""
-    options = options or Options()
+    """Grade every student in ``submissions`` into ``output`` (see the module docstring): prepare the
+    course and the plan, warm the run cache, grade the students, write the report."""
     started = time.perf_counter()
-    if not Path(submissions).exists():
+    plan = _plan(Path(submissions), Path(output), options or Options())
+    slots = _start_slots(plan)  # they set up their sandboxes and import the libraries while the warm-up runs
+    try:
+        warmed = _warm_up(plan)
+        graded, seconds = _grade(plan, slots, on_student)
+    finally:
+        for slot in slots:  # every worker (and its kernels) ends with the run
+            slot.stop()
+    report.write_all(plan.output, sorted(plan.found.submissions), plan.assignments, plan.found.unattributed)
+    elapsed = time.perf_counter() - started
+    _log(f"done in {elapsed:.0f} s: {plan.output / 'grades.csv'}, {plan.output / 'report.html'}")
+    return ClassRun(output=plan.output, isolation=plan.level, students=sorted(plan.found.submissions),
+                    graded=graded, skipped=plan.skipped, seconds=elapsed, prepare_seconds=plan.prepare_seconds,
+                    student_seconds=seconds, warm_seconds=warmed)
+
+
+@dataclass
+class _Plan:
+    """What a class run decided before grading anybody: the course, who to grade, and how."""
+
+    output: Path
+    options: Options  # resolved: threads per kernel set, the run cache off where kernels could write into it
+    level: str  # the isolation
+    here: gradebook.Course
+    found: intake.Intake
+    assignments: list[str]  # those somebody handed in
+    todo: list[intake.Submission]  # the students whose results are missing or stale
+    skipped: list[str]
+    hashes: dict[str, str]  # student -> submission hash
+    setup: dict  # every slot's ``slot.json``
+    prepare_seconds: float
+
+
+def _plan(submissions: Path, output: Path, options: Options) -> _Plan:
+    """Check the arguments, prepare the course (release, gradebooks), read the submissions, and decide
+    who is graded and how (isolation, run cache, what each slot may see)."""
+    started = time.perf_counter()
+    if not submissions.exists():
         raise FileNotFoundError(f"submissions not found: {submissions}")
-    output = Path(output).resolve()
+    output = output.resolve()
     output.mkdir(parents=True, exist_ok=True)
     course._ensure_tools_on_path()
     level = sandbox.detect_isolation(options.isolation)
     if not options.limits.threads:
         options = dataclasses.replace(options, limits=dataclasses.replace(options.limits,
                                                                           threads=kernel_threads(options.jobs)))
-    threads = options.limits.threads
     available = course.available_assignments()
     wanted = options.assignments or available
     unknown = [a for a in wanted if a not in available]
@@ -285,7 +321,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     _log(f"isolation: {level}; {options.jobs} worker(s); preparing the course ...")
     here = gradebook.prepare(output, wanted)
     prepared = time.perf_counter() - started
-    found = intake.read_submissions(Path(submissions), output / ".intake", gradebook.notebook_names(here, wanted),
+    found = intake.read_submissions(submissions, output / ".intake", gradebook.notebook_names(here, wanted),
                                     gradebook.grade_cell_ids(here, wanted))
     if not found.submissions:
         raise ValueError(f"{submissions}: no student submissions found (layouts are listed in "
@@ -293,9 +329,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     # grade the assignments somebody handed in; a student without one of them scores 0 there
     assignments = [a for a in wanted if any(a in s.files for s in found.submissions.values())] or wanted
     fingerprint = _grading_fingerprint(here, assignments, options)
-    results_dir = output / "results"
-    logs_dir = output / "logs"
-    for folder in (results_dir, logs_dir):
+    for folder in (output / "results", output / "logs"):
         folder.mkdir(exist_ok=True)
     shutil.rmtree(output / ".scratch", ignore_errors=True)
     (output / ".scratch").mkdir(mode=0o711)
@@ -304,7 +338,7 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
     todo, skipped, hashes = [], [], {}
     for student, sub in sorted(found.submissions.items()):
         hashes[student] = submission_hash(sub, fingerprint)
-        previous = results_dir / f"{student}.json"
+        previous = output / "results" / f"{student}.json"
         if not options.force and previous.exists():
             try:
                 if json.loads(previous.read_text()).get("hash") == hashes[student]:
@@ -320,26 +354,56 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         options = dataclasses.replace(options, run_cache=False)
     readable = [output / RUN_CACHE] if options.run_cache else []
     for folder in readable:
-        folder.mkdir(exist_ok=True)  # mounted into the workers' views now, filled by the warm-up below
-    plan = sandbox.visibility_plan([output, Path(submissions).resolve()], readable=readable) \
+        folder.mkdir(exist_ok=True)  # mounted into the workers' views now, filled by the warm-up
+    visibility = sandbox.visibility_plan([output, submissions.resolve()], readable=readable) \
         if level in ("full", "user") else {}
-
-    setup = {"visibility": plan, "profile": options.profile, "limits": options.limits.to_dict(),
+    setup = {"visibility": visibility, "profile": options.profile, "limits": options.limits.to_dict(),
              "run_cache": str(output / RUN_CACHE) if options.run_cache else None, "prefork": options.prefork}
-    slots: queue.Queue[_Slot] = queue.Queue()
-    all_slots = []
-    for number in range(max(1, min(options.jobs, len(todo)))):
-        slot = _Slot(number, output / ".scratch", level, setup, logs_dir / f".slot-{number}.log")
-        slots.put(slot)
-        all_slots.append(slot)
+    return _Plan(output=output, options=options, level=level, here=here, found=found, assignments=assignments,
+                 todo=todo, skipped=skipped, hashes=hashes, setup=setup, prepare_seconds=prepared)
+
+
+def _warm_up(plan: _Plan) -> float:
+    """Fill the run cache before grading (``warm_run_cache``); the seconds it took."""
+    if not plan.todo:
+        return 0.0
+    started = time.perf_counter()
+    options, threads = plan.options, plan.options.limits.threads
+    if options.run_cache and len(plan.todo) >= 2:
+        warm_run_cache(plan.output, plan.assignments, options.profile, threads=threads)
+    else:  # one student, or no shared cache: running whole solutions first would only add time, but the
+        # model Part 3 evaluates is the instructor's (trained by the reference recipe, which student
+        # kernels cannot see): that alone is trained first (shared, or copied to each kernel without the cache)
+        warm_run_cache(plan.output, plan.assignments, options.profile, calls=("ensure_model",), threads=threads)
+    return time.perf_counter() - started
+
+
+def _start_slots(plan: _Plan) -> list[_Slot]:
+    """The workers: ``jobs`` of them (no more than students to grade), started."""
+    logs = plan.output / "logs"
+    slots = [_Slot(number, plan.output / ".scratch", plan.level, plan.setup, logs / f".slot-{number}.log")
+             for number in range(max(1, min(plan.options.jobs, len(plan.todo))))]
+    for slot in slots if plan.todo else ():
+        slot.ensure_running()
+    return slots
+
+
+def _grade(plan: _Plan, slots: list[_Slot],
+           on_student: Callable[[dict], None] | None) -> tuple[list[str], dict[str, float]]:
+    """Grade ``plan.todo`` on the slots; merge each student as they finish. The students graded, in
+    the order they finished, and the seconds each took."""
+    output, options, logs_dir = plan.output, plan.options, plan.output / "logs"
+    free: queue.Queue[_Slot] = queue.Queue()
+    for slot in slots:
+        free.put(slot)
 
     def job(sub: intake.Submission) -> tuple[intake.Submission, Path, str | None, float]:
-        slot = slots.get()
+        slot = free.get()
         t0 = time.perf_counter()
         scratch = output / ".scratch" / sub.student
         try:
             slot.ensure_running()
-            scratch = _prepare_scratch(here, sub, assignments, slot.folder,
+            scratch = _prepare_scratch(plan.here, sub, plan.assignments, slot.folder,
                                        None if options.run_cache else output / RUN_CACHE)
             notebooks = sum(len(f) for f in sub.files.values())
             failure = slot.grade(scratch, _deadline(options, notebooks))
@@ -348,49 +412,30 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         except Exception as err:  # noqa: BLE001 - one student's trouble must not stop the class
             failure = f"grading could not run: {type(err).__name__}: {err}"
         finally:
-            slots.put(slot)
+            free.put(slot)
         return sub, scratch, failure, time.perf_counter() - t0
 
-    graded, seconds, warmed = [], {}, 0.0
-    try:
-        if todo:  # the workers set up their sandboxes and import the libraries while the warm-up runs
-            for slot in all_slots:
-                slot.ensure_running()
-        warm_started = time.perf_counter()
-        if options.run_cache and len(todo) >= 2:
-            warm_run_cache(output, assignments, options.profile, threads=threads)
-        elif todo:  # one student, or no shared cache: running whole solutions first would only add time, but
-            # the model Part 3 evaluates is the instructor's (trained by the reference recipe, which student
-            # kernels cannot see): that alone is trained first (shared, or copied to each kernel without the cache)
-            warm_run_cache(output, assignments, options.profile, calls=("ensure_model",), threads=threads)
-        warmed = time.perf_counter() - warm_started
-        with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-            pending: set[Future] = {pool.submit(job, sub) for sub in todo}
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    sub, scratch, failure, took = future.result()
-                    record = _merge(here, sub, assignments, scratch, failure, hashes[sub.student], level, took)
-                    worker.write_json_atomic(results_dir / f"{sub.student}.json", record)
-                    if not options.keep_scratch:
-                        shutil.rmtree(scratch, ignore_errors=True)
-                    graded.append(sub.student)
-                    seconds[sub.student] = took
-                    _log(f"{len(graded)}/{len(todo)} {sub.student}: " + ", ".join(
-                        f"{a} {r.get('auto_score', 0):g}/{r.get('auto_max_score', 0):g}"
-                        + ("" if r["status"] == "graded" else f" ({r['status']})") + _flags(r)
-                        for a, r in record["assignments"].items()) + f" [{took:.0f} s]")
-                    if on_student:
-                        on_student(record)
-    finally:
-        while not slots.empty():  # every worker (and its kernels) ends with the run
-            slots.get().stop()
-    report.write_all(output, sorted(found.submissions), assignments, found.unattributed)
-    elapsed = time.perf_counter() - started
-    _log(f"done in {elapsed:.0f} s: {output / 'grades.csv'}, {output / 'report.html'}")
-    return ClassRun(output=output, isolation=level, students=sorted(found.submissions), graded=graded,
-                    skipped=skipped, seconds=elapsed, prepare_seconds=prepared, student_seconds=seconds,
-                    warm_seconds=warmed)
+    graded, seconds = [], {}
+    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
+        pending: set[Future] = {pool.submit(job, sub) for sub in plan.todo}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                sub, scratch, failure, took = future.result()
+                record = _merge(plan.here, sub, plan.assignments, scratch, failure, plan.hashes[sub.student],
+                                plan.level, took)
+                worker.write_json_atomic(output / "results" / f"{sub.student}.json", record)
+                if not options.keep_scratch:
+                    shutil.rmtree(scratch, ignore_errors=True)
+                graded.append(sub.student)
+                seconds[sub.student] = took
+                _log(f"{len(graded)}/{len(plan.todo)} {sub.student}: " + ", ".join(
+                    f"{a} {r.get('auto_score', 0):g}/{r.get('auto_max_score', 0):g}"
+                    + ("" if r["status"] == "graded" else f" ({r['status']})") + _flags(r)
+                    for a, r in record["assignments"].items()) + f" [{took:.0f} s]")
+                if on_student:
+                    on_student(record)
+    return graded, seconds
 
 
 #: The training runs of the solution notebooks (``finetune_kit.runcache``), read-only to students.
