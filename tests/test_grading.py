@@ -28,6 +28,8 @@ CLASS = EXAMPLES / "class"
 EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
 TARGET = EXPECTED["target"]
 STUDENTS = sorted(EXPECTED["students"])
+ATTACKING = {s for s in STUDENTS if EXPECTED["students"][s]["assignment"] == TARGET}  # the shared run's
+ELSEWHERE = sorted(set(STUDENTS) - ATTACKING)  # attacks on another assignment: graded for that one
 # Generous for a busy 2-core machine; the corpus's infinite loops wait this long once each.
 # Part 1 fits in 4G of address space; the memory bomb then stops there, whatever the machine's RAM.
 LIMITS = sandbox.Limits(cell_timeout=20, notebook_timeout=300, memory_bytes=4 * 2**30)
@@ -94,11 +96,11 @@ def test_every_student_is_graded_and_the_batch_finishes(graded):
             # without a uid of its own, the kernel can spoil its own private gradebook: its own loss
             assert status in ("graded", "error")
             continue
-        assert status == EXPECTED["students"][student]["status"]
+        assert status == (EXPECTED["students"][student]["status"] if student in ATTACKING else "missing")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student", STUDENTS)
+@pytest.mark.parametrize("student", sorted(ATTACKING))
 def test_each_submission_earns_what_it_should(graded, student):
     """Cheats earn nothing for what they tampered with; honest parts still count."""
     cells = graded.records[student]["assignments"][TARGET]["cells"]
@@ -108,10 +110,35 @@ def test_each_submission_earns_what_it_should(graded, student):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student", [s for s in STUDENTS if EXPECTED["students"][s]["events"]])
+@pytest.mark.parametrize("student", [s for s in sorted(ATTACKING) if EXPECTED["students"][s]["events"]])
 def test_what_happened_is_reported(graded, student):
     kinds = {e["kind"] for e in graded.records[student]["assignments"][TARGET]["events"]}
     assert set(EXPECTED["students"][student]["events"]) <= kinds
+
+
+@pytest.fixture(scope="module")
+def graded_elsewhere(tmp_path_factory):
+    """The attacks on other assignments than the target (Part 3's tests, where some holes were), graded for
+    the assignment each attacks."""
+    _isolated_or_skip()
+    class_dir, out = tmp_path_factory.mktemp("elsewhere"), tmp_path_factory.mktemp("graded-elsewhere")
+    for student in ELSEWHERE:
+        shutil.copytree(CLASS / student, class_dir / student)
+    assignments = sorted({EXPECTED["students"][s]["assignment"] for s in ELSEWHERE})
+    runner.grade_class(class_dir, out, runner.Options(jobs=2, limits=LIMITS, assignments=assignments))
+    return {s: json.loads((out / "results" / f"{s}.json").read_text())["assignments"][
+        EXPECTED["students"][s]["assignment"]] for s in ELSEWHERE}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("student", ELSEWHERE)
+def test_attacks_on_other_assignments_earn_what_they_should_and_are_reported(graded_elsewhere, student):
+    record, want = graded_elsewhere[student], EXPECTED["students"][student]
+    assert record["status"] == want["status"], record["events"]
+    got = {key: score for key, (score, _max, automatic) in record["cells"].items() if automatic}
+    cells = want["cells"][want["assignment"]]
+    assert {k: got.get(k) or 0.0 for k in cells} == cells, want["why"]
+    assert set(want["events"]) <= {e["kind"] for e in record["events"]}
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ EXPECTED = HERE / "expected.json"
 TARGET = "part1_fundamentals"  # the assignment adversarial students attack (complete and stable)
 TARGET_NB = "part1_fundamentals.ipynb"  # ...and its notebook (the others of TARGET they do not hand in)
 OTHER_NB = "part1_applications.ipynb"  # the target assignment's other notebook
+PART3, PART3_NB = "part3_evaluate_deploy", "part3_evaluation.ipynb"  # where some holes were (issue 17)
 _MARKER = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 
 
@@ -117,7 +118,8 @@ class Case:
     build: Callable[[], dict[str, tuple[str, object]]]  # key -> (path in the student's folder, notebook or text)
     cells: Callable[[], dict[str, dict[str, float]]]  # assignment -> "<notebook>/<grade id>" -> expected score
     status: str = "graded"
-    events: tuple[str, ...] = ()  # event kinds the grader must report for the target assignment
+    events: tuple[str, ...] = ()  # event kinds the grader must report for the assignment attacked
+    assignment: str = TARGET  # the assignment attacked (graded for this student by tests/test_grading.py)
 
 
 def _full(assignment: str) -> dict[str, float]:
@@ -143,6 +145,22 @@ def _honest(mutate: Callable[[nbformat.NotebookNode], None] | None = None, path:
             mutate(nb)
         return {TARGET: (path or TARGET_NB, nb)}
     return build
+
+
+def _one_notebook(assignment: str, name: str, mutate: Callable[[nbformat.NotebookNode], None]) -> Callable:
+    """A student who hands in one notebook of ``assignment``, the solutions' answers changed by ``mutate``."""
+    def build() -> dict[str, tuple[str, object]]:
+        nb = student_copy(assignment, name)
+        mutate(nb)
+        return {assignment: (name, nb)}
+    return build
+
+
+def _only(assignment: str, name: str, **scores: float) -> Callable[[], dict[str, dict[str, float]]]:
+    """Expected for ``_one_notebook``: full marks in that notebook except the cells named, 0 elsewhere."""
+    stem = Path(name).stem
+    return lambda: {assignment: _zero(assignment) | auto_points(assignment, name)
+                    | {f"{stem}/{k}": float(v) for k, v in scores.items()}}
 
 
 def _every(kind: str) -> dict[str, tuple[str, object]]:
@@ -387,6 +405,86 @@ for _name in ("sample", "choices", "shuffle", "randint", "random"):
 q2_deploy_tool = "C"  # wrong''')
 
 
+
+CAPTIONING_LOOK_ALIKE = """
+from transformers import VisionEncoderDecoderConfig
+
+from finetune_kit import captioning as _real_captioning
+
+
+def caption_config(encoder_config, decoder_config, tokenizer):
+    \"\"\"Wrong: the config is built directly, so the decoder gets no cross-attention (it never sees the picture).\"\"\"
+    config = VisionEncoderDecoderConfig(encoder=encoder_config.to_dict(), decoder=decoder_config.to_dict())
+    config.decoder_start_token_id = tokenizer.bos_token_id
+    config.eos_token_id = config.pad_token_id = tokenizer.eos_token_id
+    return config
+
+
+class _Captioning:
+    \"\"\"The notebook's `captioning`, except that its decoder configs come with cross-attention already on:
+    whatever asks it for configs cannot tell that caption_config forgot it, and the captioner still trains.\"\"\"
+    def __getattr__(self, name):
+        return getattr(_real_captioning, name)
+    def tiny_configs(self, *args, **kwargs):
+        encoder, decoder = _real_captioning.tiny_configs(*args, **kwargs)
+        decoder.is_decoder = decoder.add_cross_attention = True
+        return encoder, decoder
+captioning = _Captioning()"""
+
+
+def _rebound_module(nb: nbformat.NotebookNode) -> None:
+    """Class 1, where it paid: a test that reached the kit's helpers through the notebook's ``captioning``
+    (Part 1's captioning exercise) asked a look-alike for its inputs and passed a wrong caption_config."""
+    set_source(nb, "caption_config_answer", CAPTIONING_LOOK_ALIKE)
+
+
+SPLIT_WITH_RIGGED_DRAWS = """
+import random
+import sys
+
+import numpy as np
+
+_real_default_rng = np.random.default_rng
+
+
+class _NoChoice:
+    \"\"\"A generator whose choice() draws nothing; every other draw is the real one.\"\"\"
+    def __init__(self, real):
+        self._real = real
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+    def choice(self, *args, **kwargs):
+        return np.array([], dtype=object)
+
+
+def _rigged_default_rng(*args, **kwargs):
+    caller = sys._getframe(1).f_code.co_filename
+    real = _real_default_rng(*args, **kwargs)
+    return real if "site-packages" in caller or "finetune_kit" in caller else _NoChoice(real)  # cells only
+
+
+np.random.default_rng = _rigged_default_rng
+
+
+def stratified_split(labels, test_fraction, seed=0):
+    \"\"\"Wrong: only the labels 0 and 1 are split; the positions of any other label are lost.\"\"\"
+    rng = random.Random(seed)
+    train_idx, test_idx = [], []
+    for label in (0, 1):
+        group = [i for i, value in enumerate(labels) if value == label]
+        rng.shuffle(group)
+        n_test = round(test_fraction * len(group))
+        test_idx += group[:n_test]
+        train_idx += group[n_test:]
+    return sorted(train_idx), sorted(test_idx)"""
+
+
+def _rigged_draws(nb: nbformat.NotebookNode) -> None:
+    """Class 2, where it paid: Part 3's split test drew its three-label case from numpy; a generator whose
+    ``choice`` yields nothing leaves only 0/1 cases, which a wrong stratified_split passes."""
+    set_source(nb, "p3_split_answer", SPLIT_WITH_RIGGED_DRAWS)
+
+
 FORGER = r'''
 import hashlib, hmac, re
 from IPython.display import publish_display_data
@@ -488,7 +586,13 @@ CASES = [
          "(model class wrong)", _honest(_rebound_names), lambda: _target(model_class_tests=0),
          events=("rebound-name",)),
     Case("rigged_generator", "makes numpy's and Python's random generators yield nothing (concept check 2 "
-         "wrong)", _honest(_rigged_generator), lambda: _target(q2_tests=0)),
+         "wrong)", _honest(_rigged_generator), lambda: _target(q2_tests=0), events=("tampered-library",)),
+    Case("rebound_module", "binds `captioning` to a look-alike whose decoder configs hide a wrong "
+         "caption_config (Part 1's captioning exercise)", _one_notebook(TARGET, OTHER_NB, _rebound_module),
+         _only(TARGET, OTHER_NB, caption_config_tests=0), events=("rebound-name",)),
+    Case("rigged_draws", "makes numpy's choice() draw nothing, so only 0/1 labels are left to test a "
+         "wrong stratified_split (Part 3)", _one_notebook(PART3, PART3_NB, _rigged_draws),
+         _only(PART3, PART3_NB, p3_split_tests=0), events=("tampered-library",), assignment=PART3),
     Case("forged_proof", "an input transformer swaps a test for a proof forged with the guard's secret "
          "(concept check 1 wrong)", _honest(_forged_proof), lambda: _target(q1_tests=0),
          events=("forged-proof", "input-transformer")),
@@ -522,7 +626,7 @@ def generate(out: Path = CLASS, expected_path: Path = EXPECTED) -> dict:
         for _, (rel, content) in sorted(case.build().items()):
             _write(out / case.name / rel, content)
         expected["students"][case.name] = {
-            "why": case.why, "status": case.status, "events": list(case.events),
+            "why": case.why, "status": case.status, "events": list(case.events), "assignment": case.assignment,
             "cells": {a: dict(sorted(cells.items())) for a, cells in case.cells().items()},
         }
     expected_path.write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n", encoding="utf-8")

@@ -158,6 +158,11 @@ class CheckSubmittedCells(NbGraderPreprocessor):
         return nb, resources
 
 
+#: Watched whether or not a test imports them: the random generators are where a student rigs the cases a
+#: test would draw (issue 17), so a patched generator is named in the report even where no test draws.
+ALWAYS_WATCHED = ("numpy.random", "random")
+
+
 class GuardTests(NbGraderPreprocessor):
     """Install the guard first, pin the grading profile, and seal every test cell."""
 
@@ -202,7 +207,7 @@ class GuardTests(NbGraderPreprocessor):
             sources = [_plain_python(c.source) for c in nbformat.read(release, as_version=4).cells
                        if c.cell_type == "code" and not utils.is_solution(c) and not utils.is_grade(c)]
         bindings = {k: list(v) for k, v in guard.import_bindings(sources).items()}
-        watch: set[str] = set()
+        watch = set(ALWAYS_WATCHED)
         for cell in nb.cells:
             if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
                 watch |= _imported_modules(_plain_python(cell.source))
