@@ -23,7 +23,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	ln -sfn $(CURDIR)/finetune_kit/jupyter/labextensions/finetune-kit-answers $(VENV)/share/jupyter/labextensions/
 	touch $@
 
-setup: $(VENV)/.installed  ## create .venv and install the pinned environment
+setup: $(VENV)/.installed  ## create .venv and install the pinned environment (and bubblewrap, where it can)
+	@command -v bwrap >/dev/null || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+	  echo "note: bubblewrap is not installed; grading confines its workers with unshare instead"
 
 PROFILE ?= offline
 demo: setup  ## the main job: run every solution notebook, rebuild the release, grade a sample
@@ -36,7 +39,7 @@ test: setup  ## every test, offline
 test-fast: setup  ## unit tests only (no notebooks, no nbgrader; a few minutes)
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
-sources: setup  ## rebuild solutions/ from autograde/sources/*.py
+sources: setup  ## rebuild solutions/ from the jupytext sources autograde/sources/*/*.py
 	cd autograde && $(PY) notebook_source.py
 
 release: setup  ## regenerate notebooks/ (student release) from solutions/ with nbgrader

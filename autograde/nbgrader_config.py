@@ -2,7 +2,7 @@
 
 Used by ``make release``, ``python -m finetune_kit grade`` and by instructors running ``nbgrader``
 from this folder. Work files (gradebook, submissions, autograded copies, feedback) go to
-``build/course`` so the repository stays clean; ``finetune_kit.course`` points them elsewhere for
+``build/course`` so the repository stays clean; ``finetune_kit.course.classroom`` points them elsewhere for
 a grading run.
 """
 
@@ -29,7 +29,7 @@ c.CourseDirectory.db_assignments = [
 ]
 c.GenerateAssignment.create_assignment = True
 
-# Grading runs every notebook under the smoke profile (finetune_kit.config), where the slowest
+# Grading runs every notebook under the smoke profile (finetune_kit.course.config), where the slowest
 # cell takes a few seconds; 120 s leaves room for a busy 2-core machine without letting an
 # infinite loop hold the class up for long.
 c.Execute.timeout = 120
@@ -46,7 +46,7 @@ c.IgnorePattern.pattern = (
 # Feedback goes back to students: it must not contain hidden tests or their tracebacks.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "finetune_kit.feedback.StripHiddenTests",
+    "finetune_kit.grading.feedback.WithholdHiddenTests",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 

@@ -1,60 +1,46 @@
-"""Build the nbgrader source notebooks in ``solutions/`` from readable Python cell lists.
+"""Build the nbgrader source notebooks in ``solutions/`` from jupytext percent files.
 
-Why not edit the ``.ipynb`` files by hand? nbgrader's metadata (grade ids, points, locked cells)
-is easy to break in JSON and hard to review in a diff. Each notebook is described in
-``autograde/sources/<assignment>/<notebook>.py`` as a list ``CELLS`` made by the helpers below
-(modules whose name starts with ``_`` hold shared sections and are not notebooks); run
-``python autograde/notebook_source.py`` (``make sources``) to rewrite ``solutions/``. A test
-checks that the committed solutions match their sources.
+Each notebook is written as ``autograde/sources/<assignment>/<notebook>.py`` in jupytext's percent format:
+``# %%`` starts a code cell, ``# %% [markdown]`` a markdown one, and nbgrader's metadata (grade id,
+points, locked, solution) sits in the cell's header as JSON, where a diff shows it. An instructor opens
+the file in JupyterLab (jupytext, installed with the kit, shows it as a notebook), runs it, and ruff lints
+it with the rest of the repository. ``make sources`` (``python autograde/notebook_source.py``) writes
+``solutions/`` with jupytext; a test checks that the committed solutions match their sources.
+
+An answer cell whose header names ``reference`` functions (``reference=["evaluation.choose_threshold"]``)
+takes their code from ``autograde/reference/``: one copy of each answer, the very code the reference's
+unit tests and the kit's own commands run. ``make sources`` writes those functions back into the percent
+file too, so the file always runs as it will be graded; the student sees each signature and docstring and
+writes the body (nbgrader's solution markers).
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import inspect
 import sys
 from pathlib import Path
 from textwrap import dedent
 
+import jupytext
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = Path(__file__).resolve().parent / "sources"
+FORMAT = "py:percent"
+KERNELSPEC = {"display_name": "Python 3 (finetune-kit)", "language": "python", "name": "python3"}
 
 
-def _clean(text: str) -> str:
-    return dedent(text).strip("\n")
+def notebook_sources() -> list[Path]:
+    """Every notebook source, as ``sources/<assignment>/<notebook>.py``."""
+    return sorted(SOURCES.glob("*/*.py"))
 
 
-def _nbgrader(grade_id: str, *, solution: bool, grade: bool, locked: bool, points: float = 0) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
-    if grade:
-        meta["points"] = points
-    return {"nbgrader": meta}
+def target(source: Path) -> Path:
+    return ROOT / "solutions" / source.parent.name / f"{source.stem}.ipynb"
 
 
-def md(text: str) -> nbformat.NotebookNode:
-    """Plain prose for the student."""
-    return nbformat.v4.new_markdown_cell(_clean(text))
-
-
-def code(src: str, *, tags: tuple[str, ...] = ()) -> nbformat.NotebookNode:
-    """Plain code the student runs (and may change)."""
-    cell = nbformat.v4.new_code_cell(_clean(src))
-    if tags:
-        cell.metadata["tags"] = list(tags)
-    return cell
-
-
-def answer(grade_id: str, src: str) -> nbformat.NotebookNode:
-    """Code the student writes: the ``### BEGIN/END SOLUTION`` region is removed from the release."""
-    cell = nbformat.v4.new_code_cell(_clean(src))
-    cell.metadata.update(_nbgrader(grade_id, solution=True, grade=False, locked=False))
-    return cell
-
-
-def _solution_source(function) -> str:
+def _solution_source(function) -> str:  # noqa: ANN001 - any function
     """A function's source with its body (after the docstring) inside nbgrader's solution markers."""
     lines = dedent(inspect.getsource(function)).rstrip("\n").split("\n")
     node = ast.parse("\n".join(lines)).body[0]
@@ -67,72 +53,47 @@ def _solution_source(function) -> str:
     return "\n".join([*lines[:split], f"{indent}### BEGIN SOLUTION", *body, f"{indent}### END SOLUTION"])
 
 
-def solution(grade_id: str, *functions, before: str = "", after: str = "") -> nbformat.NotebookNode:
-    """An answer cell made from reference functions (``autograde/reference/``): one copy of each answer.
+def _reference_function(name: str):  # noqa: ANN202
+    from finetune_kit.course import reference
 
-    The student sees each signature and docstring and writes the body; the solution is the very code the
-    reference's unit tests and the kit's own commands run. ``before``/``after`` add plain lines (imports).
-    """
-    parts = [_clean(before)] if before else []
-    parts += [_solution_source(function) for function in functions]
-    if after:
-        parts.append(_clean(after))
-    return answer(grade_id, "\n\n\n".join(parts))
+    module, _, function = name.partition(".")
+    return getattr(reference.load(module), function)
 
 
-def tests(grade_id: str, points: float, src: str) -> nbformat.NotebookNode:
-    """An autograded, read-only test cell; ``### BEGIN/END HIDDEN TESTS`` stays out of the release."""
-    cell = nbformat.v4.new_code_cell(_clean(src))
-    cell.metadata.update(_nbgrader(grade_id, solution=False, grade=True, locked=True, points=points))
-    return cell
+def with_reference(source: str, names: list[str]) -> str:
+    """``source`` with each named reference function's definition replaced by the reference's current one."""
+    for name in names:
+        function = _reference_function(name)
+        lines = source.split("\n")
+        node = next((n for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
+                     and n.name == function.__name__), None)
+        if node is None:
+            raise ValueError(f"the cell names {name} as its reference but defines no {function.__name__}")
+        start = min([node.lineno, *(d.lineno for d in node.decorator_list)]) - 1
+        end = node.end_lineno
+        while end < len(lines) and lines[end].strip() == "### END SOLUTION":
+            end += 1
+        source = "\n".join([*lines[:start], *_solution_source(function).split("\n"), *lines[end:]])
+    return source
 
 
-def written(grade_id: str, points: float, text: str) -> nbformat.NotebookNode:
-    """A manually graded prose answer: the model answer and rubric are replaced in the release."""
-    cell = nbformat.v4.new_markdown_cell(_clean(text))
-    cell.metadata.update(_nbgrader(grade_id, solution=True, grade=True, locked=False, points=points))
-    return cell
-
-
-def written_code(grade_id: str, points: float, src: str) -> nbformat.NotebookNode:
-    """A manually graded answer written as code (e.g. a reflection in a string an autograded test can count)."""
-    cell = nbformat.v4.new_code_cell(_clean(src))
-    cell.metadata.update(_nbgrader(grade_id, solution=True, grade=True, locked=False, points=points))
-    return cell
-
-
-def locked_md(grade_id: str, text: str) -> nbformat.NotebookNode:
-    """Instructions the student cannot edit (nbgrader restores them when grading)."""
-    cell = nbformat.v4.new_markdown_cell(_clean(text))
-    cell.metadata.update(_nbgrader(grade_id, solution=False, grade=False, locked=True))
-    return cell
-
-
-def notebook_sources() -> list[Path]:
-    """Every notebook source, as ``sources/<assignment>/<notebook>.py``."""
-    return sorted(p for p in SOURCES.glob("*/*.py") if not p.name.startswith("_"))
-
-
-def build(source: Path) -> nbformat.NotebookNode:
-    sys.path.insert(0, str(source.parent))  # sections of a notebook import each other by name
-    sys.path.insert(0, str(SOURCES.parent))
-    try:
-        spec = importlib.util.spec_from_file_location(f"source_{source.stem}", source)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(source.parent))
-        sys.path.remove(str(SOURCES.parent))
-    nb = nbformat.v4.new_notebook(cells=module.CELLS)
-    for i, cell in enumerate(nb.cells):
-        cell["id"] = f"{source.stem[:12]}-{i:03d}"
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (finetune-kit)", "language": "python", "name": "python3"}
-    nb.metadata["language_info"] = {"name": "python"}
+def read(source: Path) -> nbformat.NotebookNode:
+    """The percent file as a notebook, its reference answers brought up to date."""
+    nb = jupytext.read(source, fmt=FORMAT)
+    for cell in nb.cells:
+        if "reference" in cell.metadata:
+            cell.source = with_reference(cell.source, cell.metadata["reference"])
     return nb
 
 
-def target(source: Path) -> Path:
-    return ROOT / "solutions" / source.parent.name / f"{source.stem}.ipynb"
+def build(source: Path) -> nbformat.NotebookNode:
+    """The nbgrader source notebook (``solutions/``) for one percent file."""
+    nb = read(source)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("reference", None)
+        cell["id"] = f"{source.stem[:12]}-{i:03d}"
+    nb.metadata = nbformat.NotebookNode(kernelspec=KERNELSPEC, language_info={"name": "python"})
+    return nb
 
 
 _MARKER_LINE = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -148,8 +109,6 @@ def _solution_lines(source: str) -> list[str]:
         elif inside and text and not text.startswith("#"):
             lines.append(text)
     return lines
-
-
 def hands_on_stats(notebooks: list[nbformat.NotebookNode]) -> dict[str, float]:
     """How much of the course the student writes: lines of code, and autograded points on code.
 
@@ -188,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     for source in notebook_sources():
         if argv and source.parent.name not in argv:
             continue
+        fresh = jupytext.writes(read(source), fmt=FORMAT)
+        if fresh != source.read_text(encoding="utf-8"):  # a reference answer changed: the file follows
+            source.write_text(fresh, encoding="utf-8")
+            print(f"wrote {source.relative_to(ROOT)} (reference answers)")
         path = target(source)
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(build(source), path)

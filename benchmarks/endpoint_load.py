@@ -20,8 +20,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from finetune_kit import endpoint, export
-from finetune_kit.config import use_profile
+from finetune_kit.course.config import use_profile
+from finetune_kit.deploy import endpoint, export
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,8 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from finetune_kit import course
-from finetune_kit.config import REPO_ROOT
+from finetune_kit.course import classroom
+from finetune_kit.course.config import REPO_ROOT
 from finetune_kit.grading import runner
 
 PERFECT = REPO_ROOT / "autograde" / "examples" / "class" / "perfect"
@@ -45,7 +45,7 @@ def measure(submissions: Path, output: Path, jobs: int, assignments: list[str] |
     warm = 0.0
     if warm_first:
         started = time.perf_counter()
-        runner.warm_run_cache(output, assignments or course.available_assignments(), "smoke",
+        runner.warm_run_cache(output, assignments or classroom.available_assignments(), "smoke",
                               threads=runner.kernel_threads(jobs))
         warm = time.perf_counter() - started
     result = runner.grade_class(submissions, output, runner.Options(jobs=jobs, assignments=assignments,

@@ -27,7 +27,7 @@ def run_original(profile, splits, out: Path) -> dict:
     from datasets import Dataset
     from transformers import Trainer, TrainingArguments
 
-    from finetune_kit import metrics, models
+    from finetune_kit.sentiment import metrics, models
 
     tokenizer = models.load_tokenizer(profile)
     model = models.load_classifier(profile)
@@ -55,7 +55,8 @@ def run_kit(profile, splits, out: Path) -> dict:
     ``max_length``, pad each batch to its longest review, the profile's learning rate."""
     from transformers import Trainer, TrainingArguments
 
-    from finetune_kit import metrics, models, reference
+    from finetune_kit.course import reference
+    from finetune_kit.sentiment import metrics, models
 
     ref = reference.load("sentiment")
     tokenizer = models.load_tokenizer(profile)
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path("outputs/benchmarks/train_throughput.json"))
     args = parser.parse_args(argv)
 
-    from finetune_kit import config, data
+    from finetune_kit.course import config
+    from finetune_kit.sentiment import data
 
     profile = config.use_profile(args.profile)
     config.quiet_libraries()

@@ -33,7 +33,8 @@ CONTRACT_SUMMARY = "The seller delivers the goods within ten days and the buyer 
 @pytest.fixture(scope="session")
 def fresh_model_dir(tmp_path_factory):
     """The packaged MiniLM with a new, untrained 2-label head, saved as a standard model folder."""
-    from finetune_kit import config, models
+    from finetune_kit.course import config
+    from finetune_kit.sentiment import models
 
     path = tmp_path_factory.mktemp("fresh-model")
     profile = config.PROFILES["smoke"]
@@ -45,6 +46,6 @@ def fresh_model_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def onnx_export(fresh_model_dir, tmp_path_factory):
     """``export_onnx`` of ``fresh_model_dir``: model.onnx (fp32), model.int8.onnx, tokenizer, export.json."""
-    from finetune_kit import export
+    from finetune_kit.deploy import export
 
     return export.export_onnx(fresh_model_dir, tmp_path_factory.mktemp("onnx"), max_length=128)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finetune_kit import analysis
+from finetune_kit.sentiment import analysis
 
 
 @pytest.mark.parametrize(("words", "bucket"), [(1, "short"), (14, "short"), (15, "medium"), (60, "medium"),

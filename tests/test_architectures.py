@@ -4,7 +4,7 @@ import pytest
 import transformers
 from transformers import AutoModelForSeq2SeqLM, AutoModelForSequenceClassification, VisionEncoderDecoderModel
 
-from finetune_kit import architectures
+from finetune_kit.tasks import architectures
 
 AUTO = {
     "sentiment-analysis": (AutoModelForSequenceClassification, "BertForSequenceClassification"),

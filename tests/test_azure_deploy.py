@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from finetune_kit import monitoring
+from finetune_kit.deploy import monitoring
 
 DEPLOY = ROOT / "azure" / "deploy"
 
@@ -34,7 +34,8 @@ def test_deployment_points_at_the_scoring_script_and_the_onnx_export():
     deployment = load_online_deployment(source=DEPLOY / "deployment.yml")
     code = (DEPLOY / deployment.code_configuration.code).resolve()
     assert (code / deployment.code_configuration.scoring_script).resolve() == ROOT / "azure" / "score" / "score.py"
-    assert (code / "finetune_kit" / "serve.py").exists(), "the uploaded code must contain the package score.py uses"
+    assert (code / "finetune_kit" / "deploy" / "serve.py").exists(), \
+        "the uploaded code must contain the package score.py uses"
     assert Path(deployment.model.path).resolve() == ROOT / "outputs" / "offline" / "onnx"
     assert set(deployment.data_collector.collections) == {monitoring.INPUTS, monitoring.OUTPUTS}
 

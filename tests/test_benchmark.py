@@ -5,8 +5,9 @@ import json
 import pytest
 
 from conftest import ROOT
-from finetune_kit import benchmark
-from finetune_kit.benchmark import ORT_FP32, ORT_INT8, PYTORCH, BenchReport, EngineResult
+from finetune_kit.course import config
+from finetune_kit.deploy import latency
+from finetune_kit.deploy.latency import ORT_FP32, ORT_INT8, PYTORCH, BenchReport, EngineResult
 
 FIXTURE = ROOT / "tests" / "fixtures" / "deploy_reviews.csv"
 
@@ -35,7 +36,7 @@ def test_target_met_and_missed_are_reported_with_reasons():
 def test_table_writes_speedups_like_6_5x():
     table = _report(6.5, 0.9).table()
     assert "| ONNX Runtime int8 |" in table and "6.5x" in table and "2.5x" in table
-    assert benchmark.fmt_speedup(6.549) == "6.5x"
+    assert latency.fmt_speedup(6.549) == "6.5x"
 
 
 @pytest.mark.slow
@@ -68,7 +69,7 @@ def test_bench_cli_measures_three_engines_and_writes_table_json_chart(fresh_mode
 @pytest.mark.slow
 def test_max_texts_times_and_scores_only_the_first_texts(fresh_model_dir, onnx_export):
     texts = ["great", "awful, broke in a day", "fine I guess", "love it", "never again"]
-    report = benchmark.bench_inference(fresh_model_dir, onnx_export.output_dir, texts, [1, 0, 1, 1, 0],
+    report = latency.bench_inference(fresh_model_dir, onnx_export.output_dir, texts, [1, 0, 1, 1, 0],
                                        iterations=4, warmup=1, throughput_passes=1, max_texts=2, data="five reviews")
     assert report.settings["n_texts"] == 2 and report.settings["data"] == "five reviews, the first 2"
     assert {e.accuracy for e in report.engines} <= {0.0, 0.5, 1.0}  # scored on two texts, not five
@@ -77,7 +78,7 @@ def test_max_texts_times_and_scores_only_the_first_texts(fresh_model_dir, onnx_e
 def test_each_profiles_settings_are_arguments_of_bench_inference():
     import inspect
 
-    parameters = inspect.signature(benchmark.bench_inference).parameters
-    for name in ("smoke", "offline", "azure"):
-        assert set(benchmark.settings_for(name)) <= set(parameters), name
-    assert benchmark.settings_for("smoke")["iterations"] < benchmark.settings_for("offline")["iterations"]
+    parameters = inspect.signature(latency.bench_inference).parameters
+    for profile in config.PROFILES.values():
+        assert set(profile.latency.summary()) <= set(parameters), profile.name
+    assert config.PROFILES["smoke"].latency.iterations < config.PROFILES["offline"].latency.iterations

@@ -7,8 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from finetune_kit import captioning, cli, reference
-from finetune_kit.captioning import CaptionedImage
+from finetune_kit import cli
+from finetune_kit.course import config, reference
+from finetune_kit.tasks import captioning
+from finetune_kit.tasks.captioning import CaptionedImage
 
 #: Part 1's exercise builds the captioner's config; its reference is tested in test_reference_fundamentals.py
 CONFIG_FN = reference.load("fundamentals").caption_config
@@ -79,7 +81,7 @@ def test_word_tokenizer_round_trips_and_pads_with_eos(tokenizer):
 def test_model_without_special_tokens_is_refused(tokenizer):
     from transformers import VisionEncoderDecoderConfig
 
-    enc, dec = captioning.tiny_configs(captioning.SETTINGS["smoke"], tokenizer)
+    enc, dec = captioning.tiny_configs(config.PROFILES["smoke"].captioning, tokenizer)
     with pytest.raises(ValueError, match="decoder_start_token_id"):
         captioning.model_from_config(VisionEncoderDecoderConfig.from_encoder_decoder_configs(enc, dec))
 
@@ -103,7 +105,7 @@ def test_labels_end_with_eos_and_pad_with_minus_100(tokenizer):
 def test_tiny_captioner_trains_and_generates_from_bos(pictures, tokenizer):
     import torch
 
-    settings = captioning.SETTINGS["smoke"]
+    settings = config.PROFILES["smoke"].captioning
     model = captioning.build_captioner(settings, tokenizer, CONFIG_FN)
     processor = captioning.load_image_processor(settings)
     pairs = captioning.CaptionPairs(pictures[:4], tokenizer, processor, 12, cache_pixels=True)
@@ -192,7 +194,7 @@ def test_best_constant_caption_scores_highest():
 def test_caption_train_command_smoke(tmp_path, capsys):
     assert cli.main(["caption-train", "--profile", "smoke", "--output-dir", str(tmp_path)]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["images"] == captioning.SETTINGS["smoke"].eval_images
+    assert metrics["images"] == config.PROFILES["smoke"].captioning.eval_images
     assert metrics["baseline"]["name"] == "best constant caption" and CAPTION.match(metrics["baseline"]["caption"])
     for block in (metrics["scores"], metrics["baseline"]["scores"]):
         assert set(block) == {"bleu4", "rougeL"} and all(0 <= v <= 100 for v in block.values())
@@ -212,11 +214,11 @@ def test_pretrained_path_runs_on_local_checkpoints(tmp_path, pictures):
     from transformers import GPT2LMHeadModel, ViTModel
 
     words = captioning.build_word_tokenizer(captioning.caption_words(pictures))  # no pad token, like GPT-2
-    settings = dataclasses.replace(captioning.SETTINGS["smoke"], dataset="local/shapes",
+    settings = dataclasses.replace(config.PROFILES["smoke"].captioning, dataset="local/shapes",
                                    encoder=str(tmp_path / "vit"), decoder=str(tmp_path / "gpt2"), max_steps=1)
     enc, dec = captioning.tiny_configs(settings, words)
     ViTModel(enc).save_pretrained(settings.encoder)
-    captioning.load_image_processor(captioning.SETTINGS["smoke"]).save_pretrained(settings.encoder)
+    captioning.load_image_processor(config.PROFILES["smoke"].captioning).save_pretrained(settings.encoder)
     GPT2LMHeadModel(dec).save_pretrained(settings.decoder)
     words.save_pretrained(settings.decoder)
 

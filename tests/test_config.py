@@ -2,7 +2,7 @@
 
 import pytest
 
-from finetune_kit import config
+from finetune_kit.course import config
 
 
 @pytest.fixture

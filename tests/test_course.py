@@ -6,10 +6,10 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from finetune_kit import course
+from finetune_kit.course import classroom
 
 pytestmark = pytest.mark.slow
-ASSIGNMENTS = course.available_assignments()
+ASSIGNMENTS = classroom.available_assignments()
 
 
 def _cells(path):
@@ -18,7 +18,7 @@ def _cells(path):
 
 
 def _notebook_names(assignment):
-    return [p.name for p in course.assignment_notebooks(ROOT / "solutions" / assignment)]
+    return [p.name for p in classroom.assignment_notebooks(ROOT / "solutions" / assignment)]
 
 
 def _solution_lines(assignment):
@@ -43,13 +43,14 @@ def _solution_lines(assignment):
 @pytest.fixture(scope="module")
 def fresh_release(tmp_path_factory):
     out = tmp_path_factory.mktemp("release")
-    course.release(ASSIGNMENTS, release_dir=out, work_dir=tmp_path_factory.mktemp("work"))
+    classroom.release(ASSIGNMENTS, release_dir=out, work_dir=tmp_path_factory.mktemp("work"))
     return out
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_committed_release_is_up_to_date(fresh_release, assignment):
-    assert _notebook_names(assignment) == [p.name for p in course.assignment_notebooks(ROOT / "notebooks" / assignment)]
+    released = classroom.assignment_notebooks(ROOT / "notebooks" / assignment)
+    assert _notebook_names(assignment) == [p.name for p in released]
     for name in _notebook_names(assignment):
         assert _cells(ROOT / "notebooks" / assignment / name) == _cells(fresh_release / assignment / name), \
             "notebooks/ is stale: run `make release` and commit"
@@ -60,7 +61,7 @@ def test_release_holds_no_solutions_or_answer_key(assignment, tmp_path):
     """The hand-out's scanner (any telling line of a solution region or hidden test) finds nothing."""
     import shutil
 
-    from finetune_kit import handout
+    from finetune_kit.course import handout
 
     for name in _notebook_names(assignment):
         text = (ROOT / "notebooks" / assignment / name).read_text()
@@ -72,15 +73,15 @@ def test_release_holds_no_solutions_or_answer_key(assignment, tmp_path):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_solutions_earn_full_marks_and_release_earns_zero(tmp_path, assignment):
-    course.submit(ROOT / "solutions" / assignment, "teacher", assignment, tmp_path)
-    course.submit(ROOT / "notebooks" / assignment, "blank", assignment, tmp_path)
-    full = course.autograde("teacher", assignment, tmp_path)
-    blank = course.autograde("blank", assignment, tmp_path)
+    classroom.submit(ROOT / "solutions" / assignment, "teacher", assignment, tmp_path)
+    classroom.submit(ROOT / "notebooks" / assignment, "blank", assignment, tmp_path)
+    full = classroom.autograde("teacher", assignment, tmp_path)
+    blank = classroom.autograde("blank", assignment, tmp_path)
     assert full.auto_max > 0
     assert full.auto_score == full.auto_max, full.by_cell
     assert blank.auto_score == 0, blank.by_cell
 
-    feedback_dir = course.feedback("blank", assignment, tmp_path)
+    feedback_dir = classroom.feedback("blank", assignment, tmp_path)
     html = "".join(p.read_text() for p in feedback_dir.glob("*.html"))
     assert "BEGIN HIDDEN TESTS" not in html and "hidden tests are not shown" in html
     hidden = [ln for ln in _solution_lines(assignment) if ln.strip().startswith("assert")]

@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from finetune_kit import config, crossval, data, metrics
+from finetune_kit.course import config
+from finetune_kit.sentiment import crossval, data, metrics
 
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
 SMOKE = config.PROFILES["smoke"]
 
 
 def test_every_profile_has_a_budget():
-    assert set(crossval.CV_BUDGETS) == set(config.PROFILES)
-    assert all(crossval.budget(p).why for p in config.PROFILES.values())
+    assert all(p.cross_validation.why for p in config.PROFILES.values())
     assert config.PROFILES["offline"].cv_folds == 5 and SMOKE.cv_folds < 5
 
 
@@ -46,7 +46,7 @@ def test_pool_is_train_plus_validation_never_test():
     pool = crossval.cv_pool(SMOKE, splits)
     assert set(pool["text"]) <= set(splits.train["text"]) | set(splits.validation["text"])
     assert set(pool["text"]).isdisjoint(splits.test["text"])
-    assert len(pool) == crossval.budget(SMOKE).pool_size
+    assert len(pool) == SMOKE.cross_validation.pool_size
     assert abs(pool["label"].mean() - 0.5) < 0.05
 
 
@@ -118,7 +118,7 @@ def test_cross_validate_refuses_the_wrong_number_of_scores():
 @pytest.mark.slow
 def test_cross_validate_with_the_reference_fold_training():
     """Two epochs, so each fold really chooses its best epoch (on the inner part)."""
-    from finetune_kit import reference
+    from finetune_kit.course import reference
 
     profile = dataclasses.replace(SMOKE, num_epochs=2)
     pool = data.subsample(data.read_reviews(SMALL), 24)

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from finetune_kit import config, data
+from finetune_kit.course import config
+from finetune_kit.sentiment import data
 
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
 
@@ -77,7 +78,7 @@ def test_load_saved_splits_names_the_folder(tmp_path):
 
 def test_exercise_answers_are_not_in_the_package():
     """Part 2's answers live in autograde/reference: the package offers no public shortcut."""
-    from finetune_kit import train
+    from finetune_kit.sentiment import train
 
     for module, names in ((data, ("split", "tokenize", "validate")),
                           (train, ("fine_tune", "training_arguments", "compute_metrics", "build_trainer"))):

@@ -9,8 +9,8 @@ import psutil
 import pytest
 
 from conftest import ROOT
-from finetune_kit import endpoint, monitoring
-from finetune_kit.serve import read_manifest
+from finetune_kit.deploy import endpoint, monitoring
+from finetune_kit.deploy.serve import read_manifest
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def test_where_sockets_are_off_the_service_runs_in_process(onnx_export, tmp_path
 
 def _student_script(tmp_path):
     """The notebook's scoring-script exercise, answered by the reference: written the way the notebook writes it."""
-    from finetune_kit import reference
+    from finetune_kit.course import reference
 
     return endpoint.write_scoring_script(reference.load("deployment").run, tmp_path / "mine" / "score.py")
 
@@ -148,7 +148,7 @@ def test_write_scoring_script_refuses_the_unwritten_release_cell(tmp_path):
     """The hand-out's cell still raises NotImplementedError: say which step to write, start no server."""
     import linecache
 
-    from finetune_kit import steps
+    from finetune_kit.course import steps
 
     source = "def init():\n    raise NotImplementedError()\n\ndef run(raw_data):\n    raise NotImplementedError()\n"
     name = "<ipython-input-unwritten>"

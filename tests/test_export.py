@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from finetune_kit import export, reference
-from finetune_kit.serve import Encoder, read_manifest
+from finetune_kit.course import reference
+from finetune_kit.deploy import export
+from finetune_kit.deploy.serve import Encoder, read_manifest
 
 FIXTURE = ROOT / "tests" / "fixtures" / "deploy_reviews.csv"
 
@@ -99,7 +100,7 @@ def test_cli_export_without_quantization_passes_parity(fresh_model_dir, tmp_path
 
 @pytest.mark.slow
 def test_model_to_deploy_under_smoke_saves_a_fresh_model(monkeypatch, tmp_path):
-    from finetune_kit.config import PROFILES
+    from finetune_kit.course.config import PROFILES
 
     monkeypatch.setenv("FINETUNE_KIT_OUTPUTS", str(tmp_path))
     path, reason = export.model_to_deploy(PROFILES["smoke"])

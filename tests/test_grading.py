@@ -228,7 +228,11 @@ def test_killed_run_resumes_to_the_same_grades(graded, tmp_path):
     cmd = [sys.executable, "-m", "finetune_kit", "grade", str(class_dir), "--output", str(out), "--jobs", "1",
            "--assignment", TARGET, "--cell-timeout", str(LIMITS.cell_timeout),
            "--notebook-timeout", str(LIMITS.notebook_timeout), "--memory", "4G"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    # this run confines its workers with unshare and the worker's own mounts (the fallback where bubblewrap
+    # is missing); the shared run used bubblewrap where it is installed: the grades must be the same
+    env = dict(os.environ, **{sandbox.CONFINE_ENV: "unshare"})
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+                            env=env)
     deadline = time.monotonic() + 600
     while not list((out / "results").glob("*.json")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -238,7 +242,7 @@ def test_killed_run_resumes_to_the_same_grades(graded, tmp_path):
     assert 1 <= len(finished) < len(students), "the run must be killed midway"
     stamp = {s: (out / "results" / f"{s}.json").stat().st_mtime_ns for s in finished}
 
-    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert f"{len(finished)} already graded" in rerun.stdout
     assert all((out / "results" / f"{s}.json").stat().st_mtime_ns == stamp[s] for s in finished)
@@ -315,7 +319,7 @@ def test_the_warm_up_caches_the_kits_own_runs(tmp_path):
     """Part 2's and Part 3's solutions are warmed: the model Part 3 evaluates is trained once for both its
     notebooks, its scores and export are in the cache, and so are the solutions' own Trainer runs
     (Part 2's two, Part 3's folds) for students whose runs match them."""
-    from finetune_kit import runcache
+    from finetune_kit.grading import runcache
 
     runner.warm_run_cache(tmp_path, ["part2_finetuning", "part3_evaluate_deploy"], "smoke")
     cache = tmp_path / runner.RUN_CACHE
@@ -363,7 +367,7 @@ def test_a_class_of_one_trains_only_part3s_model_first(tmp_path):
     which student kernels cannot train) is trained before grading, by one solution notebook; every part
     earns the usual marks."""
     _isolated_or_skip()
-    from finetune_kit import runcache
+    from finetune_kit.grading import runcache
 
     (tmp_path / "class" / "perfect").mkdir(parents=True)
     for name in ("part2_finetuning.ipynb", "part3_evaluation.ipynb"):

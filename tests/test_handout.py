@@ -1,4 +1,4 @@
-"""The students' hand-out (``finetune_kit.handout``): complete, answer-free, and it runs on its own."""
+"""The students' hand-out (``finetune_kit.course.handout``): complete, answer-free, and it runs on its own."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from finetune_kit import handout
+from finetune_kit.course import handout
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +38,7 @@ def test_handout_holds_what_students_need_and_nothing_of_the_instructor(handout_
     """Does the hand-out hold the release, the package, data and setup files, and none of the rest?"""
     files = {p.relative_to(handout_dir).as_posix() for p in handout_dir.rglob("*") if p.is_file()}
     for needed in ("README.md", "pyproject.toml", "requirements.txt", "environment.yml", "finetune_kit/__init__.py",
-                   "finetune_kit/reference.py", "finetune_kit/steps.py", "data/reviews/reviews.csv",
+                   "finetune_kit/course/reference.py", "finetune_kit/course/steps.py", "data/reviews/reviews.csv",
                    "azure/score/score.py"):
         assert needed in files, f"{needed} is missing from the hand-out"
     assert sorted(f for f in files if f.endswith(".ipynb")) == _released(), "the hand-out's notebooks are the release"
@@ -195,8 +195,8 @@ def _failures(nb, answers: set[str]) -> list[str]:
     return problems
 
 
-PROBE = ("import json, sys, finetune_kit, finetune_kit.reference\n"
-         "print(json.dumps({'file': finetune_kit.__file__, 'reference': finetune_kit.reference.available(),"
+PROBE = ("import json, sys, finetune_kit, finetune_kit.course.reference\n"
+         "print(json.dumps({'file': finetune_kit.__file__, 'reference': finetune_kit.course.reference.available(),"
          " 'path': sys.path}))")
 
 
@@ -222,7 +222,8 @@ def test_released_notebooks_run_in_a_venv_made_from_the_handout(handout_dir, tmp
 
     def part2_model() -> float:
         """What a student's Part 2 leaves for Part 3: the fine-tuned model, here the reference recipe's."""
-        from finetune_kit import config, train
+        from finetune_kit.course import config
+        from finetune_kit.sentiment import train
 
         clock = time.monotonic()
         for assignment in needs_model:

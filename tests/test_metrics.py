@@ -11,7 +11,7 @@ import pytest
 from sklearn import metrics as sk
 
 from conftest import ROOT
-from finetune_kit import metric_modules, metrics
+from finetune_kit.sentiment import metric_modules, metrics
 
 
 def _fixtures():

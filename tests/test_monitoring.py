@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from finetune_kit import monitoring
-from finetune_kit.serve import Prediction
+from finetune_kit.deploy import monitoring
+from finetune_kit.deploy.serve import Prediction
 
 
 def test_psi_is_zero_for_the_same_distribution_and_large_for_a_shift():

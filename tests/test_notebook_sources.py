@@ -1,4 +1,4 @@
-"""Do the committed solution notebooks match their sources in autograde/sources/?"""
+"""Do the committed solution notebooks match their jupytext sources in autograde/sources/?"""
 
 import sys
 
@@ -41,16 +41,46 @@ def test_students_write_the_course():
     assert stats["code_share"] >= 0.6, stats
 
 
+def _cell(source: str, markdown: bool = False, **nbgrader) -> nbformat.NotebookNode:
+    make = nbformat.v4.new_markdown_cell if markdown else nbformat.v4.new_code_cell
+    return make(source, metadata={"nbgrader": {"grade": False, "solution": False, "locked": False, **nbgrader}})
+
+
 def test_hands_on_stats_count_code_answers_not_concept_checks():
-    code = notebook_source.solution("f_answer", notebook_source._solution_source)  # any function will do
-    checks = [notebook_source.answer("q_answer", 'q = "A"  # comment'),
-              notebook_source.tests("q_tests", 1, "assert q"),
-              code, notebook_source.tests("f_tests", 3, "assert f"),
-              notebook_source.written_code("r_answer", 2, '### BEGIN SOLUTION\nr = """words"""\n### END SOLUTION'),
-              notebook_source.tests("r_length", 1, "assert r")]
+    code = _cell(notebook_source._solution_source(notebook_source._solution_source), solution=True,
+                 grade_id="f_answer")  # any function will do
+    checks = [_cell('q = "A"  # comment', solution=True, grade_id="q_answer"),
+              _cell("assert q", grade=True, points=1, grade_id="q_tests"),
+              code, _cell("assert f", grade=True, points=3, grade_id="f_tests"),
+              _cell('### BEGIN SOLUTION\nr = """words"""\n### END SOLUTION', solution=True, grade=True, points=2,
+                    grade_id="r_answer"),
+              _cell("assert r", grade=True, points=1, grade_id="r_length")]
     stats = notebook_source.hands_on_stats([nbformat.v4.new_notebook(cells=checks)])
     assert stats["code_points"] == 3 and stats["autograded_points"] == 5
     assert stats["student_code_lines"] == len(notebook_source._solution_lines(code.source)) > 3
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_sources_hold_the_reference_answers_as_they_are(source):
+    """An answer cell that names its reference functions carries their current code: the percent file runs
+    in JupyterLab exactly as it will be graded (``make sources`` writes it back when a reference changes)."""
+    import jupytext
+
+    assert jupytext.writes(notebook_source.read(source), fmt=notebook_source.FORMAT) == source.read_text(), \
+        f"{source} holds an older reference answer: run `make sources` and commit"
+
+
+def test_a_stale_answer_cell_gets_the_reference_code():
+    from finetune_kit.course import reference
+
+    stale = 'import transformers\n\n\ndef model_class_for(task: str):\n    """old"""\n    ### BEGIN SOLUTION\n' \
+            '    return None\n    ### END SOLUTION\n\n\nNOTE = 1'
+    fresh = notebook_source.with_reference(stale, ["fundamentals.model_class_for"])
+    function = reference.load("fundamentals").model_class_for
+    assert fresh.startswith("import transformers\n\n\n") and fresh.endswith("\n\n\nNOTE = 1")
+    assert notebook_source._solution_source(function) in fresh and "return None" not in fresh
+    with pytest.raises(ValueError, match="defines no model_class_for"):
+        notebook_source.with_reference("x = 1", ["fundamentals.model_class_for"])
 
 
 # -- what a test cell may rely on (issue 17: a test is only as good as the inputs it trusts) -----------

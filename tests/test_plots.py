@@ -9,7 +9,9 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from finetune_kit import analysis, cli, config, metrics, plots
+from finetune_kit import cli
+from finetune_kit.course import config, plots
+from finetune_kit.sentiment import analysis, metrics
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402

@@ -32,7 +32,6 @@ SCRIPT = textwrap.dedent("""
     shared.prepare()
     os.chmod(tmp / "prefork", 0o755)
     factory = prefork.Prefork.start(shared.env(), str(tmp / "prefork"))
-    sandbox.SandboxKernelManager.jail, sandbox.SandboxKernelManager.prefork = jail, factory
 
     PROBE = '''
     import json, os, resource, sys
@@ -47,7 +46,7 @@ SCRIPT = textwrap.dedent("""
     '''
 
     async def main():
-        km = sandbox.SandboxKernelManager()
+        km = sandbox.SandboxKernelManager(jail=jail, prefork=factory)
         await km.start_kernel()
         kc = km.client()
         kc.start_channels()

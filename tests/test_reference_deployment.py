@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from finetune_kit import reference
+from finetune_kit.course import reference
 
 ref = reference.load("deployment")
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from sklearn import metrics as sk
 
-from finetune_kit import config, data, reference
+from finetune_kit.course import config, reference
+from finetune_kit.sentiment import data
 
 ref = reference.load("evaluation")
 

@@ -4,7 +4,10 @@ import pytest
 import transformers
 
 from conftest import CONTRACT, CONTRACT_SUMMARY
-from finetune_kit import architectures, captioning, reference, summarization
+from finetune_kit.course import config, reference
+from finetune_kit.tasks import architectures, captioning, summarization
+
+SMOKE_CAPTIONING = config.PROFILES["smoke"].captioning
 
 ref = reference.load("fundamentals")
 
@@ -82,7 +85,7 @@ def test_the_hidden_tests_literal_corpus_labels_match_the_reference():
 def test_caption_config_sets_the_decoder_special_tokens():
     tokenizer = captioning.prepare_decoder_tokenizer(
         captioning.build_word_tokenizer(captioning.caption_words(captioning.make_shapes(20, seed=3))))
-    enc, dec = captioning.tiny_configs(captioning.SETTINGS["smoke"], tokenizer)
+    enc, dec = captioning.tiny_configs(SMOKE_CAPTIONING, tokenizer)
     config = ref.caption_config(enc, dec, tokenizer)
     assert type(config).__name__ == "VisionEncoderDecoderConfig"
     assert config.decoder_start_token_id == tokenizer.bos_token_id

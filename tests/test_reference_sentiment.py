@@ -12,7 +12,8 @@ import pandas as pd
 import pytest
 
 from conftest import ROOT
-from finetune_kit import config, data, reference
+from finetune_kit.course import config, reference
+from finetune_kit.sentiment import data
 
 sys.path.insert(0, str(ROOT / "autograde"))
 import notebook_source  # noqa: E402
@@ -27,7 +28,7 @@ ANSWERS = ("find_problems", "leaked_texts", "split_reviews", "tokenize_batch", "
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from finetune_kit import models
+    from finetune_kit.sentiment import models
 
     return models.load_tokenizer(SMOKE)
 
@@ -243,7 +244,7 @@ def test_fine_tune_on_a_tiny_slice_saves_a_complete_model_folder():
     splits.train = data.subsample(splits.train, 16)
     with tempfile.TemporaryDirectory() as tmp:
         result = ref.fine_tune(SMOKE, splits, tmp)
-        from finetune_kit import train
+        from finetune_kit.sentiment import train
 
         assert train.is_model_folder(result.output_dir)
         assert set(result.metrics) == {"accuracy", "precision", "recall", "f1", "n"} and result.metrics["n"] == 5

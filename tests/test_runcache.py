@@ -7,11 +7,21 @@ import numpy as np
 import pytest
 
 from conftest import ROOT
-from finetune_kit import config, data, models, reference, runcache, train
+from finetune_kit.course import config, memo, reference
+from finetune_kit.grading import cached_steps, runcache, trainer_runs
+from finetune_kit.sentiment import data, models, train
 
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
 PROFILE = config.PROFILES["smoke"]
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(autouse=True, scope="module")
+def steps_cache():
+    """The grader's step cache, as a graded kernel has it (each test points it at its own folder)."""
+    memo.install(cached_steps.RunCacheSteps())
+    yield
+    cached_steps.uninstall()
 
 
 def _no_training(*args, **kwargs):
@@ -121,7 +131,7 @@ def test_a_changed_reference_empties_the_cache_before_the_warm_up(tmp_path, monk
 def test_an_export_of_the_same_model_bytes_is_reused_and_only_that(fresh_model_dir, tmp_path, monkeypatch, capsys):
     import shutil
 
-    from finetune_kit import export
+    from finetune_kit.deploy import export
 
     monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(runcache.WRITE_ENV, "1")
@@ -143,37 +153,38 @@ def test_an_export_of_the_same_model_bytes_is_reused_and_only_that(fresh_model_d
         export.export_onnx(fresh_model_dir, tmp_path / "other", max_length=32, calibration=texts[:2])
 
 
-def _lead_labels(sentences, summary, k):  # any labeller will do: the cache is keyed by the labels it gives
+def _lead_labels(sentences, summary, k):  # any labeller will do: the run is keyed by the rows it labels
     return [int(i < k) for i in range(len(sentences))]
 
 
 def test_the_extractor_run_is_reused_only_for_the_same_labels(tmp_path, monkeypatch, capsys):
+    """No entry of its own: the summariser's training is a Trainer run (``trainer_runs``)."""
     import torch
-    from transformers import Trainer
 
-    from finetune_kit import summarization
+    from finetune_kit.tasks import summarization
 
     settings = summarization.extractive_settings(PROFILE)
     docs = summarization.legal_splits(summarization.load_legal_corpus(), settings)
     train_docs, eval_docs = docs["train"][:4], docs["validation"][:2]
     monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(runcache.WRITE_ENV, "1")
+    trainer_runs.install()
     model, tokenizer = summarization.load_extractor(settings)
     summarization.train_extractor(model, tokenizer, train_docs, settings, tmp_path / "a", eval_docs=eval_docs,
                                   labeler=_lead_labels)
     monkeypatch.delenv(runcache.WRITE_ENV)
-    monkeypatch.setattr(Trainer, "train", _no_training)
+    capsys.readouterr()
     again, _ = summarization.load_extractor(settings)
     trainer = summarization.train_extractor(again, tokenizer, train_docs, settings, tmp_path / "b", eval_docs=eval_docs,
                                             labeler=_lead_labels)
-    assert "reused the grader's cached run train_extractor-" in capsys.readouterr().out
+    assert "reused the grader's cached run trainer_train-" in capsys.readouterr().out
     for (name, mine), theirs in zip(again.state_dict().items(), model.state_dict().values(), strict=True):
         assert torch.equal(mine, theirs), name
     assert trainer.state.log_history, "the run's history comes back with its weights"
-    with pytest.raises(AssertionError, match="trained although"):  # other labels: trained for real
-        summarization.train_extractor(summarization.load_extractor(settings)[0], tokenizer, train_docs, settings,
-                                      tmp_path / "c", eval_docs=eval_docs,
-                                      labeler=lambda sentences, summary, k: [1] * len(sentences))
+    summarization.train_extractor(summarization.load_extractor(settings)[0], tokenizer, train_docs, settings,
+                                  tmp_path / "c", eval_docs=eval_docs,
+                                  labeler=lambda sentences, summary, k: [1] * len(sentences))
+    assert "reused the grader's cached run" not in capsys.readouterr().out, "other labels: trained for real"
 
 
 def test_scores_are_reused_only_for_the_same_weights_tokenizer_and_texts(fresh_model_dir, tmp_path, monkeypatch,
@@ -211,7 +222,8 @@ def test_scores_are_reused_only_for_the_same_weights_tokenizer_and_texts(fresh_m
 _SECOND_WRITER = """
 import sys
 from pathlib import Path
-from finetune_kit import runcache
+from finetune_kit.course import memo
+from finetune_kit.grading import cached_steps, runcache, trainer_runs
 asking, key = Path(sys.argv[1]), sys.argv[2]
 asking.write_text("")
 entry = runcache.lookup(key)  # the first writer is still computing: this waits for its store

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -38,7 +39,8 @@ def test_visibility_plan_covers_the_instructor_tree_and_keeps_the_kit(tmp_path):
     assert not any(os.path.basename(c) in sandbox.SYSTEM_DIRS for c in cover if os.path.dirname(c) == "/")
     assert os.path.realpath(ROOT / "finetune_kit") in keep and os.path.realpath(sys.prefix) in keep
     assert os.path.realpath(tmp_path / "run-cache") in keep, "the grader's run cache is shown read-only"
-    assert not any(k.startswith(os.path.join(repo, name)) for k in keep for name in ("solutions", "autograde", ".git"))
+    inside = [Path(k).relative_to(repo).parts[0] for k in keep if Path(k).is_relative_to(repo)]
+    assert inside and not {"solutions", "autograde", ".git", "tests"} & set(inside), inside
 
 
 def test_sealed_tests_and_proofs():
@@ -66,7 +68,7 @@ def test_builtins_are_put_back():
 
 
 def test_patched_kit_helpers_are_healed():
-    from finetune_kit import architectures
+    from finetune_kit.tasks import architectures
 
     keeper = guard._ModuleKeeper()  # learns the genuine modules, as the guard's first cell does
     real_forward, real_code, real_tasks = architectures.forward_once, architectures.tiny_model.__code__, \
@@ -89,10 +91,10 @@ def test_patched_kit_helpers_are_healed():
 def test_a_kept_twin_still_heals_and_one_that_repaired_is_not_trusted_again():
     """Twins are kept between test cells while they repair nothing; once a repair has put a twin's
     object into the live module, student code holds it, so the next test needs a new twin."""
-    from finetune_kit import architectures
+    from finetune_kit.tasks import architectures
 
     keeper = guard._ModuleKeeper()
-    assert keeper.heal() == [] and "finetune_kit.architectures" in guard._TWINS  # clean: the twin is kept
+    assert keeper.heal() == [] and "finetune_kit.tasks.architectures" in guard._TWINS  # clean: the twin is kept
     real_tasks = architectures.TASKS
     try:
         architectures.TASKS = {"sentiment-analysis": None}
@@ -148,12 +150,13 @@ PROBE = textwrap.dedent("""
 """)
 
 CONFINED = textwrap.dedent("""
-    import json, subprocess, sys
+    import json, os, subprocess, sys
     from pathlib import Path
     from finetune_kit.grading import sandbox
     scratch, plan, probe, args = Path(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3], sys.argv[4]
-    sandbox.loopback_up()
-    scratch = sandbox.private_view(scratch, plan)
+    if os.environ.get(sandbox.CONFINED_ENV) != "bubblewrap":  # else bwrap built the view already
+        sandbox.loopback_up()
+        scratch = sandbox.private_view(scratch, plan)
     jail = sandbox.Jail(home=scratch / "home", cwd=scratch / "home" / "work", limits=sandbox.Limits(),
                         uid=sandbox.UID_BASE + 7)
     jail.prepare()
@@ -164,9 +167,14 @@ CONFINED = textwrap.dedent("""
 """)
 
 
-def test_full_isolation_confines_a_kernel_process(tmp_path):
+@pytest.mark.parametrize("confinement", ["unshare", "bubblewrap"])
+def test_full_isolation_confines_a_kernel_process(tmp_path, confinement):
+    """The same view and limits whether bubblewrap builds the worker's view or the worker mounts it itself."""
     if sandbox.detect_isolation() != "full":
         pytest.skip("full isolation needs root and unshare (README: 'Grading a class')")
+    bwrap = sandbox.bubblewrap()
+    if confinement == "bubblewrap" and not bwrap:
+        pytest.skip("bubblewrap (Debian's bwrap) is not installed here: grading falls back to unshare")
     secret = tmp_path / "outside" / "gradebook.db"
     secret.parent.mkdir()
     secret.write_text("the whole class's grades")
@@ -184,9 +192,11 @@ def test_full_isolation_confines_a_kernel_process(tmp_path):
         args = {"port": port, "secret": str(secret), "kit": str(ROOT / "finetune_kit" / "__init__.py"),
                 "cache": str(cache),
                 "answer_key": str(ROOT / "solutions" / "part1_fundamentals" / "part1_fundamentals.ipynb")}
-        out = subprocess.run([*sandbox.worker_prefix("full"), sys.executable, "-c", CONFINED, str(scratch),
-                              json.dumps(plan), PROBE, json.dumps(args)],
-                             capture_output=True, text=True, timeout=120)
+        prefix, inside = ([*sandbox.worker_prefix("full")], scratch) if confinement == "unshare" \
+            else ([bwrap, *sandbox.bwrap_view(scratch, plan)], "/tmp")
+        out = subprocess.run([*prefix, sys.executable, "-c", CONFINED, str(inside), json.dumps(plan), PROBE,
+                              json.dumps(args)], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip(), out.stderr[-3000:]
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert seen["uid"] == sandbox.UID_BASE + 7
     assert seen["as"] == sandbox.Limits().memory_bytes and seen["nproc"] == sandbox.Limits().processes

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from finetune_kit import serve
-from finetune_kit.serve import Limits, Prediction, RequestError, ScoringService
-from finetune_kit.serve import _parse_request as parse_request  # private: the notebook's run() is the exercise
+from finetune_kit.deploy import serve
+from finetune_kit.deploy.serve import Limits, Prediction, RequestError, ScoringService
+from finetune_kit.deploy.serve import _parse_request as parse_request  # private: the notebook's run() is the exercise
 
 
 def _error(body: bytes, limits: Limits | None = None) -> RequestError:
@@ -157,7 +157,7 @@ def test_the_endpoint_runtime_needs_no_torch_or_transformers():
     import subprocess
     import sys
 
-    code = ("import sys, finetune_kit.serve, finetune_kit.monitoring, finetune_kit.metrics; "
+    code = ("import sys, finetune_kit.deploy.serve, finetune_kit.deploy.monitoring, finetune_kit.sentiment.metrics; "
             "print(sorted(m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from finetune_kit import reference, steps
+from finetune_kit.course import reference, steps
 
 
 def test_need_passes_when_every_result_is_there():

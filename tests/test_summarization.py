@@ -10,8 +10,12 @@ from collections import Counter
 import pytest
 
 from conftest import CONTRACT, CONTRACT_SUMMARY
-from finetune_kit import cli, summarization
-from finetune_kit.summarization import LegalDocument
+from finetune_kit import cli
+from finetune_kit.course import config
+from finetune_kit.tasks import summarization
+from finetune_kit.tasks.summarization import LegalDocument
+
+SMOKE = config.PROFILES["smoke"].summarization
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +94,9 @@ def test_missing_field_duplicate_id_and_bad_json(tmp_path):
 
 
 def test_splits_follow_profile_sizes(corpus):
-    smoke = summarization.legal_splits(corpus, summarization.SETTINGS["smoke"])
-    assert len(smoke["train"]) == summarization.SETTINGS["smoke"].max_train_docs
-    assert len(smoke["test"]) == summarization.SETTINGS["smoke"].max_eval_docs
+    smoke = summarization.legal_splits(corpus, SMOKE)
+    assert len(smoke["train"]) == SMOKE.max_train_docs
+    assert len(smoke["test"]) == SMOKE.max_eval_docs
     full = summarization.legal_splits(corpus)
     assert sum(len(v) for v in full.values()) == len(corpus)
 
@@ -142,11 +146,11 @@ def test_sentence_examples_use_the_labeler():
 
 
 def test_azure_recipe_is_abstractive_t5_on_billsum():
-    azure = summarization.SETTINGS["azure"]
+    azure = config.PROFILES["azure"].summarization
     assert (azure.method, azure.model, azure.dataset) == ("abstractive", "t5-small", "FiscalNote/billsum")
     assert azure.generation_max_length == 128
     # the notebook's extractive lesson still has kit settings under azure
-    assert summarization.extractive_settings(summarization.config.PROFILES["azure"]).method == "extractive"
+    assert summarization.extractive_settings(config.PROFILES["azure"]).method == "extractive"
 
 
 # --- end to end ------------------------------------------------------------------------------------
@@ -157,7 +161,7 @@ def test_summarize_train_command_smoke(tmp_path, capsys):
     assert cli.main(["summarize-train", "--profile", "smoke", "--output-dir", str(tmp_path)]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["method"] == "extractive" and metrics["baseline"]["name"] == "lead-3"
-    assert metrics["documents"] == summarization.SETTINGS["smoke"].max_eval_docs
+    assert metrics["documents"] == SMOKE.max_eval_docs
     for block in (metrics["scores"], metrics["baseline"]["scores"], metrics["oracle"]):
         assert set(block) == set(summarization.ROUGE_TYPES)
         assert all(0 <= v <= 100 for v in block.values())
@@ -192,7 +196,7 @@ def test_abstractive_path_runs_with_a_tiny_t5(corpus, tmp_path):
     model = T5ForConditionalGeneration(T5Config(
         vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=64, num_layers=1, num_heads=2,
         decoder_start_token_id=0, pad_token_id=0, eos_token_id=1))
-    settings = summarization.SummarizationSettings(
+    settings = config.SummarizationSettings(
         method="abstractive", model="tiny", dataset="kit-legal", max_train_docs=3, max_eval_docs=3,
         num_epochs=1, max_steps=2, max_length=128, max_target_length=32, generation_max_length=8,
         batch_size=2, learning_rate=1e-3, summary_sentences=3, torch_threads=1)

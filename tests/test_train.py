@@ -8,7 +8,10 @@ import sys
 import pytest
 
 from conftest import ROOT
-from finetune_kit import cli, config, data, recipe, reference, runcache, train
+from finetune_kit import cli
+from finetune_kit.course import config, reference
+from finetune_kit.grading import cached_steps, runcache
+from finetune_kit.sentiment import data, recipe, train
 
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
 pytestmark = pytest.mark.slow
@@ -108,7 +111,7 @@ def test_ensure_model_without_part2_or_reference_says_what_to_do(tmp_path, monke
         train.ensure_model(config.PROFILES["smoke"], tmp_path / "nothing")
 
 
-def test_ensure_model_trains_with_the_reference_once_and_the_grader_reuses_it(tmp_path, monkeypatch):
+def test_ensure_model_trains_with_the_reference_once_and_the_grader_reuses_it(tmp_path, monkeypatch, request):
     calls = []
 
     class Recipe:
@@ -120,6 +123,8 @@ def test_ensure_model_trains_with_the_reference_once_and_the_grader_reuses_it(tm
     monkeypatch.setattr(reference, "load", lambda name: Recipe)
     monkeypatch.setenv(runcache.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(runcache.WRITE_ENV, "1")
+    cached_steps.install()  # what the grader's kernels run at start-up
+    request.addfinalizer(cached_steps.uninstall)
     profile = config.PROFILES["smoke"]
     assert train.ensure_model(profile, tmp_path / "grader") == tmp_path / "grader"
     monkeypatch.delenv(runcache.WRITE_ENV)

@@ -8,7 +8,9 @@ import torch
 import transformers
 
 from conftest import ROOT
-from finetune_kit import config, data, models, reference, runcache, trainer_runs
+from finetune_kit.course import config, reference
+from finetune_kit.grading import runcache, trainer_runs
+from finetune_kit.sentiment import data, models
 
 PROFILE = config.PROFILES["smoke"]
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"

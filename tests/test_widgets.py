@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from conftest import ROOT
-from finetune_kit import widgets
+from finetune_kit.course import widgets
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

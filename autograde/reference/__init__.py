@@ -4,5 +4,5 @@ Nothing here is in the student hand-out (``python -m finetune_kit handout``) or 
 kernel while grading (the sandbox shows only the package and the data). Each exercise's solution cell
 in ``solutions/`` is generated from the function here (``notebook_source.solution``), so the answer the
 tests check, the answer the notebooks show the instructor and the recipe the kit's own CLI and Azure job
-run are one piece of code. Load it with ``finetune_kit.reference.load("<module>")``.
+run are one piece of code. Load it with ``finetune_kit.course.reference.load("<module>")``.
 """

@@ -201,7 +201,7 @@ def fine_tune(profile, splits, output_dir, *, pretrained=True, report_to=None):
     validation), evaluate **once** on test, save a standard model folder (``from_pretrained`` loads
     it) with ``metrics.json``, a model card and the splits it was trained on (``data.save_splits``).
     ``pretrained=False`` trains the same architecture from random weights. ``report_to`` defaults to
-    MLflow except under smoke (``train.default_tracking``).
+    MLflow except under smoke (``profile.tracking``).
     """
     import shutil
 
@@ -216,7 +216,7 @@ def fine_tune(profile, splits, output_dir, *, pretrained=True, report_to=None):
     train_ds, val_ds, test_ds = (to_dataset(df, tokenizer, profile.max_length)
                                  for df in (splits.train, splits.validation, splits.test))
     args = make_training_args(profile, output_dir / "checkpoints")
-    args.report_to = train.mlflow_setup(output_dir, train.default_tracking(profile) if report_to is None
+    args.report_to = train.mlflow_setup(output_dir, profile.tracking if report_to is None
                                         else tuple(report_to), pretrained=pretrained, profile=profile)
     trainer = build_trainer(model, tokenizer, train_ds, val_ds, args)
     if args.disable_tqdm:  # smoke: no per-step log lines either

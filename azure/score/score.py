@@ -1,6 +1,6 @@
 """Scoring script of the Azure ML managed online endpoint: ``init()`` once, ``run()`` per request.
 
-Thin on purpose: validation, the ONNX model and data collection live in ``finetune_kit.serve``,
+Thin on purpose: validation, the ONNX model and data collection live in ``finetune_kit.deploy.serve``,
 where they are tested. ``@rawhttp`` hands ``run()`` the raw HTTP request, so it can answer bad
 input with a 4xx status and a JSON error (an undecorated ``run()`` could only return 200 or,
 by raising, 500).
@@ -24,7 +24,7 @@ if (_REPO / "finetune_kit").is_dir() and str(_REPO) not in sys.path:
 from azureml_inference_server_http.api.aml_request import rawhttp  # noqa: E402
 from azureml_inference_server_http.api.aml_response import AMLResponse  # noqa: E402
 
-from finetune_kit.serve import ScoringService  # noqa: E402
+from finetune_kit.deploy.serve import ScoringService  # noqa: E402
 
 service = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finetune_kit.config import PROFILES
+from finetune_kit.course.config import PROFILES
 
 
 def add_arguments(parser: argparse.ArgumentParser, output_dir: Path, writes: str) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finetune_kit import benchmark, export
-from finetune_kit.config import PROFILES, artifact_dir, use_profile
+from finetune_kit.course.config import PROFILES, artifact_dir, use_profile
+from finetune_kit.deploy import export, latency
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,10 +39,10 @@ def run(args: argparse.Namespace) -> int:
         onnx_dir = output / "onnx"
         print(export.export_onnx(args.model, onnx_dir, max_length=profile.max_length).summary())
     texts, labels, where = export.labelled_texts(profile, args.data)
-    settings = benchmark.settings_for(profile.name)
+    settings = profile.latency.summary()
     settings["iterations"] = args.iterations or settings["iterations"]
     settings["max_texts"] = args.max_texts or settings["max_texts"]
-    report = benchmark.bench_inference(args.model, onnx_dir, texts, labels, threads=args.threads,
+    report = latency.bench_inference(args.model, onnx_dir, texts, labels, threads=args.threads,
                                        batch_size=args.batch_size, data=where, **settings)
     print(report.table())
     for kind, path in report.save(output).items():

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from finetune_kit import captioning
 from finetune_kit.commands import _task
-from finetune_kit.config import REPO_ROOT, use_profile
+from finetune_kit.course.config import REPO_ROOT, use_profile
+from finetune_kit.tasks import captioning
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

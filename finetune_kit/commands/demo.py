@@ -13,8 +13,8 @@ import argparse
 import time
 from pathlib import Path
 
-from finetune_kit import course, notebooks
-from finetune_kit.config import PROFILES, REPO_ROOT
+from finetune_kit.course import classroom, headless
+from finetune_kit.course.config import PROFILES, REPO_ROOT
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -27,26 +27,26 @@ def run(args: argparse.Namespace) -> int:
     out = args.output_dir.resolve()
     where: list[tuple[str, Path]] = []
 
-    for nb in notebooks.solution_notebooks():
+    for nb in headless.solution_notebooks():
         start = time.perf_counter()
         print(f"[demo] executing {nb.relative_to(REPO_ROOT)} (profile {args.profile}) ...", flush=True)
-        executed = notebooks.execute(nb, out / "executed" / nb.name, args.profile)
-        html = notebooks.to_html(executed)
+        executed = headless.execute(nb, out / "executed" / nb.name, args.profile)
+        html = headless.to_html(executed)
         print(f"[demo]   done in {time.perf_counter() - start:.0f} s")
         where.append((f"executed {nb.stem}", html))
 
     print("[demo] regenerating the student release with nbgrader ...", flush=True)
-    for path in course.release():
+    for path in classroom.release():
         where.append(("student release", path))
 
     grading = out / "sample_grading"
     print("[demo] autograding the solutions as a sample submission (grading profile: smoke) ...", flush=True)
-    for name in course.available_assignments():
-        course.submit(REPO_ROOT / "solutions" / name, "sample_solution", name, grading)
-        score = course.autograde("sample_solution", name, grading)
+    for name in classroom.available_assignments():
+        classroom.submit(REPO_ROOT / "solutions" / name, "sample_solution", name, grading)
+        score = classroom.autograde("sample_solution", name, grading)
         print(f"[demo]   {name}: {score.auto_score:g}/{score.auto_max:g} autograded points "
               f"(+{score.manual_max:g} points graded by hand)")
-        where.append((f"feedback {name}", course.feedback("sample_solution", name, grading)))
+        where.append((f"feedback {name}", classroom.feedback("sample_solution", name, grading)))
 
     # The instructor's side: a whole (partly hostile) class, graded in the sandbox, in parallel.
     from finetune_kit.grading import runner

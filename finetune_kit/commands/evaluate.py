@@ -3,7 +3,7 @@
     python -m finetune_kit evaluate --model DIR --data FILE.csv --output OUT.json --plots DIR
 
 Metrics go through the Hugging Face ``evaluate`` library (the kit's own metric modules when the Hub
-is unreachable, see ``finetune_kit.metrics.metric_location``); ``--plots`` also writes the confusion
+is unreachable, see ``finetune_kit.sentiment.metrics.metric_location``); ``--plots`` also writes the confusion
 matrix, precision-recall and ROC curves, reliability diagram, score histogram and threshold curve as PNG.
 """
 
@@ -14,7 +14,7 @@ import json
 import math
 from pathlib import Path
 
-from finetune_kit import data, metrics, train
+from finetune_kit.sentiment import data, metrics, train
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -47,14 +47,14 @@ def evaluate_csv(model_dir: Path, csv_path: Path, *, max_length: int = 256, thre
     if plots_dir is not None:
         if len(set(labels.tolist())) < 2:
             raise ValueError(f"{csv_path}: --plots needs both labels (0 and 1) in the data; found only {labels[0]}")
-        from finetune_kit import plots
+        from finetune_kit.course import plots
 
         record["plots"] = [str(p) for p in plots.save_evaluation_plots(labels, scores, plots_dir, threshold=threshold)]
     return record
 
 
 def run(args: argparse.Namespace) -> int:
-    from finetune_kit.config import quiet_libraries
+    from finetune_kit.course.config import quiet_libraries
 
     quiet_libraries()
     result = evaluate_csv(args.model, args.data, max_length=args.max_length, threshold=args.threshold,

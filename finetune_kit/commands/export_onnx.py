@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finetune_kit import export, reference
-from finetune_kit.config import PROFILES, use_profile
+from finetune_kit.course import reference
+from finetune_kit.course.config import PROFILES, use_profile
+from finetune_kit.deploy import export
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

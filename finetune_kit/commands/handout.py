@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finetune_kit import handout
-from finetune_kit.config import REPO_ROOT
+from finetune_kit.course import handout
+from finetune_kit.course.config import REPO_ROOT
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

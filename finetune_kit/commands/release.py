@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from finetune_kit import course
+from finetune_kit.course import classroom
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -12,6 +12,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    for path in course.release(args.assignments or None):
+    for path in classroom.release(args.assignments or None):
         print(f"released {path}")
     return 0

@@ -13,8 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
-from finetune_kit import data, reference
-from finetune_kit.config import PROFILES, use_profile
+from finetune_kit.course import reference
+from finetune_kit.course.config import PROFILES, use_profile
+from finetune_kit.sentiment import data
 
 
 def configure(parser: argparse.ArgumentParser) -> None:

@@ -1,7 +1,7 @@
 """The instructor's gradebook: set up once per class, written only by the trusted parent process.
 
 The output folder of ``grade`` is an ordinary nbgrader course work folder (the same layout
-``finetune_kit.course`` uses), so formgrader and ``nbgrader export`` work on it afterwards::
+``finetune_kit.course.classroom`` uses), so formgrader and ``nbgrader export`` work on it afterwards::
 
     OUTPUT/gradebook.db              the instructor's gradebook
     OUTPUT/release/<assignment>/     the student release the submissions were graded against
@@ -25,8 +25,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from finetune_kit import course
-from finetune_kit.config import REPO_ROOT
+from finetune_kit.course import classroom
+from finetune_kit.course.config import REPO_ROOT
 
 TEMPLATE = ".template"
 FORMGRADER_CONFIG = """\
@@ -79,23 +79,23 @@ def prepare(root: Path, assignments: list[str]) -> Course:
     wanted = {a: _fingerprint(a) for a in assignments}
     changed = [a for a in assignments if stamp.get(a) != wanted[a] or not here.release(a).is_dir()]
     if changed:
-        course.release(changed, release_dir=here.root / "release", work_dir=here.template)
+        classroom.release(changed, release_dir=here.root / "release", work_dir=here.template)
     db = here.root / "gradebook.db"
     if not db.exists():
         shutil.copy2(here.template / "gradebook.db", db)
     elif changed:
-        course.release(changed, release_dir=here.template / "instructor-release", work_dir=here.root)
+        classroom.release(changed, release_dir=here.template / "instructor-release", work_dir=here.root)
     stamp.update(wanted)
     stamp_path.write_text(json.dumps(stamp, indent=1, sort_keys=True))
     config = here.root / "nbgrader_config.py"
     if not config.exists():  # so `cd OUTPUT && jupyter lab` opens this class in formgrader
-        config.write_text(FORMGRADER_CONFIG.format(course_id=course.load_config().CourseDirectory.course_id))
+        config.write_text(FORMGRADER_CONFIG.format(course_id=classroom.load_config().CourseDirectory.course_id))
     return here
 
 
 def notebook_names(here: Course, assignments: list[str]) -> dict[str, str]:
     """Notebook stem -> assignment, from the release."""
-    return {nb.stem: a for a in assignments for nb in course.assignment_notebooks(here.release(a))}
+    return {nb.stem: a for a in assignments for nb in classroom.assignment_notebooks(here.release(a))}
 
 
 def grade_cell_ids(here: Course, assignments: list[str]) -> dict[str, set[str]]:

@@ -49,8 +49,13 @@ REPAIR_MIME = "application/vnd.finetune-kit.test-repairs+json"
 GUARD_NAME = "__fk_guard__"
 #: Packages whose modules are healed before every test: the helpers hidden tests call.
 HEALED_PACKAGES = ("finetune_kit",)
-#: ...except the grader itself (the guard cannot usefully check its own copy).
-NOT_HEALED = ("finetune_kit.grading", "finetune_kit.commands", "finetune_kit.course", "finetune_kit.feedback")
+#: ...except the grader itself (the guard cannot usefully check its own copy) and what only runs outside
+#: the kernel (commands, the nbgrader round trip)...
+NOT_HEALED = ("finetune_kit.grading", "finetune_kit.commands", "finetune_kit.cli", "finetune_kit.__main__",
+              "finetune_kit.course.classroom")
+#: ...but the grader's modules that the kit's own steps call inside the kernel are healed like the kit.
+KERNEL_SIDE = ("finetune_kit.grading.runcache", "finetune_kit.grading.trainer_runs",
+               "finetune_kit.grading.cached_steps")
 #: Builtins ipykernel itself swaps during every execution (stdin forwarding): left alone.
 VOLATILE_BUILTINS = frozenset({"input", "raw_input", "_", "__"})
 #: Types whose values can be compared with == to tell a genuine constant from a replaced one.
@@ -102,9 +107,9 @@ def install(secret_hex: str, *, block_network: bool = False, bindings: dict | No
         raise RuntimeError("the grading guard runs inside an IPython kernel")
     if block_network:
         _block_network()
-    from finetune_kit import trainer_runs
+    from finetune_kit.grading import cached_steps
 
-    trainer_runs.install()  # a student's Trainer run identical to one the grader made is reused
+    cached_steps.install()  # the kit's steps and a student's Trainer runs identical to the grader's are reused
     shell.user_ns[GUARD_NAME] = _make_guard(bytes.fromhex(secret_hex), shell.user_ns, shell,
                                             {k: tuple(v) for k, v in (bindings or {}).items()}, list(watch))
 
@@ -408,9 +413,27 @@ def _always_equal(user_ns: dict) -> list[tuple[str, str]]:
 
 # -- healing the kit's modules ---------------------------------------------------------------------
 
+def _under(name: str, packages: tuple[str, ...]) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in packages)
+
+
 def _healed(name: str) -> bool:
-    return (any(name == p or name.startswith(p + ".") for p in HEALED_PACKAGES)
-            and not any(name == p or name.startswith(p + ".") for p in NOT_HEALED))
+    return _under(name, HEALED_PACKAGES) and (not _under(name, NOT_HEALED) or _under(name, KERNEL_SIDE))
+
+
+def kernel_modules() -> list[str]:
+    """The kit's modules a graded kernel may run, read from the package tree: the ones the guard heals
+    (the prefork process imports them all, so every kernel starts with them loaded)."""
+    import pkgutil
+
+    import finetune_kit
+
+    # the metric modules' insides are loaded by ``evaluate.load`` from their folders and import ``evaluate``,
+    # which a kernel must import itself (it reads its cache folders from the environment at import)
+    inside_metrics = "finetune_kit.sentiment.metric_modules."
+    found = [m.name for m in pkgutil.walk_packages(finetune_kit.__path__, "finetune_kit.")
+             if _healed(m.name) and not m.name.startswith(inside_metrics)]
+    return ["finetune_kit", *sorted(found)]
 
 
 class _ModuleKeeper:
@@ -472,6 +495,11 @@ class _ModuleKeeper:
             elif twin is not None:
                 _TWINS[name] = (code, twin)
             repairs += fixed
+        for package in HEALED_PACKAGES:  # a flat public name (``fk.data``) is only ever looked up, never set
+            root = sys.modules.get(package)
+            for alias in [a for a in getattr(root, "PUBLIC", ()) if a in vars(root)]:
+                delattr(root, alias)
+                repairs.append(f"{package}.{alias} was replaced in its package")
         return repairs
 
 

@@ -34,6 +34,7 @@ from nbclient.util import ensure_async, run_sync
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Bool, Instance, Unicode
 
 from finetune_kit.grading import guard
 from finetune_kit.grading.sandbox import Jail, Limits, SandboxKernelManager, describe_exit
@@ -166,18 +167,20 @@ ALWAYS_WATCHED = ("numpy.random", "random")
 class GuardTests(NbGraderPreprocessor):
     """Install the guard first, pin the grading profile, and seal every test cell."""
 
-    #: The released notebooks of the assignment being graded (set by the worker): what the release's
-    #: own cells import is what the guard puts back under those names before each test.
-    release_dir: Path | None = None
+    release_dir = Unicode(None, allow_none=True, help="the released notebooks of the assignment being graded: "
+                          "what the release's own cells import is what the guard puts back under those names "
+                          "before each test").tag(config=True)
+    block_network = Bool(False, help="the guard blocks sockets itself (isolation 'none': no network namespace)"
+                         ).tag(config=True)
+    profile = Unicode("smoke", help="the profile every graded notebook runs under").tag(config=True)
 
     def preprocess(self, nb, resources):  # noqa: ANN001, ANN201
-        jail = SandboxKernelManager.jail
         secret = secrets.token_bytes(32)
         resources[_META] = {"secret": secret.hex()}
         bindings, watch = self._relied_on(nb, resources)
         setup = nbformat.v4.new_code_cell(
             f"__import__('finetune_kit.grading.guard', fromlist=['install']).install("
-            f"{secret.hex()!r}, block_network={bool(jail and jail.block_network)}, "
+            f"{secret.hex()!r}, block_network={self.block_network}, "
             f"bindings={bindings!r}, watch={watch!r})\n"
             # a figure is drawn once, not twice (bbox_inches="tight" lays it out again to crop it): the kit's
             # figures call tight_layout themselves, and grading draws every student's figures
@@ -186,8 +189,8 @@ class GuardTests(NbGraderPreprocessor):
         for cell in nb.cells:
             cells.append(cell)
             if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-                profile = jail.profile if jail else "smoke"
-                cells.append(self._injected(nbformat.v4.new_code_cell(f"PROFILE = {profile!r}  # the grading profile")))
+                cells.append(self._injected(nbformat.v4.new_code_cell(f"PROFILE = {self.profile!r}  # the grading "
+                                                                      "profile")))
             if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
                 nonce = secrets.token_hex(8)
                 grade_id = cell.metadata.nbgrader["grade_id"]
@@ -200,7 +203,7 @@ class GuardTests(NbGraderPreprocessor):
     def _relied_on(self, nb, resources) -> tuple[dict, list[str]]:  # noqa: ANN001
         """The names the release's own cells import, and the libraries the test cells import (with the
         submodules they reach by attribute, ``_np.random``): what the guard keeps as it found them."""
-        release = self.release_dir / f"{resources.get('nbgrader', {}).get('notebook')}.ipynb" \
+        release = Path(self.release_dir) / f"{resources.get('nbgrader', {}).get('notebook')}.ipynb" \
             if self.release_dir else None
         sources = []
         if release is not None and release.is_file():
@@ -222,7 +225,7 @@ class GuardTests(NbGraderPreprocessor):
 class SandboxExecute(Execute):
     """nbgrader's Execute, run in a jail, surviving kernels that die, hang or flood the output."""
 
-    limits: Limits = Limits()  # set by the worker
+    limits = Instance(Limits, args=(), help="time, output and resource limits").tag(config=True)
 
     def __init__(self, **kw):  # noqa: ANN003
         kw["kernel_manager_class"] = SandboxKernelManager
@@ -233,7 +236,7 @@ class SandboxExecute(Execute):
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        limits = type(self).limits
+        limits = self.limits
         deadline = monotonic() + limits.notebook_timeout
         self.timeout = limits.cell_timeout
         self.shutdown_kernel = "immediate"  # nothing to save: a polite shutdown only costs seconds
@@ -372,14 +375,15 @@ class SandboxExecute(Execute):
 
     def _stop(self) -> None:
         started = monotonic()
+        jail = getattr(self.km, "jail", None)
         if self.km is not None:
             try:
                 self._cleanup_kernel()
             except Exception as err:  # noqa: BLE001 - a kernel that will not stop is killed below
                 self.log.warning("kernel cleanup: %s", err)
             self.km = self.kc = None
-        if SandboxKernelManager.jail is not None:
-            SandboxKernelManager.jail.kill_leftovers()
+        if jail is not None:
+            jail.kill_leftovers()
         _trace(f"kernel stopped: {monotonic() - started:.2f} s")
 
     @staticmethod
@@ -393,7 +397,7 @@ class SandboxExecute(Execute):
         if msg["msg_type"] == "error" or guard.PROOF_MIME in data or guard.REPAIR_MIME in data:
             return super().output(outs, msg, display_id, cell_index)
         size = len(content.get("text", "")) + sum(len(str(v)) for v in data.values())
-        budget = type(self).limits.output_bytes
+        budget = self.limits.output_bytes
         kept = self._kept.get(cell_index, 0)
         if kept + size > budget:
             if kept <= budget:

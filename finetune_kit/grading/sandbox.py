@@ -1,8 +1,9 @@
 """Confinement for student code: resource limits, no network, a private view of the file system.
 
 nbgrader runs a student's notebook in a Jupyter kernel with the grader's own permissions. Here the
-grading of each student happens in a worker process started through ``unshare`` and the kernel is
-started by ``SandboxKernelManager``; together they give three levels, the best one available wins:
+grading of each student happens in a worker process started through Debian's ``bwrap`` (bubblewrap,
+``full`` isolation where it is installed) or ``unshare`` (then the worker mounts its view itself), and the
+kernel is started by ``SandboxKernelManager``; together they give three levels, the best one available wins:
 
 =========  =======================================================================================
 ``full``   root with ``unshare``: the worker gets its own network (only a loopback), mount and PID
@@ -46,16 +47,18 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_client.provisioning import LocalProvisioner
+from traitlets import Instance
 
-from finetune_kit.config import DATA_DIR, REPO_ROOT
+from finetune_kit.course.config import DATA_DIR, REPO_ROOT
+from finetune_kit.course.handout import CONTENTS
 from finetune_kit.grading.prefork import Prefork, forking_launcher
 
 ISOLATION_LEVELS = ("full", "user", "none")
 #: First uid of the kernels' throw-away users (one per worker slot); far from real and container ids.
 UID_BASE = 1_500_000_000
-#: Entries of the repository a kernel may see: the package, its data and the student-facing files.
-VISIBLE_IN_REPO = frozenset({"finetune_kit", "data", "notebooks", "azure", "pyproject.toml", "README.md",
-                             "requirements.txt", "environment.yml", "finetune_kit.egg-info", "LICENSE"})
+#: Entries of the repository a kernel may see: what a student has (the hand-out's contents, ``handout``),
+#: plus the editable install's metadata and the README it names.
+VISIBLE_IN_REPO = frozenset(CONTENTS) | {"finetune_kit.egg-info", "README.md"}
 
 #: Top-level folders of the operating system a kernel may see; every other one (``/work``, ``/home``,
 #: ``/srv``, ``/opt``, ``/run`` with its sockets ...) is covered, keeping only what ``needed_paths`` lists.
@@ -130,11 +133,68 @@ def detect_isolation(requested: str = "auto") -> str:
                      f"({'needs root and unshare' if requested == 'full' else 'needs unprivileged user namespaces'})")
 
 
+#: ``unshare`` forces today's hand-made confinement even where bubblewrap is installed (tests, comparisons).
+CONFINE_ENV = "FINETUNE_KIT_CONFINE"
+#: Set inside a worker that bubblewrap already confined: its namespaces and private view are in place.
+CONFINED_ENV = "FINETUNE_KIT_CONFINED"
+
+
+def bubblewrap() -> str | None:
+    """Debian's ``bwrap`` if it is installed, works here (``full`` isolation runs it as root) and is not
+    turned off with ``FINETUNE_KIT_CONFINE=unshare``; else None, and ``unshare`` plus the worker's own
+    mounts (``private_view``) confine it the same way."""
+    path = shutil.which("bwrap")
+    if os.environ.get(CONFINE_ENV, "auto") == "unshare" or path is None:
+        return None
+    return path if _unshare_works([path, "--dev-bind", "/", "/", "--unshare-net", "--unshare-pid",
+                                   "--die-with-parent", "--cap-add", "ALL"]) else None
+
+
+def worker_command(level: str, folder: Path, plan: dict[str, list[str]], argv: list[str]) -> list[str]:
+    """The command that starts a worker for the slot ``folder``: dying with the grader, in its namespaces.
+
+    Under ``full`` isolation with bubblewrap, bwrap builds the worker's view itself (``bwrap_view``) and
+    the worker sees its slot as ``/tmp``; otherwise ``unshare`` gives the namespaces (``worker_prefix``:
+    ``setpriv --pdeathsig``, set in C rather than a ``preexec_fn``, which is unsafe in the parent's threads)
+    and the worker mounts its view (``private_view``). ``argv`` is the worker's own command; its last item
+    is the slot folder.
+    """
+    bwrap = bubblewrap() if level == "full" else None
+    if bwrap:
+        return [bwrap, *bwrap_view(folder, plan), *argv[:-1], "/tmp"]
+    return [*worker_prefix(level), *argv]
+
+
 def worker_prefix(level: str) -> list[str]:
-    """The command that starts a worker: dying with the grader (``setpriv --pdeathsig``, set in C
-    rather than a ``preexec_fn``, which is unsafe in the parent's threads), in its namespaces."""
+    """Without bubblewrap: ``unshare`` into the level's namespaces, dying with the grader."""
     prefix = ["setpriv", "--pdeathsig", "KILL"] if shutil.which("setpriv") else []
     return prefix + list(_UNSHARE[level])
+
+
+def bwrap_view(scratch: Path, plan: dict[str, list[str]]) -> list[str]:
+    """bwrap's arguments for what ``private_view`` mounts by hand: new network (a loopback only), PID and IPC
+    namespaces, death with the grader, ``scratch`` as ``/tmp``, empty ``/dev/shm`` and ``/var/tmp``, the
+    plan's folders covered by empty read-only ones with what is needed mounted back read-only. The worker
+    keeps its capabilities (it mounts each student's bounded home and drops kernels to their own uid)."""
+    args = ["--die-with-parent", "--unshare-net", "--unshare-pid", "--unshare-ipc", "--cap-add", "ALL",
+            "--dev-bind", "/", "/", "--proc", "/proc", "--bind", str(scratch), "/tmp"]
+    for target in ("/dev/shm", "/var/tmp"):
+        if Path(target).is_dir():
+            args += ["--perms", "1777", "--size", str(256 * _MIB), "--tmpfs", target]
+    covered = [f for f in plan["cover"] if Path(f).exists()]
+    for folder in covered:
+        args += ["--perms", "0755", "--size", str(_MIB), "--tmpfs", folder]
+    made: set[Path] = set()
+    for path in plan["keep"]:  # sources are read from the real file system, so /tmp's are still there
+        for parent in reversed(Path(path).parents):  # folders on the way: traversable (bwrap makes them 0700)
+            inside = [c for c in (*covered, "/tmp") if parent != Path(c) and parent.is_relative_to(c)]
+            if inside and parent not in made:
+                made.add(parent)
+                args += ["--perms", "0755", "--dir", str(parent)]
+        args += ["--ro-bind", path, path]
+    for folder in covered:
+        args += ["--remount-ro", folder]
+    return [*args, "--chdir", "/tmp", "--setenv", CONFINED_ENV, "bubblewrap"]
 
 
 # -- process helpers -------------------------------------------------------------------------------
@@ -381,13 +441,15 @@ class SandboxKernelManager(AsyncKernelManager):
     libraries already imported; if that fails the kernel is launched the ordinary way.
     """
 
-    jail: Jail | None = None  # set by the worker (one jail per notebook)
-    prefork: Prefork | None = None  # set by the worker (one per slot), None: always launch normally
+    jail = Instance(Jail, allow_none=True, help="where and as whom the kernel runs (the worker sets one per "
+                                                "assignment)").tag(config=True)
+    prefork = Instance(Prefork, allow_none=True, help="the slot's prefork process (None: launch each kernel "
+                                                      "the ordinary way)").tag(config=True)
 
     async def _async_pre_start_kernel(self, **kw):  # noqa: ANN001, ANN202 - jupyter_client's signature
-        jail = type(self).jail
+        jail = self.jail
         if jail is None:
-            raise RuntimeError("SandboxKernelManager.jail is not set")
+            raise RuntimeError("SandboxKernelManager.jail is not configured")
         kw["cwd"] = str(jail.cwd)
         kw["env"] = jail.env()
         # The connection file holds the channel keys; the kernel (another uid) must read it.
@@ -395,13 +457,13 @@ class SandboxKernelManager(AsyncKernelManager):
         return await super()._async_pre_start_kernel(**kw)
 
     async def _async_launch_kernel(self, kernel_cmd, **kw):  # noqa: ANN001, ANN202
-        jail = type(self).jail
+        jail = self.jail
         if jail.uid is not None:
             os.chown(self.connection_file, jail.uid, jail.uid)
         nproc = jail.process_limit()
         kw["preexec_fn"] = lambda: jail.preexec(nproc)
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL  # a student's os.write(1, ...) goes nowhere
-        factory, provisioner = type(self).prefork, self.provisioner
+        factory, provisioner = self.prefork, self.provisioner
         if factory is not None and not factory.dead and isinstance(provisioner, LocalProvisioner):
             provisioner.launch_kernel = forking_launcher(provisioner, factory, jail.rlimits(nproc), jail.uid)
         await super()._async_launch_kernel(kernel_cmd, **kw)

@@ -1,11 +1,12 @@
 """Grade students in throw-away nbgrader courses, inside the sandbox: one long-lived process per worker slot.
 
 The parent (``runner``) starts ``python -m finetune_kit.grading.worker SLOT`` through
-``sandbox.worker_prefix`` once per slot, then hands it one student at a time: it prepares a scratch
+``sandbox.worker_command`` once per slot, then hands it one student at a time: it prepares a scratch
 folder ``SLOT/<student>`` and writes the student's folder name on the worker's stdin; the worker
 answers ``done <student>`` on stdout once ``result.json`` is written. ``SLOT/slot.json`` says how the
 slot is confined. The worker sets that up once: its namespaces, the private view in which ``SLOT``
-becomes ``/tmp`` (``sandbox.private_view``), and the prefork process whose kernels start with the
+becomes ``/tmp`` (bubblewrap builds both where it is installed, else ``unshare`` and
+``sandbox.private_view``), and the prefork process whose kernels start with the
 libraries imported (``prefork``). Between students it kills every process of the slot's sandbox uid and
 empties ``/dev/shm`` and ``/var/tmp``; the parent deletes the student's scratch folder. A student whose
 grading overruns its deadline or crashes the worker costs the slot a restart, nothing more::
@@ -42,6 +43,7 @@ from pathlib import Path
 RESULT = "result.json"
 JOB = "job.json"
 SLOT = "slot.json"
+CONFIG = "nbgrader_config.py"  # the course's nbgrader config, copied into each slot by the parent
 LOG = "worker.log"
 
 
@@ -113,8 +115,7 @@ def _scores(db_url: str, assignment: str, student: str) -> dict[str, dict[str, l
 
 def _jail(setup: dict, home: Path, cwd: Path, uid: int | None):  # noqa: ANN202 - a sandbox.Jail
     """Where a kernel (or the prefork process) of this slot runs: limits, network, profile, run cache."""
-    from finetune_kit import runcache
-    from finetune_kit.grading import sandbox
+    from finetune_kit.grading import runcache, sandbox
 
     extra_env = {runcache.CACHE_ENV: setup["run_cache"]} if setup.get("run_cache") else {}
     return sandbox.Jail(home=home, cwd=cwd, limits=sandbox.Limits(**setup["limits"]), uid=uid,
@@ -144,7 +145,8 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
 
     student = job["student"]
     result = {"student": student, "isolation": level, "assignments": {}}
-    pipeline.SandboxExecute.limits = sandbox.Limits(**setup["limits"])
+    cfg.SandboxExecute.limits = sandbox.Limits(**setup["limits"])
+    cfg.SandboxKernelManager.prefork = _PREFORK.get("factory")
     for assignment, spec in job["assignments"].items():
         started = time.perf_counter()
         pipeline.JOURNAL.clear()
@@ -171,8 +173,9 @@ def grade(scratch: Path, raw_config, setup: dict) -> dict:  # noqa: ANN001 - the
         if release.is_dir():
             shutil.copytree(release, jail.cwd, ignore=shutil.ignore_patterns("*.ipynb"), dirs_exist_ok=True)
         jail.prepare()
-        sandbox.SandboxKernelManager.jail = jail
-        pipeline.GuardTests.release_dir = release
+        cfg.SandboxKernelManager.jail = jail
+        cfg.GuardTests.release_dir = str(release)
+        cfg.GuardTests.block_network, cfg.GuardTests.profile = jail.block_network, jail.profile
         api = NbGraderAPI(CourseDirectory(config=cfg), config=cfg)
         outcome = api.autograde(assignment, student, force=True, create=True)
         print(f"[worker] {assignment}: autograde {time.perf_counter() - started:.1f} s", file=sys.stderr)
@@ -211,14 +214,16 @@ def serve(slot: Path, jobs=sys.stdin, answers=sys.stdout) -> None:  # noqa: ANN0
     """Confine this process as ``slot.json`` says, then grade each student named on ``jobs``."""
     from traitlets.config.loader import PyFileConfigLoader
 
-    from finetune_kit.course import AUTOGRADE_DIR, _ensure_tools_on_path
+    from finetune_kit.course.classroom import _ensure_tools_on_path
     from finetune_kit.grading import sandbox
 
     setup = json.loads((slot / SLOT).read_text(encoding="utf-8"))
     _ensure_tools_on_path()
-    raw_config = PyFileConfigLoader("nbgrader_config.py", path=str(AUTOGRADE_DIR)).load_config()  # hidden below
+    # the course's config, copied into the slot by the parent (0600): the repository is hidden from here on
+    # (bubblewrap hides it before this process starts)
+    raw_config = PyFileConfigLoader(CONFIG, path=str(slot)).load_config()
     level = setup["isolation"]
-    if level in ("full", "user"):
+    if level in ("full", "user") and os.environ.get(sandbox.CONFINED_ENV) != "bubblewrap":
         sandbox.loopback_up()
         slot = sandbox.private_view(slot, setup["visibility"])
     if setup.get("prefork"):
@@ -240,7 +245,7 @@ def serve(slot: Path, jobs=sys.stdin, answers=sys.stdout) -> None:  # noqa: ANN0
             except Exception:  # noqa: BLE001 - the parent reads the traceback from the student's log
                 traceback.print_exc()
             finally:
-                factory = sandbox.SandboxKernelManager.prefork
+                factory = _PREFORK.get("factory")
                 if factory is not None and factory.ready_seconds is not None:
                     print(f"[worker] prefork: imports took {factory.ready_seconds} s (once per slot)", file=sys.stderr)
                 sys.stdout.flush()
@@ -267,15 +272,19 @@ def _between_students(uid: int | None, level: str) -> None:
                     entry.unlink(missing_ok=True)
 
 
+#: The slot's prefork process (``factory``), started once; every student's kernels are forked from it.
+_PREFORK: dict[str, object] = {}
+
+
 def _start_prefork(home: Path, setup: dict) -> None:
     """One process per slot that imports the libraries once; kernels are forked from it
     (``finetune_kit.grading.prefork``). Started here, while the worker has a single thread."""
-    from finetune_kit.grading import prefork, sandbox
+    from finetune_kit.grading import prefork
 
     jail = _jail(setup, home, home, uid=None)  # the worker's own folder: kernels can read it, not write it
     jail.prepare()
     os.chmod(home, 0o755)
-    sandbox.SandboxKernelManager.prefork = prefork.Prefork.start(jail.env(), str(home))
+    _PREFORK["factory"] = prefork.Prefork.start(jail.env(), str(home))
 
 
 def _last_error_line(log: str) -> str:
