@@ -152,3 +152,21 @@ def test_evaluate_command_refuses_plots_for_one_class(tiny_model, tmp_path, caps
     assert code == 2 and "needs both labels" in capsys.readouterr().err
     assert cli.main(["evaluate", "--model", str(tiny_model), "--data", str(one_class)]) == 0
     assert json.loads(capsys.readouterr().out)["roc_auc"] is None  # NaN is not JSON
+
+
+def test_evaluate_command_scores_a_real_looking_file_and_writes_nothing_when_it_refuses(tiny_model, tmp_path, capsys):
+    """Other column names, word labels, a duplicate: scored once and reported; a refused file leaves nothing."""
+    data_file, out_json, png_dir = tmp_path / "sentences.tsv", tmp_path / "eval.json", tmp_path / "png"
+    data_file.write_text("sentence\tsentiment\nLoved it\tpos\nDull film\tneg\nloved it\tpos\nA gem\tpos\n")
+    args = ["evaluate", "--model", str(tiny_model), "--data", str(data_file), "--text-column", "sentence",
+            "--label-column", "sentiment", "--positive", "pos", "--negative", "neg", "--max-length", "32"]
+    assert cli.main([*args, "--output", str(out_json), "--plots", str(png_dir)]) == 0
+    result = json.loads(out_json.read_text())
+    assert result["n"] == 3 and result["read"]["duplicates"]["rows"] == ["row 4 = row 2"]
+    assert sorted(p.name for p in png_dir.iterdir()) == sorted(p.rsplit("/", 1)[-1] for p in result["plots"])
+    capsys.readouterr()
+    data_file.write_text("sentence\tsentiment\nLoved it\tpos\nDull film\tmeh\n")
+    again, other_png = tmp_path / "again.json", tmp_path / "png2"
+    assert cli.main([*args, "--output", str(again), "--plots", str(other_png)]) == 2
+    assert "row 3, field 'sentiment': 'meh' is not a label here" in capsys.readouterr().err
+    assert not again.exists() and not other_png.exists()

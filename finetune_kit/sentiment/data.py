@@ -29,11 +29,11 @@ SEED = 42
 class DataError(ValueError):
     """A dataset problem a person can fix: says which file, row and field, and lists every problem."""
 
-    def __init__(self, path: Path | str, problems: list[str]):
+    def __init__(self, path: Path | str, problems: list[str], hint: str = ""):
         self.path, self.problems = str(path), problems
         shown = "\n  ".join(problems[:20])
         more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
-        super().__init__(f"{self.path}: {len(problems)} problem(s)\n  {shown}{more}")
+        super().__init__(f"{self.path}: {len(problems)} problem(s)\n  {shown}{more}" + (f"\n{hint}" if hint else ""))
 
 
 # --- cleaning -------------------------------------------------------------------------------------
@@ -62,6 +62,10 @@ def clean_text(text: str) -> str:
 
 
 # --- reading and validating -----------------------------------------------------------------------
+
+DUPLICATES_HINT = ("Training needs each text once (a copy in another split would leak the test set): remove "
+                   "duplicates first, e.g. with pandas' drop_duplicates('text'). To score a file that has them, "
+                   "`python -m finetune_kit evaluate` counts each text once and says which rows it left out.")
 
 
 def _parse_label(raw: Any) -> int | None:
@@ -100,7 +104,8 @@ def _validate(df: pd.DataFrame, path: Path | str = "<data>", *, first_row: int =
         texts.append(text)
         labels.append(label)
     if problems:
-        raise DataError(path, problems)
+        hint = DUPLICATES_HINT if any("duplicate of row" in p for p in problems) else ""
+        raise DataError(path, problems, hint)
     out = df.copy()
     out["text"], out["label"] = texts, labels
     return out.reset_index(drop=True)
