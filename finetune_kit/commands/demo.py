@@ -21,6 +21,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", default="offline", choices=sorted(PROFILES),
                         help="profile the notebooks run under (grading always uses smoke)")
     parser.add_argument("--output-dir", type=Path, default=REPO_ROOT / "outputs", help="where results go")
+    parser.add_argument("--cell-timeout", type=int, default=0,
+                        help="seconds a notebook cell may run (default 0: no limit; training takes what it takes)")
+    parser.add_argument("--force", action="store_true",
+                        help="execute every notebook again, even those already executed with the same inputs")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,8 +33,13 @@ def run(args: argparse.Namespace) -> int:
 
     for nb in headless.solution_notebooks():
         start = time.perf_counter()
-        print(f"[demo] executing {nb.relative_to(REPO_ROOT)} (profile {args.profile}) ...", flush=True)
-        executed = headless.execute(nb, out / "executed" / nb.name, args.profile)
+        print(f"[demo] executing {nb.relative_to(REPO_ROOT)} (profile {args.profile}); its output follows ...",
+              flush=True)
+        try:
+            executed = headless.execute(nb, out / "executed" / nb.name, args.profile, cell_timeout=args.cell_timeout,
+                                        force=args.force, say=lambda line: print(f"[demo] {line}", flush=True))
+        except headless.NotebookFailed as err:
+            raise ValueError(f"{err}\n[demo] rerun `make demo` to go on from this notebook") from None
         html = headless.to_html(executed)
         print(f"[demo]   done in {time.perf_counter() - start:.0f} s")
         where.append((f"executed {nb.stem}", html))

@@ -1,29 +1,110 @@
-"""Executing course notebooks headless, the way CI, the demo and graders do."""
+"""Executing course notebooks headless, the way CI and the demo do: resumable, and showing progress.
+
+A slow machine must not throw real training away. No cell has a wall-clock limit unless one is asked for
+(``cell_timeout``); the kernel's own output (the Trainer's per-epoch lines, the kit's progress) is shown
+as it happens, prefixed with the notebook's name; and a notebook already executed with the same inputs
+(its source, the profile, the kit's code and data) is not executed again, so rerunning the demo after a
+failure resumes where it stopped.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
-from finetune_kit.course.config import REPO_ROOT
+from finetune_kit.course.config import DATA_DIR, REPO_ROOT
+
+#: Written next to an executed notebook once it ran to its end: what it was executed from.
+INPUTS_SUFFIX = ".inputs.json"
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook stopped in a cell: which notebook, which cell, why, and how to go on."""
 
 
 def solution_notebooks() -> list[Path]:
     return sorted((REPO_ROOT / "solutions").glob("*/*.ipynb"))
 
 
-def execute(notebook: Path, output: Path, profile: str, *, timeout: int = 1800, cwd: Path | None = None) -> Path:
-    """Run a notebook top to bottom with papermill, passing the profile as the PROFILE parameter.
+def inputs_digest(notebook: Path, profile: str) -> str:
+    """Everything an execution depends on: the notebook, the profile, the kit's code and its datasets."""
+    digest = hashlib.sha256(f"{profile}\0".encode() + notebook.read_bytes())
+    package = Path(__file__).resolve().parents[1]
+    for root in (package, DATA_DIR):
+        for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
-    It runs in its own folder unless ``cwd`` says otherwise (a trimmed copy elsewhere)."""
+
+def already_executed(notebook: Path, output: Path, profile: str) -> bool:
+    record = output.with_name(output.name + INPUTS_SUFFIX)
+    try:
+        return output.is_file() and json.loads(record.read_text())["digest"] == inputs_digest(notebook, profile)
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+class _Prefixed:
+    """A text stream that starts every line with ``prefix`` (the kernel's output, shown live)."""
+
+    def __init__(self, stream: TextIO, prefix: str) -> None:
+        self.stream, self.prefix, self.at_start = stream, prefix, True
+
+    def write(self, text: str) -> int:
+        for piece in text.splitlines(keepends=True):
+            if self.at_start:
+                self.stream.write(self.prefix)
+            self.stream.write(piece)
+            self.at_start = piece.endswith(("\n", "\r"))
+        self.stream.flush()
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def execute(notebook: Path, output: Path, profile: str, *, cell_timeout: int | None = None,
+            cwd: Path | None = None, show: TextIO | None = None, force: bool = False,
+            say: Callable[[str], None] = print) -> Path:
+    """Run a notebook top to bottom with papermill, the profile as its PROFILE parameter, into ``output``.
+
+    ``cell_timeout``: seconds a cell may run (None or 0: no limit). ``show``: where the kernel's output
+    goes as it happens (default: this process's stdout). Skipped when ``output`` was executed from the
+    very same inputs before, unless ``force``. It runs in its own folder unless ``cwd`` says otherwise.
+    """
     import papermill
+    from papermill.exceptions import PapermillExecutionError
 
+    if not force and already_executed(notebook, output, profile):
+        say(f"  {notebook.name}: already executed with the same inputs ({output}); skipped")
+        return output
     output.parent.mkdir(parents=True, exist_ok=True)
+    record = output.with_name(output.name + INPUTS_SUFFIX)
+    record.unlink(missing_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    papermill.execute_notebook(
-        str(notebook), str(output), parameters={"PROFILE": profile}, cwd=str(cwd or notebook.parent),
-        kernel_name="python3", progress_bar=False, execution_timeout=timeout, log_output=False,
-    )
+    live = _Prefixed(show or sys.stdout, f"  {notebook.stem} | ")
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(output), parameters={"PROFILE": profile}, cwd=str(cwd or notebook.parent),
+            kernel_name="python3", progress_bar=False, log_output=False, stdout_file=live, stderr_file=live,
+            execution_timeout=cell_timeout or None)
+    except PapermillExecutionError as err:
+        first = next((line for line in err.source.splitlines() if line.strip()), "")
+        raise NotebookFailed(f"{notebook.name}: the cell starting {first!r} (cell {err.cell_index} of the executed "
+                             f"copy, {output}) raised {err.ename}: {err.evalue}") from None
+    except Exception as err:
+        if type(err).__name__ != "CellTimeoutError":
+            raise
+        raise NotebookFailed(
+            f"{notebook.name}: a cell ran longer than the {cell_timeout} s limit ({err}); the executed copy up to "
+            f"there is {output}. Run again with a longer limit (--cell-timeout, 0 for none): the notebooks "
+            "already executed are skipped") from None
+    record.write_text(json.dumps({"digest": inputs_digest(notebook, profile), "profile": profile}) + "\n")
     return output
 
 

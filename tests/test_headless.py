@@ -1,0 +1,50 @@
+"""Does the main job survive a slow machine: no fixed cell limit, live output, a rerun that resumes?"""
+
+import io
+
+import nbformat
+import pytest
+
+from finetune_kit.course import headless
+
+pytestmark = pytest.mark.slow  # each test starts a kernel
+
+
+def _notebook(path, *sources):
+    cells = [nbformat.v4.new_code_cell('PROFILE = None', metadata={"tags": ["parameters"]}),
+             *(nbformat.v4.new_code_cell(s) for s in sources)]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_output_is_shown_live_and_a_rerun_skips_what_ran_with_the_same_inputs(tmp_path):
+    nb = _notebook(tmp_path / "train.ipynb", 'for epoch in (1, 2):\n    print(f"epoch {epoch}/2 under {PROFILE}")')
+    out, shown, said = tmp_path / "out" / "train.ipynb", io.StringIO(), []
+    headless.execute(nb, out, "smoke", show=shown, say=said.append)
+    assert "  train | epoch 1/2 under smoke\n  train | epoch 2/2 under smoke\n" in shown.getvalue()
+    assert (out.parent / ("train.ipynb" + headless.INPUTS_SUFFIX)).is_file() and not said
+    headless.execute(nb, out, "smoke", show=shown, say=said.append)
+    assert said and "already executed with the same inputs" in said[0]
+    headless.execute(nb, out, "offline", show=io.StringIO(), say=said.append)  # another profile: runs again
+    _notebook(nb, 'print("changed")')
+    again = io.StringIO()
+    headless.execute(nb, out, "offline", show=again, say=said.append)  # another notebook: runs again
+    assert len(said) == 1 and "changed" in again.getvalue()
+
+
+def test_a_cell_past_its_limit_names_the_notebook_and_how_to_go_on(tmp_path):
+    nb = _notebook(tmp_path / "slow.ipynb", "import time\ntime.sleep(30)")
+    out = tmp_path / "out" / "slow.ipynb"
+    with pytest.raises(headless.NotebookFailed, match=r"slow\.ipynb: a cell ran longer than the 2 s limit") as err:
+        headless.execute(nb, out, "smoke", cell_timeout=2, show=io.StringIO())
+    assert "--cell-timeout, 0 for none" in str(err.value) and "already executed are skipped" in str(err.value)
+    assert not (out.parent / ("slow.ipynb" + headless.INPUTS_SUFFIX)).exists()  # a rerun executes it again
+
+
+def test_a_failing_cell_is_named(tmp_path):
+    nb = _notebook(tmp_path / "broken.ipynb", "x = 1", "# load the model\nraise KeyError('weights')")
+    named = r"broken\.ipynb: the cell starting '# load the model' \(cell 3 of the executed copy, .*\) raised KeyError"
+    with pytest.raises(headless.NotebookFailed, match=named):
+        headless.execute(nb, tmp_path / "out" / "broken.ipynb", "smoke", show=io.StringIO())
