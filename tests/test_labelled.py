@@ -18,6 +18,7 @@ def test_duplicates_are_scored_once_and_reported(tmp_path):
     assert dup["dropped"] == 2 and dup["rows"] == ["row 4 = row 2", "row 5 = row 3"]
     assert dup["conflicting_labels"] == 1 and dup["conflicts"] == ["row 5 (1) = row 3 (0)"]
     assert rows.report["rows_read"] == 5 and rows.report["rows_scored"] == 3
+    assert rows.report["label_values"] == {"'0' -> 0": 1, "'1' -> 1": 2}  # the rows scored
     kept = read_labelled(path, keep_duplicates=True)
     assert len(kept.frame) == 5 and kept.report["duplicates"]["dropped"] == 0
 

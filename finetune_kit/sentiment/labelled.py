@@ -174,7 +174,6 @@ def read_labelled(path: Path | str, *, text_column: str = "text", label_column: 
         if label == "neutral":
             neutral.append(row)
             continue
-        raw_labels[(raw_label.strip(), label)] += 1
         key = text.casefold()
         if key in first and not keep_duplicates:
             seen_row, seen_label = first[key]
@@ -183,6 +182,7 @@ def read_labelled(path: Path | str, *, text_column: str = "text", label_column: 
                 conflicting.append(f"row {row} ({label}) = row {seen_row} ({seen_label})")
             continue
         first.setdefault(key, (row, label))
+        raw_labels[(raw_label.strip(), label)] += 1  # of the rows scored
         texts.append(text)
         labels.append(label)
         rows.append(row)
