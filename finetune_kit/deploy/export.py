@@ -88,7 +88,8 @@ def _file_mb(path: Path) -> float:
     return round(path.stat().st_size / 1e6, 1)
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """A file's SHA-256, read in 1 MiB blocks (model weights run to hundreds of megabytes)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -286,7 +287,7 @@ def _export(model_dir: Path, output_dir: Path, *, quantize: bool, optimize: bool
     sizes = {variant: _file_mb(output_dir / name) for variant, name in files.items()}
     manifest = {
         "source_model": str(model_dir.resolve()),
-        "model_version": f"{model_dir.name}-{_sha256(output_dir / FP32)[:10]}",
+        "model_version": f"{model_dir.name}-{file_sha256(output_dir / FP32)[:10]}",
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "files": files,
         "sizes_mb": sizes,

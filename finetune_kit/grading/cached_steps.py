@@ -85,9 +85,11 @@ def _export_key(a: dict[str, Any]) -> str:
     import torch
     import transformers
 
+    from finetune_kit.deploy.export import file_sha256
+
     files = hashlib.sha256()
     for path in sorted(p for p in Path(a["model_dir"]).iterdir() if p.is_file()):
-        files.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).hexdigest().encode())
+        files.update(path.name.encode() + b"\0" + file_sha256(path).encode())
     return runcache.key(
         "export_onnx", model=files.hexdigest(), quantize=a["quantize"], optimize=a["optimize"],
         max_length=a["max_length"], opset=a["opset"], smooth_alpha=a["smooth_alpha"],

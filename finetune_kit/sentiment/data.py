@@ -68,7 +68,8 @@ DUPLICATES_HINT = ("Training needs each text once (a copy in another split would
                    "`python -m finetune_kit evaluate` counts each text once and says which rows it left out.")
 
 
-def _parse_label(raw: Any) -> int | None:
+def parse_label(raw: Any) -> int | None:
+    """0 or 1 from what a file holds (``1``, ``"0"``, ``1.0``); None for anything else."""
     try:
         value = float(str(raw).strip())
     except ValueError:
@@ -91,7 +92,7 @@ def _validate(df: pd.DataFrame, path: Path | str = "<data>", *, first_row: int =
     for i, (raw_text, raw_label) in enumerate(zip(df["text"], df["label"], strict=True)):
         row = first_row + i
         text = clean_text(raw_text) if isinstance(raw_text, str) else ""
-        label = _parse_label(raw_label)
+        label = parse_label(raw_label)
         if not text:
             problems.append(f"row {row}, field 'text': empty text")
         if label is None:

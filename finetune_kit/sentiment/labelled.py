@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from finetune_kit.sentiment.data import LABELS, DataError, clean_text
+from finetune_kit.sentiment.data import LABELS, DataError, clean_text, parse_label
 
 #: file suffix -> how its rows are read
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
@@ -80,11 +80,7 @@ class LabelRule:
             if not self.negative:
                 return 0 if key else None
             return 0 if key in self.negative else None
-        try:
-            number = float(value)
-        except ValueError:
-            return None
-        return int(number) if number.is_integer() and int(number) in LABELS else None
+        return parse_label(value)
 
 
 def parse_values(text: str | None) -> frozenset[str]:
