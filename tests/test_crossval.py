@@ -41,6 +41,17 @@ def test_folds_refuse_impossible_requests():
         crossval.stratified_folds([0] * 10 + [1] * 2, 3)
 
 
+def test_grouped_folds_never_put_a_group_on_both_sides():
+    labels = np.asarray([0, 1] * 30)
+    groups = np.arange(60) // 6  # 10 groups of 6 rows, each balanced
+    folds = crossval.stratified_folds(labels, 5, groups=groups)
+    assert sorted(np.concatenate([h for _, h in folds]).tolist()) == list(range(60))
+    for train_idx, held_idx in folds:
+        assert set(groups[train_idx]).isdisjoint(groups[held_idx])
+    with pytest.raises(ValueError, match="at least 5 groups; the data has 3"):
+        crossval.stratified_folds(labels, 5, groups=np.arange(60) // 20)
+
+
 def test_pool_is_train_plus_validation_never_test():
     splits = data.load_splits(SMOKE)
     pool = crossval.cv_pool(SMOKE, splits)

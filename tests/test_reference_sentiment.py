@@ -22,8 +22,8 @@ ref = reference.load("sentiment")
 SMOKE = config.PROFILES["smoke"]
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
 SOURCE = ROOT / "autograde" / "sources" / "part2_finetuning" / "part2_finetuning.py"
-ANSWERS = ("find_problems", "leaked_texts", "split_reviews", "tokenize_batch", "make_collator", "make_training_args",
-           "compute_metrics", "build_trainer")
+ANSWERS = ("find_problems", "leaked_texts", "split_reviews", "reviews_sharing_sentences", "tokenize_batch",
+           "make_collator", "make_training_args", "compute_metrics", "build_trainer")
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,17 @@ def test_split_reviews_is_stratified_seeded_disjoint_and_drops_repeated_texts():
     assert ref.leaked_texts(a) == set()
     assert abs(a.train["label"].mean() - 0.5) < 0.05
     assert a.train.index.tolist() == list(range(38))
+
+
+def test_the_shipped_reviews_split_by_group_share_almost_no_sentence_with_training():
+    """The datasheet's promise: a split by review repeats training sentences in most test reviews, by group not."""
+    reviews = data.read_reviews()
+    by_group, by_review = data._split(reviews), data._split(reviews.drop(columns=data.GROUP))
+    held_out = set(by_group.test[data.GROUP]) | set(by_group.validation[data.GROUP])
+    assert set(by_group.train[data.GROUP]).isdisjoint(held_out)
+    grouped = ref.reviews_sharing_sentences(by_group.train, by_group.test)
+    naive = ref.reviews_sharing_sentences(by_review.train, by_review.test)
+    assert naive > len(by_review.test) / 2 and grouped < len(by_group.test) / 10, (naive, grouped)
 
 
 def test_split_reviews_matches_the_kits_own_split_on_validated_data():
@@ -142,8 +153,8 @@ def test_original_recipe_tokenizer_argument_is_gone_in_transformers_5(tmp_path):
 
 
 def test_every_test_cell_passes_with_the_reference(test_cells):
-    assert {"find_problems_tests", "split_tests", "leaked_texts_tests", "tokenize_tests", "collator_tests",
-            "training_args_tests", "metrics_tests", "trainer_tests"} <= set(test_cells)
+    assert {"find_problems_tests", "split_tests", "leaked_texts_tests", "shared_sentences_tests", "tokenize_tests",
+            "collator_tests", "training_args_tests", "metrics_tests", "trainer_tests"} <= set(test_cells)
     for grade_id in test_cells:
         if grade_id not in ("reflection_length", "answers"):
             run_test_cell(test_cells, grade_id)
@@ -178,6 +189,26 @@ def _keeps_duplicates(df, seed=42):
     train, rest = train_test_split(df, train_size=0.8, stratify=df["label"], random_state=seed)
     validation, test = train_test_split(rest, test_size=0.5, stratify=rest["label"], random_state=seed)
     return data.Splits(*(p.reset_index(drop=True) for p in (train, validation, test)))
+
+
+def _ignores_groups(df, seed=42):
+    """Last year's answer: deduplicated and stratified, but split by review."""
+    return _keeps_duplicates(df[~df["text"].str.split().str.join(" ").str.casefold().duplicated()], seed)
+
+
+def _counts_sentences_not_reviews(train, test, min_words=4):
+    import re
+
+    seen = {" ".join(s.split()).casefold() for t in train["text"] for s in re.split(r"[.!?]+", t)}
+    return sum(1 for t in test["text"] for s in re.split(r"[.!?]+", t)
+               if len(s.split()) >= min_words and " ".join(s.split()).casefold() in seen)
+
+
+def _case_sensitive_sentences(train, test, min_words=4):
+    import re
+
+    seen = {" ".join(s.split()) for t in train["text"] for s in re.split(r"[.!?]+", t) if len(s.split()) >= min_words}
+    return sum(1 for t in test["text"] if {" ".join(s.split()) for s in re.split(r"[.!?]+", t)} & seen)
 
 
 def _args_with(**changes):
@@ -215,6 +246,9 @@ WRONG = [
     ("split_tests", "split_reviews", _unstratified),
     ("split_tests", "split_reviews", _keeps_duplicates),
     ("split_tests", "split_reviews", lambda df, seed=42: ref.split_reviews(df, seed=42)),
+    ("split_tests", "split_reviews", _ignores_groups),
+    ("shared_sentences_tests", "reviews_sharing_sentences", _counts_sentences_not_reviews),
+    ("shared_sentences_tests", "reviews_sharing_sentences", _case_sensitive_sentences),
     ("tokenize_tests", "tokenize_batch", lambda b, tok, n: tok(b["text"], truncation=True, max_length=n,
                                                                 padding="max_length")),
     ("tokenize_tests", "tokenize_batch", lambda b, tok, n: tok(b["text"])),

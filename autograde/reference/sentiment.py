@@ -57,26 +57,54 @@ def leaked_texts(splits) -> set:
 
 
 def split_reviews(df, seed=42):
-    """Split reviews 80/10/10 into train, validation and test; return ``finetune_kit.data.Splits``.
+    """Split reviews about 80/10/10 into train, validation and test; return ``finetune_kit.data.Splits``.
 
     - **no review in two splits**: first drop repeated texts (ignoring case and extra spaces; keep
       the first), or the model would be tested on a review it trained on;
-    - **stratified** by ``label``: every split keeps the share of positive reviews of the whole frame;
-    - **seeded**: the same ``seed`` gives the same split every time, another seed another split;
+    - **no group in two splits**: reviews with the same ``group`` value share sentences, so each group
+      goes whole into one split (a frame without a ``group`` column: every review is its own group);
+    - **stratified** by ``label``: each split keeps about the share of positive reviews of the whole;
+    - **seeded**: the same ``seed`` gives the same split every time;
     - each part keeps its columns and gets a fresh index (0, 1, 2, ...).
 
-    Hint: ``sklearn.model_selection.train_test_split`` twice (80 % / 20 %, then the 20 % in halves),
-    with ``stratify=`` and ``random_state=seed``; ``data.Splits(train, validation, test)``.
+    Hint: ``sklearn.model_selection.StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)``
+    cuts a frame into 10 folds of whole groups; its ``.split(frame, labels, groups)`` yields each fold's
+    ``(other_rows, fold_rows)`` as positions (use ``.iloc``). Take the first fold as test, the second as
+    validation and the other eight as train; ``data.Splits(train, validation, test)``.
     """
-    from sklearn.model_selection import train_test_split
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
 
     from finetune_kit import data
 
     normalised = df["text"].str.split().str.join(" ").str.casefold()
     unique = df[~normalised.duplicated()]
-    train, rest = train_test_split(unique, train_size=0.8, stratify=unique["label"], random_state=seed)
-    validation, test = train_test_split(rest, test_size=0.5, stratify=rest["label"], random_state=seed)
+    groups = unique["group"] if "group" in unique.columns else np.arange(len(unique))
+    folds = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)
+    held_out = [rows for _, rows in folds.split(unique, unique["label"], groups)]
+    train = unique.iloc[np.sort(np.concatenate(held_out[2:]))]
+    validation, test = unique.iloc[held_out[1]], unique.iloc[held_out[0]]
     return data.Splits(*(part.reset_index(drop=True) for part in (train, validation, test)))
+
+
+def reviews_sharing_sentences(train, test, min_words=4) -> int:
+    """How many reviews in ``test`` share a sentence of ``min_words`` or more words with a review in ``train``.
+
+    Both are DataFrames with a ``text`` column. A sentence is what lies between ``.``, ``!`` and ``?``
+    (``re.split(r"[.!?]+", text)``); compare sentences ignoring upper/lower case and extra spaces
+    (``" ".join(sentence.split()).casefold()``) and skip those shorter than ``min_words`` words.
+    Return a Python ``int``.
+    """
+    import re
+
+    def sentences(text):
+        keys = (" ".join(part.split()).casefold() for part in re.split(r"[.!?]+", text))
+        return {key for key in keys if len(key.split()) >= min_words}
+
+    seen = set()
+    for text in train["text"]:
+        seen |= sentences(text)
+    return sum(1 for text in test["text"] if sentences(text) & seen)
 
 
 def tokenize_batch(batch, tokenizer, max_length):

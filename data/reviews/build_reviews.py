@@ -32,6 +32,7 @@ Deterministic (fixed seed, no external data), standard library only.
 import argparse
 import collections
 import csv
+import hashlib
 import os
 import random
 import re
@@ -74,6 +75,13 @@ DOMAIN_KIND = {
 }
 
 INFORMAL_RATE = 0.1  # share of reviews passed through the informal-typing transform
+
+# Sentence families: every pool line belongs to one of GROUPS families (by a hash of its text), and a
+# composed review takes all its lines from one family, written to the CSV as its `group`. Reviews of
+# different groups share no pool sentence, so a split that keeps each group whole tests the model on
+# sentences it never saw in training. A random split of reviews does not: most of its test reviews
+# reuse a training review's sentence verbatim (`--check` measures both).
+GROUPS = 10
 
 
 # --------------------------------------------------------------------------- pools
@@ -142,8 +150,8 @@ class Picker:
         self.rng = rng
         self.uses = collections.Counter()
 
-    def pick(self, items, tag, avoid):
-        cands = [t for (tg, t) in items if allowed(tg, tag) and t not in avoid]
+    def pick(self, items, tag, avoid, group):
+        cands = [t for (tg, t) in items if allowed(tg, tag) and t not in avoid and family(t) == group]
         if not cands:
             return None
         low = min(self.uses[t] for t in cands)
@@ -190,6 +198,11 @@ def fill_slots(text, ctx):
 def norm_key(text):
     """Duplicate key: case-, whitespace- and punctuation-insensitive."""
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", text.lower())).strip()
+
+
+def family(text):
+    """The sentence family (0..GROUPS-1) of a pool line or a whole written review: stable across runs."""
+    return int(hashlib.sha256(norm_key(text).encode("utf-8")).hexdigest(), 16) % GROUPS
 
 
 # --------------------------------------------------------------------------- informal transform
@@ -281,13 +294,13 @@ class Composer:
         return bool(self.pool(dom, name))
 
     def choose(self, dom, name, st, with_common=True):
-        text = self.picker.pick(self.pool(dom, name, with_common), st["tag"], st["avoid"])
+        text = self.picker.pick(self.pool(dom, name, with_common), st["tag"], st["avoid"], st["group"])
         if text is None:
             return None
         st["avoid"].add(text)
         return text
 
-    def new_state(self, dom):
+    def new_state(self, dom, group):
         rng = self.rng
         tag = None
         if dom.tags:
@@ -301,7 +314,7 @@ class Composer:
             ctx[slot + "2"] = ok[1] if len(ok) > 1 else ok[0]
         if "brand" in ctx:
             ctx["rival"] = ctx["brand2"]
-        return {"tag": tag, "avoid": set(), "ctx": ctx, "devices": set()}
+        return {"tag": tag, "avoid": set(), "ctx": ctx, "devices": set(), "group": group}
 
     # ---- building blocks
     def sent(self, dom, name, st, device=None, with_common=True):
@@ -373,11 +386,12 @@ class Composer:
         for _ in range(40):
             if r < 0.5:
                 s = self.picker.pick(self.pool(dom, "short_" + S), st["tag"],
-                                     st["avoid"] | self.used_standalone)
+                                     st["avoid"] | self.used_standalone, st["group"])
                 if s is not None:
                     self.used_standalone.add(s)
                     return [s]
                 r = 0.6
+                continue
             elif r < 0.78:
                 a = self.sent(dom, "short_" + S, st)
                 b_pool = rng.choice(["close_" + S, "rating_" + S, "short_" + S])
@@ -493,11 +507,12 @@ class Composer:
             return words(" ".join(s for s in head + [x for b in body for x in b] + tail if s))
 
         fillers = ["asp_" + S, "asp_" + S, "story_" + S, "contrast_" + S, "neg" + S[0], "cmp_" + S]
-        while total() < target:
+        while total() < target and fillers:
             name = rng.choice(fillers)
             extra = self.sent(dom, name, st, FILLER_DEVICE.get(name[:4]))
-            if extra is None:
-                break
+            if extra is None:  # this family has no unused line of that kind left: try the others
+                fillers = [f for f in fillers if f != name]
+                continue
             body.insert(rng.randrange(len(body) + 1), [self.maybe_connect(extra, "add", label)])
         while total() > max_words and len(body) > 1:
             body.pop(rng.randrange(len(body)))
@@ -537,11 +552,13 @@ class Composer:
         def parts():
             return [s for s in head + plot + [x for b in body for x in b] + end + tail if s]
 
-        while words(" ".join(parts())) < target:
-            name = rng.choice(["act_", "dir_", "pace_", "script_"]) + S
+        fillers = [name + S for name in ("act_", "dir_", "pace_", "script_")]
+        while words(" ".join(parts())) < target and fillers:
+            name = rng.choice(fillers)
             extra = self.sent(dom, name, st, with_common=False)
-            if extra is None:
-                break
+            if extra is None:  # as in long(): try the other kinds before giving up
+                fillers = [f for f in fillers if f != name]
+                continue
             body.insert(rng.randrange(len(body) + 1), [extra])
         while words(" ".join(parts())) > 200 and len(body) > 1:
             body.pop(rng.randrange(len(body)))
@@ -563,9 +580,10 @@ class Composer:
         out += self.ending(dom, st, label, 0.7, 0.3)
         return [s for s in out if s]
 
-    def compose(self, domain, dom, label, bucket):
+    def compose(self, domain, dom, label, bucket, group):
+        best = None
         for _ in range(200):
-            st = self.new_state(dom)
+            st = self.new_state(dom, group)
             if bucket == "short":
                 parts = self.short(dom, st, label)
                 lo, hi = 1, 14
@@ -582,7 +600,12 @@ class Composer:
             text = fill_slots(" ".join(parts), st["ctx"])
             if lo <= words(text) <= hi:
                 return text, st["devices"]
-        raise RuntimeError(f"could not compose a {bucket} review for {domain}")
+            if bucket == "long" and words(text) <= hi and (best is None or words(text) > words(best[0])):
+                best = text, st["devices"]
+        # A family can run short of unused lines for a long review: take its longest medium-length one.
+        if best is not None and words(best[0]) > 40:
+            return best
+        raise RuntimeError(f"could not compose a {bucket} review for {domain} from sentence family {group}")
 
 
 # --------------------------------------------------------------------------- build
@@ -628,7 +651,8 @@ def read_handwritten(seen):
     if not os.path.exists(HANDWRITTEN_CSV):
         return []
     with open(HANDWRITTEN_CSV, encoding="utf-8", newline="") as fh:
-        rows = [{"domain": r["domain"], "text": r["text"], "label": int(r["label"])} for r in csv.DictReader(fh)]
+        rows = [{"domain": r["domain"], "group": family(r["text"]), "text": r["text"], "label": int(r["label"])}
+                for r in csv.DictReader(fh)]
     for r in rows:
         if r["domain"] not in DOMAIN_SIZES or r["label"] not in (0, 1):
             raise ValueError(f"bad domain or label in handwritten.csv: {r!r}")
@@ -649,9 +673,12 @@ def build():
     for domain, size in DOMAIN_SIZES.items():
         dom = Pools(os.path.join(POOL_DIR, domain + ".txt"), DOMAIN_KIND[domain])
         for label in (1, 0):
-            for bucket in bucket_plan(domain, size // 2, rng):
+            plan = bucket_plan(domain, size // 2, rng)
+            groups = [i % GROUPS for i in range(len(plan))]
+            rng.shuffle(groups)
+            for bucket, group in zip(plan, groups, strict=True):
                 for _attempt in range(100):
-                    text, devices = comp.compose(domain, dom, label, bucket)
+                    text, devices = comp.compose(domain, dom, label, bucket, group)
                     if rng.random() < INFORMAL_RATE:
                         text = informalize(rng, text, label)
                         devices = devices | {"informal"}
@@ -662,16 +689,16 @@ def build():
                     raise RuntimeError("too many duplicates in " + domain)
                 seen.add(key)
                 device_counts.update(devices)
-                rows.append({"domain": domain, "text": text, "label": label})
+                rows.append({"domain": domain, "group": group, "text": text, "label": label})
     add_exclamations(rng, rows)
     balance_exclamations(rng, rows)
     rng.shuffle(rows)
     rows += read_handwritten(seen)
     with open(OUT_CSV, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["id", "domain", "text", "label"])
+        w.writerow(["id", "domain", "group", "text", "label"])
         for i, r in enumerate(rows, 1):
-            w.writerow([i, r["domain"], r["text"], r["label"]])
+            w.writerow([i, r["domain"], r["group"], r["text"], r["label"]])
     return device_counts
 
 
@@ -753,6 +780,36 @@ def top_items(counter, n):
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def sentences(text, min_words=4):
+    """The review's sentences of at least ``min_words`` words, as duplicate keys."""
+    return {norm_key(s) for s in SENTENCE_END.split(text) if words(s) >= min_words}
+
+
+def leaked(train, test):
+    """How many ``test`` rows share a sentence of four or more words verbatim with a ``train`` row."""
+    seen = set().union(*(sentences(r["text"]) for r in train))
+    return sum(bool(sentences(r["text"]) & seen) for r in test)
+
+
+def leak_report(rows):
+    """Shared sentences under a random 80/20 split of reviews and under a split that keeps groups whole."""
+    shuffled = list(rows)
+    random.Random(SEED).shuffle(shuffled)
+    cut = len(shuffled) * 8 // 10
+    lines = [f"test reviews sharing a sentence of 4+ words with a training review: "
+             f"random 80/20 split of reviews: {leaked(shuffled[:cut], shuffled[cut:])} of {len(rows) - cut}"]
+    worst = 0
+    for group in range(GROUPS):
+        test = [r for r in rows if int(r["group"]) == group]
+        worst = max(worst, leaked([r for r in rows if int(r["group"]) != group], test))
+    lines.append(f"  each group held out in turn, the rest for training: at most {worst} per group "
+                 f"(groups of ~{len(rows) // GROUPS} reviews)")
+    return lines
+
+
 def stats(path=OUT_CSV, device_counts=None):
     with open(path, encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -794,6 +851,9 @@ def stats(path=OUT_CSV, device_counts=None):
         p(f"{name}: mean {sum(ls) / len(ls):.1f} words, {100 * ex / len(ls):.1f}% contain '!'")
     fl = [len(r["text"].split()) for r in rows if r["domain"] == "films"]
     p(f"films with 80-200 words: {sum(80 <= L <= 200 for L in fl)} of {len(fl)}")
+    p("")
+    for line in leak_report(rows):
+        p(line)
     # n-gram diversity
     six = collections.Counter()
     open3 = collections.Counter()

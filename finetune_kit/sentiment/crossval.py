@@ -97,10 +97,12 @@ def cv_pool(profile: Profile, splits: data.Splits | None = None, *, seed: int = 
     return data.subsample(pool, profile.cross_validation.pool_size, seed=seed)
 
 
-def stratified_folds(labels: Any, k: int, *, seed: int = data.SEED) -> list[tuple[np.ndarray, np.ndarray]]:
+def stratified_folds(labels: Any, k: int, *, seed: int = data.SEED,
+                     groups: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """k (train indices, held-out indices) pairs; every example is held out exactly once, and each
-    held-out part keeps the label balance of the whole."""
-    from sklearn.model_selection import StratifiedKFold
+    held-out part keeps the label balance of the whole. With ``groups`` (the data's ``group`` column:
+    reviews that share sentences) a group is never on both sides of a fold, as in Part 2's split."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
     labels = np.asarray(labels)
     smallest = int(np.bincount(pd.factorize(labels)[0]).min()) if len(labels) else 0
@@ -108,7 +110,12 @@ def stratified_folds(labels: Any, k: int, *, seed: int = data.SEED) -> list[tupl
         raise ValueError(f"cross-validation needs at least 2 folds, got k={k}")
     if smallest < k:
         raise ValueError(f"k={k} folds need at least {k} examples of every label; the rarest label has {smallest}")
-    return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
+    if groups is None:
+        return list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(labels)), labels))
+    if len(set(groups)) < k:
+        raise ValueError(f"k={k} folds of whole groups need at least {k} groups; the data has {len(set(groups))}")
+    folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(folds.split(np.zeros(len(labels)), labels, np.asarray(groups)))
 
 
 def inner_split(fold_train: pd.DataFrame, fraction: float = INNER_FRACTION, *,
@@ -155,7 +162,9 @@ def cross_validate(profile: Profile, train_fold: TrainFold, pool: pd.DataFrame, 
     recipe = fold_profile(profile)
     rows = []
     start_all = time.perf_counter()
-    for fold, (train_idx, held_idx) in enumerate(stratified_folds(pool["label"], k, seed=seed), start=1):
+    groups = pool[data.GROUP] if data.GROUP in pool.columns else None
+    folds = stratified_folds(pool["label"], k, seed=seed, groups=groups)
+    for fold, (train_idx, held_idx) in enumerate(folds, start=1):
         start = time.perf_counter()
         fit, inner_val = inner_split(pool.iloc[train_idx], inner_fraction, seed=seed)
         held = pool.iloc[held_idx].reset_index(drop=True)

@@ -22,6 +22,7 @@ from finetune_kit.course.config import DATA_DIR, Profile
 
 LABELS = (0, 1)
 REQUIRED_COLUMNS = ("text", "label")
+GROUP = "group"  # optional column: rows that share sentences, kept in one split
 REVIEWS_CSV = DATA_DIR / "reviews" / "reviews.csv"
 SEED = 42
 
@@ -140,12 +141,20 @@ class Splits:
 
 
 def _split(df: pd.DataFrame, *, seed: int = SEED) -> Splits:
-    """Stratified, seeded 80/10/10 of validated (duplicate-free) rows, for the kit's own commands."""
-    from sklearn.model_selection import train_test_split
+    """Seeded, stratified ~80/10/10 of validated (duplicate-free) rows that keeps each ``group`` whole.
 
-    train, rest = train_test_split(df, train_size=0.8, stratify=df["label"], random_state=seed)
-    val, test = train_test_split(rest, test_size=0.5, stratify=rest["label"], random_state=seed)
-    return Splits(*(part.reset_index(drop=True) for part in (train, val, test)))
+    The kit's reviews are composed from shared sentences: a split by review would test on sentences
+    the model trained on, so rows of one ``group`` (see the datasheet) never straddle two splits. A
+    frame without the column (IMDB) splits by review. Same folds as Part 2's ``split_reviews``.
+    """
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    groups = df[GROUP] if GROUP in df.columns else np.arange(len(df))
+    folds = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)
+    held_out = [rows for _, rows in folds.split(df, df["label"], groups)]
+    parts = (df.iloc[np.sort(np.concatenate(held_out[2:]))], df.iloc[held_out[1]], df.iloc[held_out[0]])
+    return Splits(*(part.reset_index(drop=True) for part in parts))
 
 
 def subsample(df: pd.DataFrame, n: int | None, *, seed: int = SEED) -> pd.DataFrame:

@@ -184,14 +184,15 @@ for raw in ["Loved it!!<br /><br />Would buy again &amp; again :)", "“Meh”  
 # I check every row for an empty text, a label that is not 0 or 1, and duplicates (ignoring case
 # and spaces), and fix the source rather than dropping rows silently. Cleaning is light: undo HTML
 # (`<br />`, `&amp;`), normalise Unicode and whitespace, but keep punctuation and emoticons (they
-# carry sentiment) and leave lower-casing to the uncased tokenizer. I split 80/10/10, stratified by
-# label and seeded, with no review in two splits; validation picks the epoch, test is used once.
+# carry sentiment) and leave lower-casing to the uncased tokenizer. I split about 80/10/10, seeded and
+# stratified by label, keeping each group of reviews that share sentences in one split (a split by
+# review would test on sentences the model trained on); validation picks the epoch, test is used once.
 # The tokenizer turns each review into WordPiece ids, truncated to the profile's maximum length and
 # padded per batch.
 #
 # **Rubric (2 points).** 1 point: the data (source, size or labels and balance). 1 point: the
-# preparation — at least two of validation, light cleaning with a reason, a stratified split with
-# a held-out test set, tokenization/truncation.
+# preparation — at least two of validation, light cleaning with a reason, a stratified or grouped split
+# with a held-out test set, tokenization/truncation.
 
 # %% [markdown]
 # **Choosing a model in the Azure AI Foundry model catalog.** Azure AI Foundry (formerly Azure AI
@@ -241,30 +242,46 @@ for raw in ["Loved it!!<br /><br />Would buy again &amp; again :)", "“Meh”  
 # * **validation** (10 %): we use it to choose the best epoch and to stop early;
 # * **test** (10 %): touched once, at the very end, to estimate performance on new reviews.
 #
+# A test split only estimates how the model does on *new* reviews if nothing in it was studied in
+# training. A copy of a review in two splits is the obvious leak. A subtler one: reviews that share
+# sentences. Ours were composed from pools of written sentences, so two reviews can repeat the same
+# sentence word for word; in real data the same happens with one author's reviews, reviews of one
+# product, or text pasted from a template. The datasheet's `group` column names the sentence family a
+# review was built from: reviews of different groups share no sentence. So we split **groups**, not
+# reviews: every group goes whole into one split.
+#
 # **Your turn.** Write `split_reviews(df, seed=42)`.
 
 # %% nbgrader={"grade": false, "grade_id": "split_answer", "locked": false, "schema_version": 3, "solution": true} reference=["sentiment.split_reviews"]
 def split_reviews(df, seed=42):
-    """Split reviews 80/10/10 into train, validation and test; return ``finetune_kit.data.Splits``.
+    """Split reviews about 80/10/10 into train, validation and test; return ``finetune_kit.data.Splits``.
 
     - **no review in two splits**: first drop repeated texts (ignoring case and extra spaces; keep
       the first), or the model would be tested on a review it trained on;
-    - **stratified** by ``label``: every split keeps the share of positive reviews of the whole frame;
-    - **seeded**: the same ``seed`` gives the same split every time, another seed another split;
+    - **no group in two splits**: reviews with the same ``group`` value share sentences, so each group
+      goes whole into one split (a frame without a ``group`` column: every review is its own group);
+    - **stratified** by ``label``: each split keeps about the share of positive reviews of the whole;
+    - **seeded**: the same ``seed`` gives the same split every time;
     - each part keeps its columns and gets a fresh index (0, 1, 2, ...).
 
-    Hint: ``sklearn.model_selection.train_test_split`` twice (80 % / 20 %, then the 20 % in halves),
-    with ``stratify=`` and ``random_state=seed``; ``data.Splits(train, validation, test)``.
+    Hint: ``sklearn.model_selection.StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)``
+    cuts a frame into 10 folds of whole groups; its ``.split(frame, labels, groups)`` yields each fold's
+    ``(other_rows, fold_rows)`` as positions (use ``.iloc``). Take the first fold as test, the second as
+    validation and the other eight as train; ``data.Splits(train, validation, test)``.
     """
     ### BEGIN SOLUTION
-    from sklearn.model_selection import train_test_split
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
 
     from finetune_kit import data
 
     normalised = df["text"].str.split().str.join(" ").str.casefold()
     unique = df[~normalised.duplicated()]
-    train, rest = train_test_split(unique, train_size=0.8, stratify=unique["label"], random_state=seed)
-    validation, test = train_test_split(rest, test_size=0.5, stratify=rest["label"], random_state=seed)
+    groups = unique["group"] if "group" in unique.columns else np.arange(len(unique))
+    folds = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)
+    held_out = [rows for _, rows in folds.split(unique, unique["label"], groups)]
+    train = unique.iloc[np.sort(np.concatenate(held_out[2:]))]
+    validation, test = unique.iloc[held_out[1]], unique.iloc[held_out[0]]
     return data.Splits(*(part.reset_index(drop=True) for part in (train, validation, test)))
     ### END SOLUTION
 
@@ -275,37 +292,50 @@ import pandas as _pd
 from finetune_kit import data as _data
 
 _texts = [f"review number {_i}" for _i in range(100)]
-_frame = _pd.DataFrame({"text": _texts, "label": [1 if _i % 10 < 3 else 0 for _i in range(100)],
-                        "domain": ["shop"] * 100})
+_labels = [1 if _i % 10 < 3 else 0 for _i in range(100)]
+_frame = _pd.DataFrame({"text": _texts, "label": _labels, "domain": ["shop"] * 100,
+                        "group": [f"g{_i // 10}" for _i in range(100)]})
 _s = split_reviews(_frame, seed=42)
 assert type(_s) is _data.Splits, f"return data.Splits(train, validation, test), not {type(_s).__name__}"
 _parts = {"train": _s.train, "validation": _s.validation, "test": _s.test}
 assert all(type(_p) is _pd.DataFrame for _p in _parts.values()), "each split must be a pandas DataFrame"
-_sizes = tuple(len(_p) for _p in _parts.values())
-assert _sizes == (80, 10, 10), f"100 reviews split 80/10/10; yours: {_sizes}"
-for _name, _p in _parts.items():
-    assert list(_p.columns) == ["text", "label", "domain"], f"keep every column in {_name}: {list(_p.columns)}"
-    assert _p.index.tolist() == list(range(len(_p))), f"reset the index of {_name} (0, 1, 2, ...)"
-_positives = [int(_s.validation["label"].sum()), int(_s.test["label"].sum())]
-assert _positives == [3, 3], \
-    f"stratify by label: 30 % are positive, so 3 of 10 in validation and in test; yours: {_positives}"
 _all = [_t for _p in _parts.values() for _t in _p["text"].tolist()]
 assert sorted(_all) == sorted(_texts), "every review must land in exactly one split"
+_sizes = tuple(len(_p) for _p in _parts.values())
+assert _sizes == (80, 10, 10), f"10 groups of 10 reviews: 8 groups, 1 group and 1 group; yours: {_sizes}"
+for _name, _p in _parts.items():
+    assert list(_p.columns) == ["text", "label", "domain", "group"], \
+        f"keep every column in {_name}: {list(_p.columns)}"
+    assert _p.index.tolist() == list(range(len(_p))), f"reset the index of {_name} (0, 1, 2, ...)"
+_where = {_g: {_n for _n, _p in _parts.items() if _g in set(_p["group"])} for _g in _frame["group"]}
+_torn = sorted(_g for _g, _names in _where.items() if len(_names) > 1)
+assert not _torn, f"keep each group whole in one split: {_torn} are in two or more"
 _again = split_reviews(_frame, seed=42)
 assert _again.train["text"].tolist() == _s.train["text"].tolist(), \
     "the same seed must give the same split: pass random_state=seed"
+_loose = split_reviews(_frame.drop(columns="group"), seed=42)
+_positives = [int(_loose.validation["label"].sum()), int(_loose.test["label"].sum())]
+assert (len(_loose.validation), len(_loose.test)) == (10, 10) and _positives == [3, 3], \
+    f"without a group column each review is its own group, stratified by label: 3 of 10 positive in " \
+    f"validation and test; yours: sizes {len(_loose.validation)}, {len(_loose.test)}, positives {_positives}"
 ### BEGIN HIDDEN TESTS
-_other = split_reviews(_frame, seed=7)
-assert _other.train["text"].tolist() != _s.train["text"].tolist()
+_other = [split_reviews(_frame.drop(columns="group"), seed=_seed).test["text"].tolist() for _seed in (7, 8, 9)]
+assert any(_t != _loose.test["text"].tolist() for _t in _other), "another seed should give another split"
 _dups = _pd.DataFrame({"text": _texts[:90] + [f"REVIEW  number {_i} " for _i in range(10)],
-                       "label": [1 if _i % 10 < 3 else 0 for _i in range(90)] + [1, 1, 1] + [0] * 7})
+                       "label": _labels[:90] + [1, 1, 1] + [0] * 7})
 _d = split_reviews(_dups, seed=3)
 _norm = [{" ".join(str(_t).split()).casefold() for _t in _p["text"].tolist()}
          for _p in (_d.train, _d.validation, _d.test)]
 assert not (_norm[0] & _norm[1] or _norm[0] & _norm[2] or _norm[1] & _norm[2]), "a duplicate straddles splits"
 assert _norm[0] | _norm[1] | _norm[2] == {_t.casefold() for _t in _texts[:90]}
-assert 90 <= len(_d.train) + len(_d.validation) + len(_d.test) <= 100
-assert 70 <= len(_d.train) <= 81 and 8 <= len(_d.validation) <= 11 and 8 <= len(_d.test) <= 11
+assert len(_d.train) + len(_d.validation) + len(_d.test) == 90
+_uneven = _pd.DataFrame({"text": [f"t{_i}" for _i in range(240)], "label": [_i % 2 for _i in range(240)],
+                         "group": [_i % 17 if _i < 200 else 99 for _i in range(240)]})
+_u = split_reviews(_uneven, seed=5)
+_ug = [set(_p["group"]) for _p in (_u.train, _u.validation, _u.test)]
+assert not (_ug[0] & _ug[1] or _ug[0] & _ug[2] or _ug[1] & _ug[2]), "a group straddles splits"
+assert sorted(_u.train["text"].tolist() + _u.validation["text"].tolist() + _u.test["text"].tolist()) == \
+    sorted(_uneven["text"].tolist())
 _big = _pd.DataFrame({"text": [f"r{_i}" for _i in range(200)], "label": [int(_i < 50) for _i in range(200)]})
 _b = split_reviews(_big, seed=1)
 assert [len(_b.train), len(_b.validation), len(_b.test)] == [160, 20, 20]
@@ -349,12 +379,79 @@ _empty = leaked_texts(_data.Splits(_pd.DataFrame({"text": []}), _pd.DataFrame({"
 assert type(_empty) is set and len(_empty) == 0
 ### END HIDDEN TESTS
 
+# %% [markdown]
+# No copy leaks, but a test review can still repeat a training review's *sentence*. Write
+# `reviews_sharing_sentences(train, test)`: the cell after its test compares a split by review with
+# your split by group.
+
+# %% nbgrader={"grade": false, "grade_id": "shared_sentences_answer", "locked": false, "schema_version": 3, "solution": true} reference=["sentiment.reviews_sharing_sentences"]
+def reviews_sharing_sentences(train, test, min_words=4) -> int:
+    """How many reviews in ``test`` share a sentence of ``min_words`` or more words with a review in ``train``.
+
+    Both are DataFrames with a ``text`` column. A sentence is what lies between ``.``, ``!`` and ``?``
+    (``re.split(r"[.!?]+", text)``); compare sentences ignoring upper/lower case and extra spaces
+    (``" ".join(sentence.split()).casefold()``) and skip those shorter than ``min_words`` words.
+    Return a Python ``int``.
+    """
+    ### BEGIN SOLUTION
+    import re
+
+    def sentences(text):
+        keys = (" ".join(part.split()).casefold() for part in re.split(r"[.!?]+", text))
+        return {key for key in keys if len(key.split()) >= min_words}
+
+    seen = set()
+    for text in train["text"]:
+        seen |= sentences(text)
+    return sum(1 for text in test["text"] if sentences(text) & seen)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "shared_sentences_tests", "locked": true, "schema_version": 3, "solution": false, "points": 2}
+import pandas as _pd
+
+_train = _pd.DataFrame({"text": ["The screen is bright. Battery died in a week!", "Love it."]})
+_test = _pd.DataFrame({"text": ["battery DIED in a   week? Never again.", "The screen is bright", "Totally fine.",
+                                "love it", "The screen is not bright."]})
+_n = reviews_sharing_sentences(_train, _test)
+assert type(_n) is int, f"return a Python int (a count of test reviews), not {type(_n).__name__}"
+assert _n == 2, (f"test reviews 0 and 1 repeat a training sentence of 4+ words (case and spaces aside); "
+                 f"'love it' has only 2 words; you counted {_n}")
+### BEGIN HIDDEN TESTS
+assert reviews_sharing_sentences(_train, _test, min_words=2) == 3
+assert reviews_sharing_sentences(_train, _test, min_words=6) == 0
+assert reviews_sharing_sentences(_pd.DataFrame({"text": []}), _test) == 0
+_many = _pd.DataFrame({"text": ["Battery died in a week. Battery died in a week!"] * 3})
+_h = reviews_sharing_sentences(_train, _many)
+assert type(_h) is int and _h == 3
+assert reviews_sharing_sentences(_many, _train) == 1
+### END HIDDEN TESTS
+
 # %%
 splits = split_reviews(reviews)
 print("sizes:", splits.sizes())
 for name in ("train", "validation", "test"):
     print(f"{name:>10}: {getattr(splits, name)['label'].mean():.1%} positive")
 print("leaked reviews:", len(leaked_texts(splits)))
+
+# %% [markdown]
+# Now the subtler leak. Split the same reviews by review (drop the `group` column, so each review is
+# its own group) and count the test reviews that repeat a training sentence:
+
+# %%
+steps.need(globals(), "splits", step="step 4 (split_reviews)")
+steps.need(globals(), "reviews_sharing_sentences", step="step 4 (reviews_sharing_sentences)")
+by_review = split_reviews(reviews.drop(columns="group", errors="ignore"))
+for name, candidate in [("by review", by_review), ("by group", splits)]:
+    shared = reviews_sharing_sentences(candidate.train, candidate.test)
+    print(f"split {name:>9}: {shared} of {len(candidate.test)} test reviews repeat a training sentence")
+
+# %% [markdown]
+# Split by review, most test reviews repeat a sentence the model trained on, and the test score
+# rewards memory as much as understanding; split by group, only a few stock phrases ("two out of
+# ten") are shared. We train on the split by group. The same care applies to any real dataset:
+# keep one author's, one product's or one conversation's rows together (scikit-learn's
+# `GroupKFold` and `StratifiedGroupKFold` do it for cross-validation too).
 
 # %% [markdown]
 # The profile decides how much of it we train on: all of it offline, a small slice under
