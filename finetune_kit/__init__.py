@@ -25,7 +25,7 @@ __all__ = ["PROFILES", "Profile", "resolve_profile", "use_profile", "__version__
 #: The names notebooks use (``fk.data``, ``from finetune_kit import latency``) -> the module behind each.
 PUBLIC = {
     **{name: f"sentiment.{name}" for name in ("data", "models", "train", "metrics", "crossval", "analysis",
-                                              "recipe")},
+                                              "recipe", "labelled")},
     **{name: f"deploy.{name}" for name in ("export", "serve", "endpoint", "monitoring", "latency")},
     **{name: f"tasks.{name}" for name in ("architectures", "summarization", "captioning")},
     **{name: f"course.{name}" for name in ("config", "plots", "widgets", "steps", "reference")},

@@ -211,6 +211,15 @@ def _case_sensitive_sentences(train, test, min_words=4):
     return sum(1 for t in test["text"] if {" ".join(s.split()) for s in re.split(r"[.!?]+", t)} & seen)
 
 
+def _ignores_the_hardware(profile, output_dir):
+    """fp32 and no workers whatever the machine: right on a CPU, slow on a GPU."""
+    import dataclasses
+
+    from finetune_kit.course import hardware
+
+    return ref.make_training_args(dataclasses.replace(profile, forced_hardware=hardware.CPU), output_dir)
+
+
 def _args_with(**changes):
     def make(profile, output_dir):
         args = ref.make_training_args(profile, output_dir)
@@ -257,9 +266,14 @@ WRONG = [
     ("training_args_tests", "make_training_args", _args_with(learning_rate=2e-5)),
     ("training_args_tests", "make_training_args", _args_with(metric_for_best_model="accuracy")),
     ("training_args_tests", "make_training_args", _args_with(report_to=["mlflow"])),
+    ("training_args_tests", "make_training_args", _args_with(train_sampling_strategy="random")),
+    ("training_args_tests", "make_training_args", _ignores_the_hardware),
+    ("collator_tests", "make_collator", lambda tok, pad_to_multiple_of=None: ref.make_collator(tok)),
     ("metrics_tests", "compute_metrics", _macro_metrics),
     ("trainer_tests", "build_trainer", _trainer_evaluating_on_train),
     ("trainer_tests", "build_trainer", _trainer_without_processing_class),
+    ("trainer_tests", "build_trainer", lambda model, tok, train, val, args, pad_to_multiple_of=None:
+        ref.build_trainer(model, tok, train, val, args)),
 ]
 
 

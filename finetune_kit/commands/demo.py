@@ -23,6 +23,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-dir", type=Path, default=REPO_ROOT / "outputs", help="where results go")
     parser.add_argument("--cell-timeout", type=int, default=0,
                         help="seconds a notebook cell may run (default 0: no limit; training takes what it takes)")
+    parser.add_argument("--real-reviews", type=Path, default=None, metavar="FILE",
+                        help="a labelled file of real reviews (text,label) that Part 2 scores its model on")
     parser.add_argument("--force", action="store_true",
                         help="execute every notebook again, even those already executed with the same inputs")
 
@@ -33,11 +35,14 @@ def run(args: argparse.Namespace) -> int:
 
     for nb in headless.solution_notebooks():
         start = time.perf_counter()
+        parameters = ({"REAL_REVIEWS": str(args.real_reviews.resolve())}
+                      if args.real_reviews and nb.stem == "part2_finetuning" else None)
         print(f"[demo] executing {nb.relative_to(REPO_ROOT)} (profile {args.profile}); its output follows ...",
               flush=True)
         try:
             executed = headless.execute(nb, out / "executed" / nb.name, args.profile, cell_timeout=args.cell_timeout,
-                                        force=args.force, say=lambda line: print(f"[demo] {line}", flush=True))
+                                        force=args.force, say=lambda line: print(f"[demo] {line}", flush=True),
+                                        parameters=parameters)
         except headless.NotebookFailed as err:
             raise ValueError(f"{err}\n[demo] rerun `make demo` to go on from this notebook") from None
         html = headless.to_html(executed)

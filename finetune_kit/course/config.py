@@ -14,6 +14,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from finetune_kit.course import hardware
+from finetune_kit.course.hardware import Hardware
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 #: Where the kit's shipped datasets live; override with FINETUNE_KIT_DATA (e.g. on a compute cluster).
 DATA_DIR = Path(os.environ.get("FINETUNE_KIT_DATA", REPO_ROOT / "data"))
@@ -122,6 +125,12 @@ class Profile:
     latency: LatencySettings
     summarization: SummarizationSettings  # Part 1's companion notebook
     captioning: CaptionSettings
+    forced_hardware: Hardware | None = None  # None: what this machine is (``hardware.detect``); tests force one
+
+    @property
+    def hardware(self) -> Hardware:
+        """Precision, padding multiple and dataloader workers for this machine (not part of the recipe)."""
+        return self.forced_hardware or hardware.detect()
 
     def summary(self) -> dict:
         return asdict(self)
@@ -323,6 +332,7 @@ def use_profile(name: str | None = None, *, quiet: bool = False) -> Profile:
         print(f"  why   : {profile.purpose}")
         print(f"  model : {describe_model(profile)}")
         print(f"  data  : {describe_data(profile)}")
+        print(f"  device: {profile.hardware.describe()}")
     return profile
 
 

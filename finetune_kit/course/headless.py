@@ -31,9 +31,10 @@ def solution_notebooks() -> list[Path]:
     return sorted((REPO_ROOT / "solutions").glob("*/*.ipynb"))
 
 
-def inputs_digest(notebook: Path, profile: str) -> str:
-    """Everything an execution depends on: the notebook, the profile, the kit's code and its datasets."""
-    digest = hashlib.sha256(f"{profile}\0".encode() + notebook.read_bytes())
+def inputs_digest(notebook: Path, profile: str, parameters: dict | None = None) -> str:
+    """Everything an execution depends on: the notebook, its parameters, the kit's code and its datasets."""
+    given = json.dumps(parameters or {}, sort_keys=True, default=str)
+    digest = hashlib.sha256(f"{profile}\0{given}\0".encode() + notebook.read_bytes())
     package = Path(__file__).resolve().parents[1]
     for root in (package, DATA_DIR):
         for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
@@ -41,10 +42,11 @@ def inputs_digest(notebook: Path, profile: str) -> str:
     return digest.hexdigest()
 
 
-def already_executed(notebook: Path, output: Path, profile: str) -> bool:
+def already_executed(notebook: Path, output: Path, profile: str, parameters: dict | None = None) -> bool:
     record = output.with_name(output.name + INPUTS_SUFFIX)
     try:
-        return output.is_file() and json.loads(record.read_text())["digest"] == inputs_digest(notebook, profile)
+        return (output.is_file()
+                and json.loads(record.read_text())["digest"] == inputs_digest(notebook, profile, parameters))
     except (OSError, ValueError, KeyError):
         return False
 
@@ -70,7 +72,7 @@ class _Prefixed:
 
 def execute(notebook: Path, output: Path, profile: str, *, cell_timeout: int | None = None,
             cwd: Path | None = None, show: TextIO | None = None, force: bool = False,
-            say: Callable[[str], None] = print) -> Path:
+            say: Callable[[str], None] = print, parameters: dict | None = None) -> Path:
     """Run a notebook top to bottom with papermill, the profile as its PROFILE parameter, into ``output``.
 
     ``cell_timeout``: seconds a cell may run (None or 0: no limit). ``show``: where the kernel's output
@@ -80,7 +82,7 @@ def execute(notebook: Path, output: Path, profile: str, *, cell_timeout: int | N
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    if not force and already_executed(notebook, output, profile):
+    if not force and already_executed(notebook, output, profile, parameters):
         say(f"  {notebook.name}: already executed with the same inputs ({output}); skipped")
         return output
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +92,8 @@ def execute(notebook: Path, output: Path, profile: str, *, cell_timeout: int | N
     live = _Prefixed(show or sys.stdout, f"  {notebook.stem} | ")
     try:
         papermill.execute_notebook(
-            str(notebook), str(output), parameters={"PROFILE": profile}, cwd=str(cwd or notebook.parent),
+            str(notebook), str(output), parameters={"PROFILE": profile, **(parameters or {})},
+            cwd=str(cwd or notebook.parent),
             kernel_name="python3", progress_bar=False, log_output=False, stdout_file=live, stderr_file=live,
             execution_timeout=cell_timeout or None)
     except PapermillExecutionError as err:
@@ -104,7 +107,7 @@ def execute(notebook: Path, output: Path, profile: str, *, cell_timeout: int | N
             f"{notebook.name}: a cell ran longer than the {cell_timeout} s limit ({err}); the executed copy up to "
             f"there is {output}. Run again with a longer limit (--cell-timeout, 0 for none): the notebooks "
             "already executed are skipped") from None
-    record.write_text(json.dumps({"digest": inputs_digest(notebook, profile), "profile": profile}) + "\n")
+    record.write_text(json.dumps({"digest": inputs_digest(notebook, profile, parameters), "profile": profile}) + "\n")
     return output
 
 
