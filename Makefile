@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (finetune-kit)" >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name finetune-kit --display-name "Python (finetune-kit)" >/dev/null
 	mkdir -p $(VENV)/share/jupyter/labextensions  # the picker's JupyterLab side (prebuilt, see labextension/)
 	ln -sfn $(CURDIR)/finetune_kit/jupyter/labextensions/finetune-kit-answers $(VENV)/share/jupyter/labextensions/
 	touch $@

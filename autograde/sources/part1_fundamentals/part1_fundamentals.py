@@ -7,9 +7,9 @@
 #       format_version: '1.3'
 #       jupytext_version: 1.19.6
 #   kernelspec:
-#     display_name: Python 3 (finetune-kit)
+#     display_name: Python (finetune-kit)
 #     language: python
-#     name: python3
+#     name: finetune-kit
 # ---
 
 # %% [markdown]
