@@ -20,8 +20,13 @@ of positive reviews ("turn_start_neg" the reverse).
 
 After the composed reviews (shuffled, ids 1..3310) the builder appends, in file order, the
 whole reviews in handwritten.csv (columns domain,text,label): complete reviews written one by
-one as prose rather than composed from the pools.  They use no random numbers, so the composed
-part is unchanged; they are checked for duplicates against it and against each other.
+one as prose rather than composed from the pools; then the one-line verdicts of snippets.csv
+(critics' lines on films and culture, short customer sentences).  They use no random numbers and
+are checked for duplicates against the composed part and against each other.
+
+Every composed review takes all its lines from one sentence family (column `group`, see GROUPS);
+written reviews get the family of their own text.  `--check` measures what that buys: how many
+test reviews repeat a training sentence under a split by review and under a split by group.
 
 Deterministic (fixed seed, no external data), standard library only.
 
@@ -42,6 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 POOL_DIR = os.path.join(HERE, "pools")
 OUT_CSV = os.path.join(HERE, "reviews.csv")
 HANDWRITTEN_CSV = os.path.join(HERE, "handwritten.csv")
+SNIPPETS_CSV = os.path.join(HERE, "snippets.csv")
 SEED = 4207
 
 # Number of reviews per domain (always even: half positive, half negative).
@@ -59,6 +65,9 @@ DOMAIN_SIZES = {
     "games": 250,
     "customer_service": 250,
 }
+
+# Part 3 (snippets.csv): one-line critics' verdicts on films and culture, and short customer sentences.
+SNIPPET_DOMAINS = {*DOMAIN_SIZES, "culture"}
 
 # Share of short (<15 words), medium (15-60) and long (60-200; films 80-200) reviews.
 BUCKET_SHARES = {
@@ -646,19 +655,22 @@ def balance_exclamations(rng, rows):
         r["text"] = r["text"][:i] + "!" + r["text"][i + 1:]
 
 
-def read_handwritten(seen):
-    """Rows of handwritten.csv, in file order, checked for valid fields and duplicates (updates seen)."""
-    if not os.path.exists(HANDWRITTEN_CSV):
+def read_handwritten(seen, path=HANDWRITTEN_CSV, domains=None):
+    """Rows of a written file (handwritten.csv, snippets.csv), in file order, checked for valid fields and
+    duplicates (updates seen)."""
+    domains = domains or DOMAIN_SIZES
+    name = os.path.basename(path)
+    if not os.path.exists(path):
         return []
-    with open(HANDWRITTEN_CSV, encoding="utf-8", newline="") as fh:
+    with open(path, encoding="utf-8", newline="") as fh:
         rows = [{"domain": r["domain"], "group": family(r["text"]), "text": r["text"], "label": int(r["label"])}
                 for r in csv.DictReader(fh)]
     for r in rows:
-        if r["domain"] not in DOMAIN_SIZES or r["label"] not in (0, 1):
-            raise ValueError(f"bad domain or label in handwritten.csv: {r!r}")
+        if r["domain"] not in domains or r["label"] not in (0, 1):
+            raise ValueError(f"bad domain or label in {name}: {r!r}")
         key = norm_key(r["text"])
         if not key or key in seen or "\n" in r["text"] or "\r" in r["text"]:
-            raise ValueError("empty, duplicate or multi-line handwritten review: " + r["text"][:60])
+            raise ValueError(f"empty, duplicate or multi-line review in {name}: " + r["text"][:60])
         seen.add(key)
     return rows
 
@@ -694,6 +706,7 @@ def build():
     balance_exclamations(rng, rows)
     rng.shuffle(rows)
     rows += read_handwritten(seen)
+    rows += read_handwritten(seen, SNIPPETS_CSV, SNIPPET_DOMAINS)
     with open(OUT_CSV, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["id", "domain", "group", "text", "label"])
