@@ -418,9 +418,9 @@ def time_kit(model_dir: Path, reviews, bench: GpuBenchArgs, output_dir: Path) ->
     model = models.load_classifier(profile)
     train_ds = ref.to_dataset(reviews, tokenizer, profile.max_length)  # ref.tokenize_batch on every review
     args = ref.make_training_args(profile, output_dir)
-    # Time training steps only. The kit evaluates, saves a checkpoint and keeps the best epoch; none of that
-    # happens within max_steps = bench.steps here anyway, and an evaluation would add time that is not training.
-    # EarlyStoppingCallback refuses to start without evaluations, and has nothing to stop without them: dropped.
+    # Time training steps only: the kit evaluates and saves a checkpoint at each epoch's end (the steps here make
+    # one epoch) to keep the best epoch, time that is not training. With evaluation off, EarlyStoppingCallback
+    # has nothing to judge and refuses to start (it asserts an eval strategy), so it goes too.
     args.eval_strategy = IntervalStrategy.NO
     args.save_strategy = SaveStrategy.NO
     args.load_best_model_at_end = False

@@ -39,7 +39,7 @@ def test_handout_holds_what_students_need_and_nothing_of_the_instructor(handout_
     files = {p.relative_to(handout_dir).as_posix() for p in handout_dir.rglob("*") if p.is_file()}
     for needed in ("README.md", "pyproject.toml", "requirements.txt", "environment.yml", "finetune_kit/__init__.py",
                    "finetune_kit/course/reference.py", "finetune_kit/course/steps.py", "data/reviews/reviews.csv",
-                   "azure/score/score.py"):
+                   "azure/score/score.py", "azure/setup_instance.sh", "finetune_kit/course/hardware.py"):
         assert needed in files, f"{needed} is missing from the hand-out"
     assert sorted(f for f in files if f.endswith(".ipynb")) == _released(), "the hand-out's notebooks are the release"
     for name in _released():
