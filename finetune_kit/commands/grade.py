@@ -4,7 +4,8 @@
 Blackboard, a folder per student or nbgrader's ``submitted/``; see ``finetune_kit.grading.intake``),
 grades every student with nbgrader in a sandbox, and writes ``DIR/grades.csv``, ``DIR/report.html``,
 feedback for each student and an nbgrader gradebook formgrader can open. Run it again to resume:
-finished students are skipped.
+finished students are skipped. ``--export canvas|moodle|blackboard`` then writes the LMS's import files
+(the same as ``python -m finetune_kit export DIR --lms ...``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from finetune_kit.grading import runner, sandbox
+from finetune_kit.commands import export
+from finetune_kit.grading import lms_export, runner, sandbox
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +45,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="start every kernel as a new Python process instead of forking it from one that "
                              "has the libraries imported (slower, same grades)")
     parser.add_argument("--keep-scratch", action="store_true", help="keep each student's scratch course (debugging)")
+    export.add_lms_arguments(parser, "--export")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     for name in ("cell_timeout", "notebook_timeout"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1 second")
+    columns = lms_export.parse_columns(args.columns)  # a typo stops the command before hours of grading
     limits = sandbox.Limits(cell_timeout=args.cell_timeout, notebook_timeout=args.notebook_timeout,
                             memory_bytes=sandbox.parse_size(args.memory), home_bytes=sandbox.parse_size(args.home_size))
     options = runner.Options(jobs=args.jobs, limits=limits, isolation=args.isolation, assignments=args.assignments,
@@ -62,4 +66,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"  grades : {result.output / 'grades.csv'}")
     print(f"  report : {result.output / 'report.html'}")
     print(f"  feedback: {result.output / 'feedback'}/<student>/<assignment>/")
+    if args.lms:
+        return export.report(lms_export.export(result.output, args.lms, columns))
     return 0

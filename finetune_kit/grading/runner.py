@@ -37,7 +37,7 @@ from pathlib import Path
 
 from finetune_kit.course import classroom
 from finetune_kit.course.config import REPO_ROOT
-from finetune_kit.grading import gradebook, intake, prefork, report, sandbox, worker
+from finetune_kit.grading import gradebook, identities, intake, prefork, report, sandbox, submitted_view, worker
 
 #: Bump when grading changes in a way that should regrade finished students.
 GRADER_VERSION = "1"
@@ -337,6 +337,7 @@ def _plan(submissions: Path, output: Path, options: Options) -> _Plan:
     shutil.rmtree(output / ".scratch", ignore_errors=True)
     (output / ".scratch").mkdir(mode=0o711)
     _copy_submitted(output, found, assignments)
+    identities.save(output, found)  # for ``lms_export``, which may run long after this
 
     todo, skipped, hashes = [], [], {}
     for student, sub in sorted(found.submissions.items()):
@@ -346,6 +347,8 @@ def _plan(submissions: Path, output: Path, options: Options) -> _Plan:
             try:
                 if json.loads(previous.read_text()).get("hash") == hashes[student]:
                     skipped.append(student)
+                    for assignment in assignments:  # an output graded before these pages existed
+                        submitted_view.render(output, student, assignment, only_missing=True)
                     continue
             except ValueError:
                 pass
@@ -427,6 +430,8 @@ def _grade(plan: _Plan, slots: list[_Slot],
                 sub, scratch, failure, took = future.result()
                 record = _merge(plan.here, sub, plan.assignments, scratch, failure, plan.hashes[sub.student],
                                 plan.level, took)
+                for assignment in plan.assignments:  # the student's own outputs, for reading next to the grades
+                    submitted_view.render(output, sub.student, assignment)
                 worker.write_json_atomic(output / "results" / f"{sub.student}.json", record)
                 if not options.keep_scratch:
                     shutil.rmtree(scratch, ignore_errors=True)
