@@ -107,8 +107,8 @@ def write_csvs(output: Path, rows: list[dict]) -> None:
         writer = csv.writer(f)
         writer.writerow(GRADES_COLUMNS)
         for row in rows:
-            writer.writerow([_fmt(row[c]) if isinstance(row[c], float) else
-                             ("" if row[c] is None else str(row[c])) for c in GRADES_COLUMNS])
+            values = [row.get(c) for c in GRADES_COLUMNS]  # a row without identity columns leaves them empty
+            writer.writerow([_fmt(v) if isinstance(v, float) else ("" if v is None else str(v)) for v in values])
     with _atomic(output / "questions.csv") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "assignment", "notebook", "cell", "score", "max_score", "autograded",
