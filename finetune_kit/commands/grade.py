@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="size of the tmpfs each notebook's home is (full and user isolation): a notebook "
                              "that fills it fails alone, the grader's disk stays free")
     parser.add_argument("--isolation", default="auto", choices=["auto", *sandbox.ISOLATION_LEVELS],
-                        help="sandbox level (auto: the strongest available; see README, 'Grading a class')")
+                        help="sandbox level (auto: the strongest available; see docs/grading.md)")
     parser.add_argument("--force", action="store_true", help="regrade every student, even those already graded")
     parser.add_argument("--no-run-cache", dest="run_cache", action="store_false",
                         help="do not run the solutions first to cache their training runs: every student's "
