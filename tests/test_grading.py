@@ -386,3 +386,54 @@ def test_a_class_of_one_trains_only_part3s_model_first(tmp_path):
         want = {k: v for k, v in EXPECTED["students"]["perfect"]["cells"][assignment].items()
                 if not k.startswith(absent)}
         assert got == want, (assignment, record[assignment]["events"])
+
+
+@pytest.mark.slow
+def test_an_lms_download_is_graded_and_exported_with_hand_given_points(tmp_path):
+    """A Canvas and a Moodle student graded in one run: their identities survive grading, the report links
+    each notebook as submitted, `--export canvas` matches the Canvas student and names the other, and
+    points given afterwards in formgrader's gradebook reach the export."""
+    _isolated_or_skip()
+    from nbgrader.api import Gradebook
+
+    nb = f"{TARGET}.ipynb"
+    download = tmp_path / "download"
+    (download / "Jane Roe_1001_assignsubmission_file_").mkdir(parents=True)
+    perfect = nbformat.read(CLASS / "perfect" / nb, as_version=4)
+    code = next(c for c in perfect.cells if c.cell_type == "code")  # what the student's own run printed
+    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="accuracy on my run: 0.9137\n")]
+    nbformat.write(perfect, download / f"doejane_12345_67890_{nb}")
+    shutil.copyfile(CLASS / "blank" / nb, download / "Jane Roe_1001_assignsubmission_file_" / nb)
+    out = tmp_path / "graded"
+    cmd = [sys.executable, "-m", "finetune_kit", "grade", str(download), "--output", str(out), "--jobs", "2",
+           "--assignment", TARGET, "--cell-timeout", str(LIMITS.cell_timeout), "--memory", "4G", "--export", "canvas"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]  # one student is not on Canvas
+    assert "jane_roe: identified by Moodle only, not Canvas" in done.stdout
+
+    rows = {r["student"]: r for r in _read_csv(out / "grades.csv")}
+    assert (rows["doejane"]["lms"], rows["doejane"]["lms_user_id"]) == ("canvas", "12345")
+    assert (rows["jane_roe"]["lms"], rows["jane_roe"]["lms_user_id"]) == ("moodle", "1001")
+    page = out / "as-submitted" / "doejane" / TARGET / f"{TARGET}.html"
+    assert "accuracy on my run: 0.9137" in page.read_text()  # the student's own output, as they saved it
+    assert f"href='as-submitted/doejane/{TARGET}/{TARGET}.html'" in (out / "report.html").read_text()
+
+    gradebook_rows = list(csv.reader((out / "lms" / "canvas" / "canvas-gradebook.csv").open()))
+    assert gradebook_rows[2][:2] == ["doejane", "12345"] and len(gradebook_rows) == 3
+    auto = float(gradebook_rows[2][5])
+    assert auto == float(rows["doejane"]["score"])
+    record = json.loads((out / "results" / "doejane.json").read_text())["assignments"][TARGET]
+    by_hand = sorted(key for key, (_score, _top, automatic) in record["cells"].items() if not automatic)
+    notebook, cell = by_hand[0].split("/", 1)
+    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:  # what formgrader does when you give points
+        grade = gb.find_grade(cell, notebook, TARGET, "doejane")
+        grade.manual_score = grade.max_score
+        gained = grade.max_score - (grade.auto_score or 0)
+        gb.db.commit()
+    assert gained > 0
+    exported = subprocess.run([sys.executable, "-m", "finetune_kit", "export", str(out), "--lms", "canvas"],
+                              capture_output=True, text=True, timeout=300)
+    assert "rewritten first" in exported.stdout, exported.stdout + exported.stderr
+    gradebook_rows = list(csv.reader((out / "lms" / "canvas" / "canvas-gradebook.csv").open()))
+    assert float(gradebook_rows[2][5]) == auto + gained
+    assert float(_read_csv(out / "grades.csv")[0]["score"]) == float(gradebook_rows[2][5])
