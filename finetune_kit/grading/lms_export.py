@@ -63,6 +63,7 @@ CANVAS_POINTS_ROW = "    Points Possible"  # as Canvas's exporter writes it (its
 MOODLE_COLUMNS = ["Identifier", "Full name", "Email address", "Status", "Grade", "Maximum Grade",
                   "Grade can be changed", "Last modified (submission)", "Last modified (grade)", "Feedback comments"]
 BLACKBOARD_COLUMNS = ["Last Name", "First Name", "Username"]
+SHOWN = 10  # submissions named in the summary's list of those still to hand-grade
 _NEEDED = ["student", "name", "assignment", "status", "score", "max_score", "auto_score", "needs_manual_grade"]
 
 
@@ -357,8 +358,9 @@ def summary(result: Export) -> list[str]:
         lines.append("  grades.csv, questions.csv and report.html were rewritten first: the gradebook had "
                      "newer points (formgrader)")
     if result.pending_manual:
+        shown = ", ".join(result.pending_manual[:SHOWN]) + (", …" if len(result.pending_manual) > SHOWN else "")
         lines.append(f"  {len(result.pending_manual)} submission(s) still have written answers to grade in "
-                     f"formgrader (exported without those points): {', '.join(result.pending_manual)}")
+                     f"formgrader (exported without those points; grades.csv lists them all): {shown}")
     if result.unknown:
         lines.append(f"  NOT in the {lms} files, enter these by hand ({len(result.unknown)}):")
         lines += [f"    {who}" for who in result.unknown]
