@@ -437,3 +437,61 @@ def test_an_lms_download_is_graded_and_exported_with_hand_given_points(tmp_path)
     gradebook_rows = list(csv.reader((out / "lms" / "canvas" / "canvas-gradebook.csv").open()))
     assert float(gradebook_rows[2][5]) == auto + gained
     assert float(_read_csv(out / "grades.csv")[0]["score"]) == float(gradebook_rows[2][5])
+
+
+@pytest.mark.slow
+def test_four_shards_graded_side_by_side_merge_to_the_whole_class(tmp_path):
+    """Grading a class as 4 shards in parallel, then `grade-merge`, gives what one run gives: the same
+    grades.csv rows, the same question scores, feedback, identities and report."""
+    _isolated_or_skip()
+    nb = f"{TARGET}.ipynb"
+    download = tmp_path / "download"
+    download.mkdir()
+    shutil.copyfile(CLASS / "perfect" / nb, download / f"perfectpat_12345_67890_{nb}")  # a Canvas student
+    for student in ("imperfect", "blank", "corrupt_json"):
+        (download / student).mkdir()
+        shutil.copyfile(CLASS / student / nb, download / student / nb)
+    (download / "partial").mkdir()
+    shutil.copyfile(CLASS / "partial" / TARGET / nb, download / "partial" / nb)
+
+    def grade(out, *extra):
+        return [sys.executable, "-m", "finetune_kit", "grade", str(download), "--output", str(out), "--jobs", "1",
+                "--assignment", TARGET, "--cell-timeout", str(LIMITS.cell_timeout), "--memory", "4G", *extra]
+
+    running = [subprocess.Popen(grade(tmp_path / f"shard{i}", "--shard", f"{i}/4"), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True) for i in range(1, 5)]
+    whole = subprocess.run(grade(tmp_path / "whole"), capture_output=True, text=True, timeout=1200)
+    assert whole.returncode == 0, whole.stdout[-2000:] + whole.stderr[-2000:]
+    for proc in running:
+        log, _ = proc.communicate(timeout=1200)
+        assert proc.returncode == 0, log[-3000:]
+    merged = tmp_path / "merged"
+    done = subprocess.run([sys.executable, "-m", "finetune_kit", "grade-merge",
+                           *(str(tmp_path / f"shard{i}") for i in (3, 1, 4, 2)), "--output", str(merged)],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+    shard_students = [_read_csv(tmp_path / f"shard{i}" / "grades.csv") for i in range(1, 5)]
+    assert sorted(len(rows) for rows in shard_students) == [1, 1, 1, 2]
+    want = _read_csv(tmp_path / "whole" / "grades.csv")
+    assert len(want) == 5 and {r["student"] for r in want} >= {"perfectpat", "blank", "corrupt_json"}
+    assert _read_csv(merged / "grades.csv") == want
+    assert _read_csv(merged / "questions.csv") == _read_csv(tmp_path / "whole" / "questions.csv")
+    assert json.loads((merged / "identities.json").read_text()) == \
+        json.loads((tmp_path / "whole" / "identities.json").read_text())
+
+    def tree(root, part):
+        return sorted(p.relative_to(root).as_posix() for p in (root / part).rglob("*") if p.is_file())
+
+    for part in ("feedback", "as-submitted", "autograded", "results"):
+        assert tree(merged, part) == tree(tmp_path / "whole", part), part
+    html = (merged / "report.html").read_text()
+    assert all(f"<td>{r['student']}</td>" in html for r in want)
+
+    # a shard graded under other limits is refused, naming it and what differs
+    (tmp_path / "shard2" / "grading.json").write_text((tmp_path / "shard2" / "grading.json").read_text()
+                                                      .replace('"cell_timeout": 20', '"cell_timeout": 30'))
+    refused = subprocess.run([sys.executable, "-m", "finetune_kit", "grade-merge",
+                              *(str(tmp_path / f"shard{i}") for i in range(1, 5)), "--output", str(tmp_path / "m2")],
+                             capture_output=True, text=True, timeout=600)
+    assert refused.returncode == 2 and "shard2: graded with other limits" in refused.stderr, refused.stderr
