@@ -183,3 +183,13 @@ def test_two_canvas_accounts_behind_one_name_are_reported(tmp_path):
     problems = found.submissions["smithjohn"].problems
     assert any("two LMS accounts" in p and "canvas 111" in p and "canvas 222" in p for p in problems), problems
     assert found.submissions["smithjohn"].identities == {}  # neither account gets the other's grade
+
+
+def test_a_folder_holding_only_the_downloads_zip_is_read_as_that_zip(tmp_path):
+    """An Azure ML uri_folder input made from class.zip is a folder with the zip inside."""
+    (tmp_path / "input").mkdir()
+    with zipfile.ZipFile(tmp_path / "input" / "class.zip", "w") as zf:
+        zf.writestr("doejane_12345_67890_part1_fundamentals.ipynb", notebook())
+    found = read(tmp_path / "input", tmp_path)
+    assert files(found) == {"doejane": {"part1_fundamentals": ["part1_fundamentals.ipynb"]}}
+    assert found.unattributed == []

@@ -262,6 +262,10 @@ def read_submissions(source: Path, staging: Path, notebooks: dict[str, str],
     if not source.exists():
         raise FileNotFoundError(f"submissions not found: {source}")
     grade_ids = grade_ids or {}
+    if source.is_dir():
+        entries = _visible(source)
+        if len(entries) == 1 and entries[0].is_file() and zipfile.is_zipfile(entries[0]):
+            source = entries[0]  # a folder that only holds the download's zip (an Azure ML uri_folder input)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
