@@ -193,3 +193,11 @@ def test_a_folder_holding_only_the_downloads_zip_is_read_as_that_zip(tmp_path):
     found = read(tmp_path / "input", tmp_path)
     assert files(found) == {"doejane": {"part1_fundamentals": ["part1_fundamentals.ipynb"]}}
     assert found.unattributed == []
+
+
+def test_one_student_in_two_layouts_is_not_taken_for_two_accounts(tmp_path):
+    src = tmp_path / "mixed"
+    write(src, "doejane_12345_67890_part1_fundamentals.ipynb", notebook(), mtime=1_000)
+    write(src, "doejane/part1_fundamentals.ipynb", notebook(), mtime=2_000)
+    found = read(src, tmp_path)
+    assert not any("two LMS accounts" in p for p in found.submissions["doejane"].problems)

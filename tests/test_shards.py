@@ -83,3 +83,19 @@ def test_an_unfinished_shard_is_refused_before_anything_is_written(tmp_path):
     assert not (tmp_path / "merged").exists()
     with pytest.raises(ValueError, match="is one of the shards"):
         shards.merge(list(manifests), tmp_path / "shard1")
+
+
+def test_merge_writes_only_into_a_new_folder_or_over_an_earlier_merge(tmp_path):
+    manifests = _manifests(tmp_path, count=2)
+    taken = tmp_path / "graded"
+    (taken / "results").mkdir(parents=True)  # another class's grading, say
+    with pytest.raises(ValueError, match="not empty and not an earlier `grade-merge` output"):
+        shards._make_room(taken)
+    assert (taken / "results").is_dir()
+    earlier = tmp_path / "merged"
+    earlier.mkdir()
+    shards.write_manifest(earlier, shards.Shard(), CLASS, CLASS, ["part1_fundamentals"], STAMP, [],
+                          merged_from=[str(f) for f in manifests])
+    (earlier / "stale.txt").write_text("from the earlier merge")
+    shards._make_room(earlier)
+    assert earlier.is_dir() and not any(earlier.iterdir())

@@ -322,7 +322,8 @@ def read_submissions(source: Path, staging: Path, notebooks: dict[str, str],
                                         f"(expected one of {', '.join(sorted(notebooks))})")
                 continue
             previous = chosen.get(stem)
-            if previous is not None and _who(previous) != _who(cand):  # one name, two LMS accounts
+            if previous is not None and previous.identity and cand.identity \
+                    and _who(previous) != _who(cand):  # one name, two LMS accounts
                 sub.problems.append(f"{stem}.ipynb comes from two LMS accounts with the same name: "
                                     f"{previous.original_name} ({_who(previous)}) and {cand.original_name} "
                                     f"({_who(cand)}); the newer is graded, no LMS identity is kept for it: "

@@ -90,10 +90,13 @@ def clear_manifest(output: Path) -> None:
 
 
 def write_manifest(output: Path, shard: Shard, roster: list[str], students: list[str], assignments: list[str],
-                   stamped: dict, unattributed: list[str]) -> Path:
+                   stamped: dict, unattributed: list[str], merged_from: list[str] | None = None) -> Path:
+    """``grading.json``; ``merged_from`` (the shards' folders) marks a ``grade-merge`` output."""
     data = {"version": VERSION, "shard": [shard.index, shard.count], "students": sorted(students),
             "class": sorted(roster), "assignments": list(assignments), "stamp": stamped,
             "unattributed": sorted(unattributed)}
+    if merged_from is not None:
+        data["merged_from"] = merged_from
     path = Path(output) / MANIFEST
     tmp = path.with_name(f".{MANIFEST}.tmp")
     tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
@@ -215,6 +218,22 @@ def _merge_student(here: gradebook.Course, shard_dir: Path, student: str, assign
     shutil.copyfile(shard_dir / "results" / f"{student}.json", out / "results" / f"{student}.json")
 
 
+def _make_room(output: Path) -> None:
+    """A new or empty folder, or an earlier merge (replaced whole); anything else is refused: the merge
+    writes a whole class there, and a student left over from other grading would be read as this class's."""
+    if output.is_dir() and any(output.iterdir()):
+        earlier = output / MANIFEST
+        try:
+            merged_before = "merged_from" in json.loads(earlier.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            merged_before = False
+        if not merged_before:
+            raise ValueError(f"--output {output} is not empty and not an earlier `grade-merge` output: "
+                             "give a new folder")
+        shutil.rmtree(output)
+    output.mkdir(parents=True, exist_ok=True)
+
+
 def merge(shard_dirs: list[Path], output: Path) -> Merged:
     """One graded folder from the shards' (see the module docstring); ValueError naming every problem."""
     from finetune_kit.course import classroom
@@ -240,8 +259,8 @@ def merge(shard_dirs: list[Path], output: Path) -> Merged:
     if ref["stamp"].get("kit") != runcache.kit_digest():
         notes.append("this kit's source differs from the shards' (their grades are kept as they are; the "
                      "report is written by this kit)")
+    _make_room(output)
     classroom._ensure_tools_on_path()
-    clear_manifest(output)
     here = gradebook.prepare(output, assignments)
     students, known = [], {"version": identities.VERSION, "students": {}, "unattributed": ref.get("unattributed", [])}
     for folder, data in sorted(manifests.items(), key=lambda kv: kv[1]["shard"][0]):
@@ -254,5 +273,6 @@ def merge(shard_dirs: list[Path], output: Path) -> Merged:
     tmp.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, output / identities.FILE)
     report.write_all(output, sorted(students), assignments, known["unattributed"])
-    write_manifest(output, Shard(1, 1), ref["class"], students, assignments, ref["stamp"], known["unattributed"])
+    write_manifest(output, Shard(1, 1), ref["class"], students, assignments, ref["stamp"], known["unattributed"],
+                   merged_from=[str(f) for f in sorted(manifests, key=lambda f: manifests[f]["shard"][0])])
     return Merged(output=output, students=sorted(students), assignments=assignments, notes=notes)
