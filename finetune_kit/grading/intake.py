@@ -5,7 +5,7 @@ Layouts recognised (they may be mixed; a single folder wrapping everything is lo
 
 ==================  =====================================================================================
 nbgrader            ``submitted/<student>/<assignment>/<notebook>.ipynb``
-Canvas              ``<name>_<user id>_<submission id>_<file>`` (also ``<name>_LATE_...``; a
+Canvas              ``<name>_<user id>_<file id>_<file>`` (also ``<name>_LATE_...``; a
                     resubmitted file is renamed ``part1_fundamentals-1.ipynb``)
 Moodle              ``<Full Name>_<id>_assignsubmission_file_/<file>`` (a folder per student) or the
                     same prefix on a flat file
@@ -75,7 +75,7 @@ class Candidate:
     path: Path
     original_name: str  # the file name the student uploaded
     layout: str
-    order: tuple = ()  # newer sorts later (attempt time, resubmission number, submission id)
+    order: tuple = ()  # newer sorts later (attempt time, resubmission number, Canvas file id)
     identity: LmsIdentity | None = None  # from the LMS file name; None for folders and nbgrader's layout
 
 
