@@ -16,10 +16,9 @@ A student graded from a folder of their own or nbgrader's layout has no identity
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
-from finetune_kit.grading import intake
+from finetune_kit.grading import intake, worker
 
 FILE = "identities.json"
 VERSION = 1
@@ -32,9 +31,7 @@ def save(output: Path, found: intake.Intake) -> Path:
                   "assignments": {a: identity.to_dict() for a, identity in sorted(sub.identities.items())}}
         for student, sub in sorted(found.submissions.items())}}
     path = Path(output) / FILE
-    tmp = path.with_name(f".{FILE}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    worker.write_json_atomic(path, data)
     return path
 
 

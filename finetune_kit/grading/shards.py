@@ -25,13 +25,12 @@ each shard's graded notebooks through the same check and ``SaveAutoGrades`` as a
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from finetune_kit.grading import gradebook, identities, intake
+from finetune_kit.grading import gradebook, identities, intake, worker
 
 MANIFEST = "grading.json"
 VERSION = 1
@@ -98,9 +97,7 @@ def write_manifest(output: Path, shard: Shard, roster: list[str], students: list
     if merged_from is not None:
         data["merged_from"] = merged_from
     path = Path(output) / MANIFEST
-    tmp = path.with_name(f".{MANIFEST}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, path)
+    worker.write_json_atomic(path, data)
     return path
 
 
@@ -269,9 +266,7 @@ def merge(shard_dirs: list[Path], output: Path) -> Merged:
             _merge_student(here, folder, student, assignments)
             known["students"][student] = shard_identities.get(student, {"name": student, "assignments": {}})
             students.append(student)
-    tmp = output / f".{identities.FILE}.tmp"
-    tmp.write_text(json.dumps(known, indent=1, sort_keys=True), encoding="utf-8")
-    os.replace(tmp, output / identities.FILE)
+    worker.write_json_atomic(output / identities.FILE, known)
     report.write_all(output, sorted(students), assignments, known["unattributed"])
     write_manifest(output, Shard(1, 1), ref["class"], students, assignments, ref["stamp"], known["unattributed"],
                    merged_from=[str(f) for f in sorted(manifests, key=lambda f: manifests[f]["shard"][0])])
