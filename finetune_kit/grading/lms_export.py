@@ -162,11 +162,14 @@ class _Class:
     headers: dict[str, str]  # assignment -> column header
     unknown: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._by_key = {(g.student, g.assignment): g for g in self.grades}  # a lookup per cell of every file
+
     def students(self) -> list[str]:
         return sorted({g.student for g in self.grades})
 
     def grade(self, student: str, assignment: str) -> Grade | None:
-        return next((g for g in self.grades if g.student == student and g.assignment == assignment), None)
+        return self._by_key.get((student, assignment))
 
     def identity(self, student: str, assignment: str | None) -> intake.LmsIdentity | None:
         """The student's identity in this LMS for ``assignment`` (None: for the whole course, which
