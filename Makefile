@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-fast release sources handout lab grade examples labextension lint clean
+.PHONY: setup demo test test-fast release sources handout lab grade export examples labextension lint clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,10 @@ SUBMISSIONS ?= autograde/examples/class
 GRADED ?= graded
 grade: setup  ## grade a class: make grade SUBMISSIONS=class.zip [GRADED=folder] (report: GRADED/report.html)
 	$(PY) -m finetune_kit grade $(SUBMISSIONS) --output $(GRADED)
+
+LMS ?= canvas
+export: setup  ## the LMS import files of a graded class: make export [GRADED=graded] [LMS=canvas|moodle|blackboard]
+	$(PY) -m finetune_kit export $(GRADED) --lms $(LMS)
 
 examples: setup  ## regenerate the sample class in autograde/examples/ from the release and solutions
 	$(PY) autograde/examples/make_examples.py

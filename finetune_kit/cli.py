@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "release": ("release", "regenerate the student notebooks (notebooks/) from solutions/ with nbgrader"),
     "handout": ("handout", "build the students' hand-out (released notebooks, package, data; no answers)"),
     "grade": ("grade", "grade a class from an LMS download in a sandbox: grades.csv, feedback, report.html"),
+    "grade-merge": ("grade_merge", "combine the folders of `grade --shard I/N` runs into one graded class"),
+    "export": ("export", "a graded class's grades and feedback as Canvas, Moodle or Blackboard import them"),
     "train": ("train", "fine-tune the sentiment classifier (profiles smoke, offline, azure)"),
     "evaluate": ("evaluate", "metrics (and, with --plots, pictures) of a trained model on a labelled CSV"),
     "export-onnx": ("export_onnx", "export a trained model to ONNX (fp32 + int8) and check parity with PyTorch"),

@@ -152,3 +152,52 @@ def test_student_ids_are_safe_and_unique():
     assert intake.slug("  Jane  Doe ") == "jane_doe"
     assert intake.slug("../../etc") == "etc"
     assert intake.slug("***") == "student"
+
+
+def test_each_submission_keeps_the_lms_identity_its_file_names_carry(tmp_path):
+    """Are the Canvas user and file ids, the Moodle participant id and the Blackboard username kept per
+    assignment, and does a folder per student get none?"""
+    src = tmp_path / "mixed"
+    write(src, "doejane_12345_67890_part1_fundamentals.ipynb", notebook())
+    write(src, "Ana María López_1002_assignsubmission_file_/part2_finetuning.ipynb", notebook())
+    write(src, "Part 1_jbloggs_attempt_2026-03-02-09-00-00_part1_fundamentals.ipynb", notebook())
+    write(src, "alice/part1_fundamentals.ipynb", notebook())
+    found = read(src, tmp_path)
+    ids = {s: {a: i.to_dict() for a, i in sub.identities.items()} for s, sub in found.submissions.items()}
+    assert ids == {
+        "doejane": {"part1_fundamentals": {"lms": "canvas", "user_id": "12345", "name": "doejane", "file_id": "67890"}},
+        "ana_maria_lopez": {"part2_finetuning": {"lms": "moodle", "user_id": "1002", "name": "Ana María López",
+                                                 "file_id": ""}},
+        "jbloggs": {"part1_fundamentals": {"lms": "blackboard", "user_id": "jbloggs", "name": "jbloggs",
+                                           "file_id": ""}},
+        "alice": {},
+    }
+
+
+def test_two_canvas_accounts_behind_one_name_are_reported(tmp_path):
+    """Canvas names files by a short name two students can share: the clash is named, not hidden."""
+    src = tmp_path / "canvas"
+    write(src, "smithjohn_111_501_part1_fundamentals.ipynb", notebook(), mtime=1_000)
+    write(src, "smithjohn_222_502_part1_fundamentals.ipynb", notebook(), mtime=2_000)
+    found = read(src, tmp_path)
+    problems = found.submissions["smithjohn"].problems
+    assert any("two LMS accounts" in p and "canvas 111" in p and "canvas 222" in p for p in problems), problems
+    assert found.submissions["smithjohn"].identities == {}  # neither account gets the other's grade
+
+
+def test_a_folder_holding_only_the_downloads_zip_is_read_as_that_zip(tmp_path):
+    """An Azure ML uri_folder input made from class.zip is a folder with the zip inside."""
+    (tmp_path / "input").mkdir()
+    with zipfile.ZipFile(tmp_path / "input" / "class.zip", "w") as zf:
+        zf.writestr("doejane_12345_67890_part1_fundamentals.ipynb", notebook())
+    found = read(tmp_path / "input", tmp_path)
+    assert files(found) == {"doejane": {"part1_fundamentals": ["part1_fundamentals.ipynb"]}}
+    assert found.unattributed == []
+
+
+def test_one_student_in_two_layouts_is_not_taken_for_two_accounts(tmp_path):
+    src = tmp_path / "mixed"
+    write(src, "doejane_12345_67890_part1_fundamentals.ipynb", notebook(), mtime=1_000)
+    write(src, "doejane/part1_fundamentals.ipynb", notebook(), mtime=2_000)
+    found = read(src, tmp_path)
+    assert not any("two LMS accounts" in p for p in found.submissions["doejane"].problems)

@@ -171,7 +171,7 @@ CONFINED = textwrap.dedent("""
 def test_full_isolation_confines_a_kernel_process(tmp_path, confinement):
     """The same view and limits whether bubblewrap builds the worker's view or the worker mounts it itself."""
     if sandbox.detect_isolation() != "full":
-        pytest.skip("full isolation needs root and unshare (README: 'Grading a class')")
+        pytest.skip("full isolation needs root and unshare (docs/grading.md)")
     bwrap = sandbox.bubblewrap()
     if confinement == "bubblewrap" and not bwrap:
         pytest.skip("bubblewrap (Debian's bwrap) is not installed here: grading falls back to unshare")

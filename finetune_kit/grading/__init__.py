@@ -13,7 +13,7 @@ One module per step:
 Why this shape: stock nbgrader runs student code with the grader's permissions in the course
 folder, so one notebook can read the answer key or overwrite ``gradebook.db``. Here each student is
 graded in a throw-away copy of the course by a confined worker; only the trusted parent process
-writes the instructor's gradebook. README.md ("Grading a class") says what this does and does not
+writes the instructor's gradebook. docs/grading.md says what this does and does not
 protect against.
 """
 

@@ -8,6 +8,10 @@ The output folder of ``grade`` is an ordinary nbgrader course work folder (the s
     OUTPUT/submitted/<student>/<assignment>/   what each student handed in, renamed
     OUTPUT/autograded/<student>/<assignment>/  the graded notebooks (formgrader shows these)
     OUTPUT/feedback/<student>/<assignment>/    feedback HTML for students (no hidden tests)
+    OUTPUT/as-submitted/<student>/<assignment>/  the notebooks as submitted, read-only pages (``submitted_view``)
+    OUTPUT/identities.json           each student's LMS identity (``identities``), for ``lms_export``
+    OUTPUT/grading.json              written last: what was graded, with what (``shards``, ``grade-merge``)
+    OUTPUT/lms/<lms>/                the LMS's import files, once exported (``lms_export``)
     OUTPUT/.template/                a gradebook with the assignments and no students: every worker
                                      grades against a private copy of it
 

@@ -5,7 +5,7 @@ Layouts recognised (they may be mixed; a single folder wrapping everything is lo
 
 ==================  =====================================================================================
 nbgrader            ``submitted/<student>/<assignment>/<notebook>.ipynb``
-Canvas              ``<name>_<user id>_<submission id>_<file>`` (also ``<name>_LATE_...``; a
+Canvas              ``<name>_<user id>_<file id>_<file>`` (also ``<name>_LATE_...``; a
                     resubmitted file is renamed ``part1_fundamentals-1.ipynb``)
 Moodle              ``<Full Name>_<id>_assignsubmission_file_/<file>`` (a folder per student) or the
                     same prefix on a flat file
@@ -14,6 +14,10 @@ folder per student  ``<student>/<notebook>.ipynb`` or ``<student>/<anything>/<no
 ==================  =====================================================================================
 
 A student's zip (Canvas keeps uploads as they were) is opened in place, one level deep.
+
+Each file keeps the identity its LMS wrote into its name (``LmsIdentity``: the Canvas user id and the
+id of the uploaded file, the Moodle participant id, the Blackboard username): ``lms_export`` writes the
+gradebook import and the feedback archives with them, so they must survive grading.
 
 The assignment is decided by the notebook's name, forgiving what students and LMSs do to it
 (``Part1_Fundamentals (1).ipynb``, ``part1_fundamentals-Copy1.ipynb``, ``-2`` suffixes); a notebook
@@ -45,6 +49,25 @@ _BLACKBOARD = re.compile(r"^(?P<assign>.+)_(?P<user>[^_]+)_attempt_(?P<ts>\d{4}(
 _COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\)|-\d+|[-_ ]copy\d*|[-_ ]v\d+|[-_ ]final)+$", re.IGNORECASE)
 
 
+@dataclass(frozen=True)
+class LmsIdentity:
+    """Who a file belongs to in the LMS it was downloaded from, as its name says.
+
+    ``user_id`` is what that LMS's grade import matches a row on: the Canvas user id (gradebook column
+    ``ID``), the Moodle participant id of that assignment (grading worksheet ``Participant <id>``), the
+    Blackboard username. ``file_id`` is the Canvas id of the uploaded file (its name's second number):
+    Canvas's bulk re-upload of feedback files needs it back.
+    """
+
+    lms: str  # "canvas", "moodle" or "blackboard"
+    user_id: str
+    name: str  # as the LMS wrote it (Canvas: ``doejane``; Moodle: ``Jane Doe``; Blackboard: the username)
+    file_id: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return {"lms": self.lms, "user_id": self.user_id, "name": self.name, "file_id": self.file_id}
+
+
 @dataclass
 class Candidate:
     """One file some student submitted, before duplicates are resolved."""
@@ -52,7 +75,8 @@ class Candidate:
     path: Path
     original_name: str  # the file name the student uploaded
     layout: str
-    order: tuple = ()  # newer sorts later (attempt time, resubmission number, submission id)
+    order: tuple = ()  # newer sorts later (attempt time, resubmission number, Canvas file id)
+    identity: LmsIdentity | None = None  # from the LMS file name; None for folders and nbgrader's layout
 
 
 @dataclass
@@ -64,6 +88,8 @@ class Submission:
     layouts: set[str] = field(default_factory=set)
     files: dict[str, dict[str, Path]] = field(default_factory=dict)  # assignment -> notebook file -> path
     problems: list[str] = field(default_factory=list)
+    #: assignment -> the LMS identity of the file graded for it (Moodle's participant id is per assignment)
+    identities: dict[str, LmsIdentity] = field(default_factory=dict)
 
 
 @dataclass
@@ -154,30 +180,44 @@ def _content_root(root: Path) -> Path:
         return root
 
 
-def attribute(rel: tuple[str, ...]) -> tuple[str, str, str, tuple] | None:
-    """(student key, file name, layout, order) for a path inside the download, or None."""
+@dataclass(frozen=True)
+class Attribution:
+    """Whose file a path of the download is, and what its name says."""
+
+    key: str  # the student as the download names them
+    original: str  # the file name the student uploaded
+    layout: str
+    order: tuple = ()
+    identity: LmsIdentity | None = None
+
+
+def attribute(rel: tuple[str, ...]) -> Attribution | None:
+    """Whose file a path inside the download is, or None."""
     filename = rel[-1]
     if _NBGRADER in rel[:-1]:
         k = rel.index(_NBGRADER)
         if len(rel) >= k + 4:
-            return rel[k + 1], filename, "nbgrader", ()
+            return Attribution(rel[k + 1], filename, "nbgrader")
     for i, part in enumerate(rel):
         match = _MOODLE.match(part)
         if match:
             original = match["rest"] if i == len(rel) - 1 else filename
             if original:
-                return f"{match['name']}", original, "moodle", ()
+                return Attribution(match["name"], original, "moodle",
+                                   identity=LmsIdentity("moodle", match["id"], match["name"]))
     match = _CANVAS.match(filename)
     if match:
         number = re.search(r"-(\d+)(?=\.[^.]+$)", match["rest"])
-        return match["name"], match["rest"], "canvas", (int(number[1]) if number else 0, int(match["sid"]))
+        return Attribution(match["name"], match["rest"], "canvas", (int(number[1]) if number else 0, int(match["sid"])),
+                           LmsIdentity("canvas", match["uid"], match["name"], file_id=match["sid"]))
     match = _BLACKBOARD.match(filename)
     if match:
         if not match["rest"]:
             return None  # the attempt's receipt (.txt), not a submitted file
-        return match["user"], match["rest"], "blackboard", (match["ts"],)
+        return Attribution(match["user"], match["rest"], "blackboard", (match["ts"],),
+                           LmsIdentity("blackboard", match["user"], match["user"]))
     if len(rel) >= 2:
-        return rel[0], filename, "folder per student", ()
+        return Attribution(rel[0], filename, "folder per student")
     return None
 
 
@@ -222,6 +262,10 @@ def read_submissions(source: Path, staging: Path, notebooks: dict[str, str],
     if not source.exists():
         raise FileNotFoundError(f"submissions not found: {source}")
     grade_ids = grade_ids or {}
+    if source.is_dir():
+        entries = _visible(source)
+        if len(entries) == 1 and entries[0].is_file() and zipfile.is_zipfile(entries[0]):
+            source = entries[0]  # a folder that only holds the download's zip (an Azure ML uri_folder input)
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -243,7 +287,7 @@ def read_submissions(source: Path, staging: Path, notebooks: dict[str, str],
         if found is None:
             unattributed.append("/".join(rel))
             continue
-        key, original, layout, order = found
+        key, original, layout, order, identity = found.key, found.original, found.layout, found.order, found.identity
         names.setdefault(key, key)
         if original.lower().endswith(".zip") and zipfile.is_zipfile(path):
             nested += 1
@@ -255,9 +299,9 @@ def read_submissions(source: Path, staging: Path, notebooks: dict[str, str],
                 continue
             for inner in _files(inner_root):
                 candidates.setdefault(key, []).append(
-                    (layout, Candidate(inner, inner.name, layout, order)))
+                    (layout, Candidate(inner, inner.name, layout, order, identity)))
             continue
-        candidates.setdefault(key, []).append((layout, Candidate(path, original, layout, order)))
+        candidates.setdefault(key, []).append((layout, Candidate(path, original, layout, order, identity)))
 
     submissions: dict[str, Submission] = {}
     taken: dict[str, str] = {}
@@ -268,6 +312,7 @@ def read_submissions(source: Path, staging: Path, notebooks: dict[str, str],
         taken[student] = key
         sub = Submission(student=student, name=key)
         chosen: dict[str, Candidate] = {}
+        clashes: set[str] = set()  # notebooks handed in by two LMS accounts under one name
         for layout, cand in candidates.get(key, []):
             sub.layouts.add(layout)
             stem = match_notebook(cand, notebooks, grade_ids)
@@ -277,6 +322,13 @@ def read_submissions(source: Path, staging: Path, notebooks: dict[str, str],
                                         f"(expected one of {', '.join(sorted(notebooks))})")
                 continue
             previous = chosen.get(stem)
+            if previous is not None and previous.identity and cand.identity \
+                    and _who(previous) != _who(cand):  # one name, two LMS accounts
+                sub.problems.append(f"{stem}.ipynb comes from two LMS accounts with the same name: "
+                                    f"{previous.original_name} ({_who(previous)}) and {cand.original_name} "
+                                    f"({_who(cand)}); the newer is graded, no LMS identity is kept for it: "
+                                    "check which student it is")
+                clashes.add(notebooks[stem])
             if previous is not None:
                 newer, older = sorted([previous, cand], key=_recency)[::-1]
                 sub.problems.append(f"{stem}.ipynb submitted more than once: graded {newer.original_name}, "
@@ -285,11 +337,34 @@ def read_submissions(source: Path, staging: Path, notebooks: dict[str, str],
             chosen[stem] = cand
         for stem, cand in sorted(chosen.items()):
             sub.files.setdefault(notebooks[stem], {})[f"{stem}.ipynb"] = cand.path
+        sub.identities = {a: i for a, i in _identities(sub, chosen, notebooks).items() if a not in clashes}
         sub.problems += other_files.get(key, [])
         if not chosen:
             sub.problems.append("no notebook of this course was found")
         submissions[student] = sub
     return Intake(submissions=submissions, unattributed=unattributed)
+
+
+def _who(cand: Candidate) -> str:
+    return f"{cand.identity.lms} {cand.identity.user_id}" if cand.identity else cand.layout
+
+
+def _identities(sub: Submission, chosen: dict[str, Candidate], notebooks: dict[str, str]) -> dict[str, LmsIdentity]:
+    """Assignment -> the identity of the file graded for it; a clash within one assignment is a problem
+    (two notebooks of one assignment from two accounts: neither is trusted for the export)."""
+    found: dict[str, set[LmsIdentity]] = {}
+    for stem, cand in chosen.items():
+        if cand.identity is not None:
+            found.setdefault(notebooks[stem], set()).add(cand.identity)
+    out = {}
+    for assignment, identities in sorted(found.items()):
+        if len({(i.lms, i.user_id) for i in identities}) > 1:
+            sub.problems.append(f"{assignment}: its notebooks come from different LMS accounts ("
+                                + ", ".join(sorted(f"{i.lms} {i.user_id}" for i in identities))
+                                + "); no LMS identity is kept for it")
+            continue
+        out[assignment] = min(identities, key=lambda i: i.file_id)  # several files: one Canvas file id suffices
+    return out
 
 
 def _recency(cand: Candidate) -> tuple:

@@ -2,7 +2,10 @@
 
 Scores are read back from the instructor's gradebook (so a rerun after manual grading in formgrader
 shows the manual points); statuses and reasons come from ``results/<student>.json``. The report is
-one self-contained HTML file: matplotlib figures are embedded as PNG data, nothing is fetched.
+one self-contained HTML file: matplotlib figures are embedded as PNG data, nothing is fetched. It links
+each student's feedback and their notebooks as they submitted them (``submitted_view``: the outputs of
+the student's own run, which reflections quote; grading re-runs every notebook under ``smoke``).
+``grades.csv`` ends with each row's LMS identity (``identities``), the key ``lms_export`` matches on.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from finetune_kit.grading import gradebook, guard
+from finetune_kit.grading import gradebook, guard, identities, submitted_view
 
 #: Event kinds worth an instructor's attention, with the words the report uses for them.
 REASONS = {
@@ -49,7 +52,7 @@ REASONS = {
 TAMPERING_KINDS = frozenset({"tampering", *guard.TAMPERING, "forged-proof", "no-proof", "audit-missing",
                              "edited-cell", "deleted-cell", "edited-metadata", "forged-cell"})
 GRADES_COLUMNS = ["student", "name", "assignment", "status", "score", "max_score", "auto_score",
-                  "auto_max_score", "needs_manual_grade", "problems"]
+                  "auto_max_score", "needs_manual_grade", "problems", "lms", "lms_user_id"]
 
 
 def _fmt(value: float | None) -> str:
@@ -69,6 +72,7 @@ def class_table(output: Path, students: list[str], assignments: list[str]) -> li
     """One row per student and assignment: the gradebook's scores with the run's status and reasons."""
     here = gradebook.Course(output)
     records = load_records(output, students)
+    known = identities.load(output)
     rows = []
     for student in students:
         record = records.get(student, {})
@@ -76,6 +80,7 @@ def class_table(output: Path, students: list[str], assignments: list[str]) -> li
             entry = record.get("assignments", {}).get(assignment, {"status": "not graded", "events": []})
             scores = gradebook.read_scores(here, student, assignment)
             kinds = sorted({e["kind"] for e in entry.get("events", []) if e["kind"] in REASONS})
+            identity = identities.of(known, student, assignment)
             rows.append({
                 "student": student, "name": record.get("name", student), "assignment": assignment,
                 "status": entry["status"], "score": scores.get("score"), "max_score": scores.get("max_score"),
@@ -83,6 +88,7 @@ def class_table(output: Path, students: list[str], assignments: list[str]) -> li
                 "needs_manual_grade": scores.get("needs_manual_grade"), "problems": ";".join(kinds),
                 "cells": scores.get("cells", {}), "events": entry.get("events", []),
                 "submission_problems": record.get("problems", []),
+                "lms": identity.lms if identity else "", "lms_user_id": identity.user_id if identity else "",
             })
     return rows
 
@@ -101,8 +107,8 @@ def write_csvs(output: Path, rows: list[dict]) -> None:
         writer = csv.writer(f)
         writer.writerow(GRADES_COLUMNS)
         for row in rows:
-            writer.writerow([_fmt(row[c]) if isinstance(row[c], float) else
-                             ("" if row[c] is None else str(row[c])) for c in GRADES_COLUMNS])
+            values = [row.get(c) for c in GRADES_COLUMNS]  # a row without identity columns leaves them empty
+            writer.writerow([_fmt(v) if isinstance(v, float) else ("" if v is None else str(v)) for v in values])
     with _atomic(output / "questions.csv") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "assignment", "notebook", "cell", "score", "max_score", "autograded",
@@ -209,7 +215,8 @@ def write_report(output: Path, rows: list[dict], assignments: list[str], unattri
     for title, src in _figures(rows, assignments):
         parts.append(f"<h2>{esc(title)}</h2><img alt='{esc(title)}' src='{src}'>")
     parts.append("<h2>Students</h2><table><tr><th>student</th>"
-                 + "".join(f"<th>{esc(a)}</th>" for a in assignments) + "<th>total</th><th>feedback</th></tr>")
+                 + "".join(f"<th>{esc(a)}</th>" for a in assignments)
+                 + "<th>total</th><th>feedback, and the notebooks as the student ran them</th></tr>")
     for student in students:
         cells, total, links = [], 0.0, []
         for a in assignments:
@@ -224,6 +231,9 @@ def write_report(output: Path, rows: list[dict], assignments: list[str], unattri
             cells.append(f"<td>{mark}</td>")
             for nb in sorted((output / "feedback" / student / a).glob("*.html")):
                 links.append(f"<a href='{esc(nb.relative_to(output).as_posix())}'>{esc(nb.stem)}</a>")
+            for nb in sorted((output / submitted_view.FOLDER / student / a).glob("*.html")):
+                links.append(f"<a class='muted' href='{esc(nb.relative_to(output).as_posix())}'>"
+                             f"{esc(nb.stem)} as submitted</a>")
         parts.append(f"<tr><td>{esc(student)}</td>{''.join(cells)}<td>{_fmt(total)}</td>"
                      f"<td>{' '.join(links)}</td></tr>")
     parts.append("</table>")

@@ -37,11 +37,15 @@ from pathlib import Path
 
 from finetune_kit.course import classroom
 from finetune_kit.course.config import REPO_ROOT
-from finetune_kit.grading import gradebook, intake, prefork, report, sandbox, worker
+from finetune_kit.grading import gradebook, identities, intake, prefork, report, sandbox, shards, submitted_view, worker
 
 #: Bump when grading changes in a way that should regrade finished students.
 GRADER_VERSION = "1"
 
+
+#: Sandbox uids a shard's slots may take (``UID_BASE`` + slot): shard I of N starts at (I - 1) * this, so
+#: shards graded side by side on one machine never share a uid (a worker kills every process of its uid).
+SLOTS_PER_SHARD = 256
 
 #: What one worker may need at its peak: a kernel that trains takes up to about 5 GiB before its
 #: memory limit stops it, plus the worker, its prefork process and an inference server.
@@ -74,6 +78,7 @@ class Options:
     keep_scratch: bool = False
     run_cache: bool = True  # run the solutions once first and let students' kernels reuse their training runs
     prefork: bool = True  # fork kernels from a process with the libraries imported (``grading.prefork``)
+    shard: shards.Shard = field(default_factory=shards.Shard)  # this run's share of the class (``--shard I/N``)
 
 
 @dataclass
@@ -279,6 +284,8 @@ def grade_class(submissions: Path, output: Path, options: Options | None = None,
         for slot in slots:  # every worker (and its kernels) ends with the run
             slot.stop()
     report.write_all(plan.output, sorted(plan.found.submissions), plan.assignments, plan.found.unattributed)
+    shards.write_manifest(plan.output, plan.options.shard, plan.roster, list(plan.found.submissions),
+                          plan.assignments, plan.stamp, plan.found.unattributed)  # last: the run is complete
     elapsed = time.perf_counter() - started
     _log(f"done in {elapsed:.0f} s: {plan.output / 'grades.csv'}, {plan.output / 'report.html'}")
     return ClassRun(output=plan.output, isolation=plan.level, students=sorted(plan.found.submissions),
@@ -301,6 +308,8 @@ class _Plan:
     hashes: dict[str, str]  # student -> submission hash
     setup: dict  # every slot's ``slot.json``
     prepare_seconds: float
+    roster: list[str]  # every student of the download (``found`` holds this shard's)
+    stamp: dict  # what the grades depend on (``shards.stamp``), for ``grade-merge``
 
 
 def _plan(submissions: Path, output: Path, options: Options) -> _Plan:
@@ -331,12 +340,18 @@ def _plan(submissions: Path, output: Path, options: Options) -> _Plan:
                          "finetune_kit/grading/intake.py)")
     # grade the assignments somebody handed in; a student without one of them scores 0 there
     assignments = [a for a in wanted if any(a in s.files for s in found.submissions.values())] or wanted
+    roster = sorted(found.submissions)
+    if options.shard.count > 1:  # after choosing the assignments: every shard grades the same ones
+        found = shards.select(found, options.shard)
+        _log(f"shard {options.shard}: {len(found.submissions)} of the class's {len(roster)} student(s)")
+    shards.clear_manifest(output)
     fingerprint = _grading_fingerprint(here, assignments, options)
     for folder in (output / "results", output / "logs"):
         folder.mkdir(exist_ok=True)
     shutil.rmtree(output / ".scratch", ignore_errors=True)
     (output / ".scratch").mkdir(mode=0o711)
     _copy_submitted(output, found, assignments)
+    identities.save(output, found)  # for ``lms_export``, which may run long after this
 
     todo, skipped, hashes = [], [], {}
     for student, sub in sorted(found.submissions.items()):
@@ -346,6 +361,8 @@ def _plan(submissions: Path, output: Path, options: Options) -> _Plan:
             try:
                 if json.loads(previous.read_text()).get("hash") == hashes[student]:
                     skipped.append(student)
+                    for assignment in assignments:  # an output graded before these pages existed
+                        submitted_view.render(output, student, assignment, only_missing=True)
                     continue
             except ValueError:
                 pass
@@ -362,8 +379,10 @@ def _plan(submissions: Path, output: Path, options: Options) -> _Plan:
         if level in ("full", "user") else {}
     setup = {"visibility": visibility, "profile": options.profile, "limits": options.limits.to_dict(),
              "run_cache": str(output / RUN_CACHE) if options.run_cache else None, "prefork": options.prefork}
+    stamped = shards.stamp(assignments, options.limits.to_dict(), options.profile, GRADER_VERSION)
     return _Plan(output=output, options=options, level=level, here=here, found=found, assignments=assignments,
-                 todo=todo, skipped=skipped, hashes=hashes, setup=setup, prepare_seconds=prepared)
+                 todo=todo, skipped=skipped, hashes=hashes, setup=setup, prepare_seconds=prepared,
+                 roster=roster, stamp=stamped)
 
 
 def _warm_up(plan: _Plan) -> float:
@@ -384,7 +403,8 @@ def _warm_up(plan: _Plan) -> float:
 def _start_slots(plan: _Plan) -> list[_Slot]:
     """The workers: ``jobs`` of them (no more than students to grade), started."""
     logs = plan.output / "logs"
-    slots = [_Slot(number, plan.output / ".scratch", plan.level, plan.setup, logs / f".slot-{number}.log")
+    first = SLOTS_PER_SHARD * (plan.options.shard.index - 1)  # shards on one machine: no uid twice
+    slots = [_Slot(first + number, plan.output / ".scratch", plan.level, plan.setup, logs / f".slot-{number}.log")
              for number in range(max(1, min(plan.options.jobs, len(plan.todo))))]
     for slot in slots if plan.todo else ():
         slot.ensure_running()
@@ -427,6 +447,8 @@ def _grade(plan: _Plan, slots: list[_Slot],
                 sub, scratch, failure, took = future.result()
                 record = _merge(plan.here, sub, plan.assignments, scratch, failure, plan.hashes[sub.student],
                                 plan.level, took)
+                for assignment in plan.assignments:  # the student's own outputs, for reading next to the grades
+                    submitted_view.render(output, sub.student, assignment)
                 worker.write_json_atomic(output / "results" / f"{sub.student}.json", record)
                 if not options.keep_scratch:
                     shutil.rmtree(scratch, ignore_errors=True)

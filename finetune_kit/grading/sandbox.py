@@ -128,7 +128,7 @@ def detect_isolation(requested: str = "auto") -> str:
     if requested == "auto":
         raise ValueError("no sandbox is available here (it needs root with `unshare`, or unprivileged user "
                          "namespaces); pass --isolation none to grade anyway: student code then runs with "
-                         "your permissions (README: 'Grading a class')")
+                         "your permissions (docs/grading.md)")
     raise ValueError(f"isolation {requested!r} is not available here "
                      f"({'needs root and unshare' if requested == 'full' else 'needs unprivileged user namespaces'})")
 
