@@ -46,7 +46,7 @@ def test_handout_holds_what_students_need_and_nothing_of_the_instructor(handout_
         assert (handout_dir / name).read_bytes() == (ROOT / name).read_bytes(), f"{name} differs from the release"
     tops = {f.split("/")[0] for f in files}
     assert not tops & {"autograde", "solutions", "tests", "benchmarks", ".ci", ".git", "labextension", "outputs"}
-    assert not [f for f in files if "__pycache__" in f or f.startswith("finetune_kit/grading/")]
+    assert not [f for f in files if "__pycache__" in f or f.startswith(("finetune_kit/grading/", "azure/grade/"))]
     readme = (handout_dir / "README.md").read_text()
     assert handout.POINTS_PLACEHOLDER not in readme
     assert all(f"`{name.removeprefix('notebooks/')}`" in readme or f"`{name}`" in readme for name in _released())

@@ -39,7 +39,8 @@ INSTRUCTOR_ONLY = ("finetune_kit/grading", "finetune_kit/grading/feedback.py", "
                    "finetune_kit/course/handout.py", "finetune_kit/commands/grade.py",
                    "finetune_kit/commands/export.py", "finetune_kit/commands/grade_merge.py",
                    "finetune_kit/commands/release.py",
-                   "finetune_kit/commands/demo.py", "finetune_kit/commands/handout.py")
+                   "finetune_kit/commands/demo.py", "finetune_kit/commands/handout.py",
+                   "azure/grade")
 
 #: Never copied, wherever they are: caches and build leftovers.
 JUNK = ("__pycache__", "*.pyc", "*.pyo", ".ipynb_checkpoints", "*.egg-info", ".DS_Store", ".pytest_cache",
