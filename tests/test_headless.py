@@ -48,3 +48,36 @@ def test_a_failing_cell_is_named(tmp_path):
     named = r"broken\.ipynb: the cell starting '# load the model' \(cell 3 of the executed copy, .*\) raised KeyError"
     with pytest.raises(headless.NotebookFailed, match=named):
         headless.execute(nb, tmp_path / "out" / "broken.ipynb", "smoke", show=io.StringIO())
+
+
+def test_parameters_reach_the_notebook_and_a_new_value_runs_it_again(tmp_path):
+    nb = _notebook(tmp_path / "p.ipynb", 'print(f"scoring {REAL_REVIEWS}")')
+    nb_source = nbformat.read(nb, as_version=4)
+    nb_source.cells[0].source = "PROFILE = None\nREAL_REVIEWS = None"
+    nbformat.write(nb_source, nb)
+    out, said = tmp_path / "out" / "p.ipynb", []
+    shown = io.StringIO()
+    headless.execute(nb, out, "smoke", show=shown, say=said.append, parameters={"REAL_REVIEWS": "a.csv"})
+    assert "scoring a.csv" in shown.getvalue()
+    headless.execute(nb, out, "smoke", show=io.StringIO(), say=said.append, parameters={"REAL_REVIEWS": "a.csv"})
+    assert len(said) == 1  # same parameters: skipped
+    again = io.StringIO()
+    headless.execute(nb, out, "smoke", show=again, say=said.append, parameters={"REAL_REVIEWS": "b.csv"})
+    assert len(said) == 1 and "scoring b.csv" in again.getvalue()
+
+
+def test_part2_scores_its_model_on_a_file_of_real_reviews(tmp_path):
+    """Step 11's last cell: a labelled file read by the kit's reader, scored with the student's own functions."""
+    from conftest import ROOT
+
+    real = tmp_path / "real.tsv"
+    real.write_text("text\tlabel\nA wonderful, moving film.\t1\nDull and far too long.\t0\n"
+                    "A wonderful, moving film.\t1\n", encoding="utf-8")
+    shown = io.StringIO()
+    out = headless.execute(ROOT / "solutions" / "part2_finetuning" / "part2_finetuning.ipynb",
+                           tmp_path / "out" / "part2.ipynb", "smoke", show=shown, cwd=tmp_path,
+                           parameters={"REAL_REVIEWS": str(real)})
+    assert out.is_file()
+    printed = shown.getvalue()
+    assert "2 real reviews from" in printed and "(1 duplicate(s) scored once)" in printed, printed[-2000:]
+    assert "'real_accuracy'" in printed
