@@ -100,7 +100,7 @@ def _pickers_notebook(pickers: list[dict]) -> nbformat.NotebookNode:
     cells = [nbformat.v4.new_code_cell("import finetune_kit as fk")]
     cells += [p["picker"] for p in pickers] + [p["answer"] for p in pickers]
     nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"display_name": "Python 3 (finetune-kit)", "language": "python", "name": "python3"}
+    nb.metadata["kernelspec"] = {"display_name": "Python (finetune-kit)", "language": "python", "name": "finetune-kit"}
     for k, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{k:03d}"
     return nb
@@ -160,7 +160,7 @@ def test_every_picker_writes_its_answer_cell_and_formgrader_opens(lab):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
-            page.wait_for_selector("text=Python 3 (finetune-kit) | Idle", timeout=120_000)
+            page.wait_for_selector("text=Python (finetune-kit) | Idle", timeout=120_000)
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
             page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
             for p in pickers:
