@@ -52,7 +52,7 @@ GPU_PAD_MULTIPLE = 64
 
 def for_cuda(name: str, bf16_supported: bool, cpu_count: int) -> Hardware:
     """The GPU choices, from what the device reports (kept apart from ``detect`` so tests can call it)."""
-    workers = max(0, min(4, cpu_count // 2))
+    workers = min(4, cpu_count // 2)
     if bf16_supported:
         precision, why = "bf16", "bf16 (Ampere or later: fp32's range at half the memory traffic, no loss scaling)"
     else:
@@ -69,7 +69,7 @@ def for_cuda(name: str, bf16_supported: bool, cpu_count: int) -> Hardware:
 
 @functools.lru_cache(maxsize=1)
 def detect() -> Hardware:
-    """This machine's choices; ``FINETUNE_KIT_DEVICE=cpu`` forces the CPU ones (and grading always runs on CPU)."""
+    """This machine's choices; ``FINETUNE_KIT_DEVICE=cpu`` forces the CPU ones."""
     if os.environ.get("FINETUNE_KIT_DEVICE", "").lower() == "cpu":
         return CPU
     import torch
