@@ -189,7 +189,7 @@ def ensure_model(profile: Profile, output_dir: Path | str | None = None) -> Path
 
 @memo.reusable("predict_proba")
 def predict_proba(model: Any, tokenizer: Any, texts: list[str], *, batch_size: int = 32,
-                  max_length: int = 256) -> np.ndarray:
+                  max_length: int = 512) -> np.ndarray:
     """P(positive) for each text, batched with per-batch padding (longest first, then restored)."""
     import torch
 

@@ -47,7 +47,7 @@ profile = fk.use_profile(PROFILE)
 # ## 1. The data
 #
 # The kit ships reviews written for this course (`data/reviews/`, see its datasheet): phones,
-# restaurants, hotels, apps, films, critics' one-line verdicts and more, from two words to two
+# restaurants, hotels, apps, films, critics' one-line verdicts and more, from one word to three
 # hundred, with the hard cases real reviews have — negation, sarcasm, irony, "good but…". Label 1
 # means positive, 0 negative.
 
@@ -180,8 +180,8 @@ for raw in ["Loved it!!<br /><br />Would buy again &amp; again :)", "“Meh”  
 # how the text becomes model input.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "dataset_description", "locked": false, "schema_version": 3, "solution": true, "points": 2}
-# **Model answer.** About 5,200 English reviews written for the course (phones, restaurants,
-# hotels, apps, films, critics' one-liners, …), from two words to about two hundred, half positive (1) and
+# **Model answer.** About 5,450 English reviews written for the course (phones, restaurants,
+# hotels, apps, films, critics' one-liners, …), from one word to about three hundred, half positive (1) and
 # half negative (0); on Azure the same recipe runs on IMDB's 50,000 film reviews. Before training
 # I check every row for an empty text, a label that is not 0 or 1, and duplicates (ignoring case
 # and spaces), and fix the source rather than dropping rows silently. Cleaning is light: undo HTML
