@@ -268,3 +268,30 @@ def test_the_warm_up_runs_each_solution_only_up_to_its_last_cached_call(tmp_path
     assert at[-1] == len(trimmed.cells) - 1, "ends with the last cell that makes a cached call: none is cut off"
     assert any(f"{name}(" in code[-1] for name in runcache.CACHED_CALLS) or "predict" in code[-1]
     assert "bias_probe(predict" in "".join(code), "a cell that hands the cached predict() on is kept"
+
+
+def test_a_warm_up_kernel_is_shut_down_when_its_notebook_is_done(tmp_path):
+    """nbclient leaves alone the kernels of a manager it was handed, so the warm-up must stop its own:
+    an idle warm-up kernel holds about 1 GB for as long as the grader runs."""
+    import os
+
+    import nbformat
+    import psutil
+
+    from finetune_kit.grading import runner
+
+    def kernels() -> set[int]:
+        alive = set()
+        for proc in psutil.Process().children(recursive=True):
+            try:
+                if proc.status() != psutil.STATUS_ZOMBIE and "ipykernel_launcher" in " ".join(proc.cmdline()):
+                    alive.add(proc.pid)
+            except psutil.NoSuchProcess:  # it ended while we looked
+                pass
+        return alive
+
+    notebook = tmp_path / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), notebook)
+    before = kernels()
+    assert runner._warm_one(tmp_path / "out", "tiny", notebook, dict(os.environ), calls=()) is None
+    assert kernels() <= before, "the warm-up left its kernel running"

@@ -559,6 +559,7 @@ def _warm_one(output: Path, assignment: str, nb: Path, env: dict[str, str], call
     given); the error, or None. nbclient, not papermill: nobody reads the executed copy, so it is
     written once at the end, not after every cell."""
     import nbformat
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
 
     work = output / ".warm-up" / assignment / nb.stem  # each its own outputs: they run side by side
@@ -571,6 +572,10 @@ def _warm_one(output: Path, assignment: str, nb: Path, env: dict[str, str], call
             client.execute(env={**env, "FINETUNE_KIT_OUTPUTS": str(work / "outputs")})
         finally:
             nbformat.write(notebook, work / nb.name)
+            # nbclient shuts down only kernels of a manager it created; this one is ours, and an idle
+            # warm-up kernel (about 1 GB) would otherwise live as long as the grader does
+            if manager.has_kernel:
+                run_sync(manager.shutdown_kernel)(now=True)
     except Exception as err:  # noqa: BLE001 - without the cache every student just trains
         return f"{nb.name}: {type(err).__name__}: {err}"
     return None
