@@ -36,8 +36,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="write the evaluation pictures as PNG files in this folder")
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="predict positive when P(positive) >= this (default 0.5)")
-    parser.add_argument("--max-length", type=int, default=512,
-                        help="tokens kept per text (default 512, the most a BERT-style encoder reads)")
+    parser.add_argument("--max-length", type=int, default=train.MAX_TOKENS,
+                        help=f"tokens kept per text (default {train.MAX_TOKENS}, the most a BERT-style encoder reads)")
     parser.add_argument("--text-column", default="text", help="the column holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="the column holding the label (default: label)")
     parser.add_argument("--positive", default=None, metavar="VALUES",
@@ -60,7 +60,7 @@ def rule_from(args: argparse.Namespace) -> labelled.LabelRule:
                               positive_min=args.positive_min, negative_max=args.negative_max)
 
 
-def evaluate_file(model_dir: Path, data_path: Path, *, max_length: int = 512, threshold: float = 0.5,
+def evaluate_file(model_dir: Path, data_path: Path, *, max_length: int = train.MAX_TOKENS, threshold: float = 0.5,
                   plots_dir: Path | None = None, read: dict | None = None) -> dict:
     """Every metric of ``metrics.evaluate_scores`` for the model on the file (read by
     ``labelled.read_labelled`` with the options in ``read``) and what reading it did.

@@ -571,11 +571,11 @@ def _warm_one(output: Path, assignment: str, nb: Path, env: dict[str, str], call
         try:
             client.execute(env={**env, "FINETUNE_KIT_OUTPUTS": str(work / "outputs")})
         finally:
-            nbformat.write(notebook, work / nb.name)
             # nbclient shuts down only kernels of a manager it created; this one is ours, and an idle
             # warm-up kernel (about 1 GB) would otherwise live as long as the grader does
             if manager.has_kernel:
                 run_sync(manager.shutdown_kernel)(now=True)
+            nbformat.write(notebook, work / nb.name)
     except Exception as err:  # noqa: BLE001 - without the cache every student just trains
         return f"{nb.name}: {type(err).__name__}: {err}"
     return None

@@ -25,6 +25,8 @@ from finetune_kit.sentiment import data, metrics
 
 #: Where Part 2 saves the student's model, under ``config.artifact_dir(profile)``.
 MODEL_FOLDER = "sentiment-model"
+#: Tokens kept per text when scoring: the most a BERT-style encoder reads (its position embeddings stop there).
+MAX_TOKENS = 512
 
 
 @dataclass
@@ -189,7 +191,7 @@ def ensure_model(profile: Profile, output_dir: Path | str | None = None) -> Path
 
 @memo.reusable("predict_proba")
 def predict_proba(model: Any, tokenizer: Any, texts: list[str], *, batch_size: int = 32,
-                  max_length: int = 512) -> np.ndarray:
+                  max_length: int = MAX_TOKENS) -> np.ndarray:
     """P(positive) for each text, batched with per-batch padding (longest first, then restored)."""
     import torch
 
