@@ -62,12 +62,27 @@ def test_endpoint_tokenizer_matches_autotokenizer(fresh_model_dir):
     from transformers import AutoTokenizer
 
     texts, _, _ = export.labelled_texts(None, FIXTURE)
-    texts = texts + ["word " * 300, "Ünïcödé — “quotes” and emoji 🙂"]
+    texts = texts + ["word " * 300, "Ünïcödé — “quotes” and emoji 🙂", "slow start " * 100 + "but a superb finale"]
     ours = Encoder(fresh_model_dir, 64)(texts)
-    theirs = AutoTokenizer.from_pretrained(fresh_model_dir)(texts, truncation=True, max_length=64, padding=True,
-                                                             return_tensors="np")
+    tokenizer = AutoTokenizer.from_pretrained(fresh_model_dir)
+    theirs = tokenizer(texts, truncation=True, max_length=64, padding=True, return_tensors="np")
     for key in ("input_ids", "attention_mask", "token_type_ids"):
         np.testing.assert_array_equal(ours[key], theirs[key])
+    # Both keep the *end* of a long review, where the verdict is (models.TRUNCATION_SIDE, saved with the tokenizer).
+    assert tokenizer.truncation_side == "left"
+    kept = tokenizer.decode(ours["input_ids"][-1], skip_special_tokens=True)
+    assert kept.endswith("but a superb finale"), kept
+
+
+def test_encoder_refuses_an_unknown_truncation_side(fresh_model_dir, tmp_path):
+    import shutil
+
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(fresh_model_dir / name, tmp_path / name)
+    config = json.loads((tmp_path / "tokenizer_config.json").read_text())
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({**config, "truncation_side": "middle"}))
+    with pytest.raises(ValueError, match="tokenizer_config.json: truncation_side must be 'left' or 'right'"):
+        Encoder(tmp_path, 64)
 
 
 def test_export_refuses_a_folder_that_is_not_a_model(tmp_path):

@@ -66,6 +66,16 @@ def test_parameters_reach_the_notebook_and_a_new_value_runs_it_again(tmp_path):
     assert len(said) == 1 and "scoring b.csv" in again.getvalue()
 
 
+def test_a_new_file_at_the_same_path_is_a_new_input(tmp_path):
+    nb = _notebook(tmp_path / "p.ipynb", "pass")
+    reviews = tmp_path / "real.csv"
+    reviews.write_text("text,label\nGreat,1\n")
+    before = headless.inputs_digest(nb, "smoke", {"REAL_REVIEWS": str(reviews)})
+    assert headless.inputs_digest(nb, "smoke", {"REAL_REVIEWS": str(reviews)}) == before
+    reviews.write_text("text,label\nGreat,1\nAwful,0\n")
+    assert headless.inputs_digest(nb, "smoke", {"REAL_REVIEWS": str(reviews)}) != before
+
+
 def test_part2_scores_its_model_on_a_file_of_real_reviews(tmp_path):
     """Step 11's last cell: a labelled file read by the kit's reader, scored with the student's own functions."""
     from conftest import ROOT

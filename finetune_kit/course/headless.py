@@ -32,9 +32,16 @@ def solution_notebooks() -> list[Path]:
 
 
 def inputs_digest(notebook: Path, profile: str, parameters: dict | None = None) -> str:
-    """Everything an execution depends on: the notebook, its parameters, the kit's code and its datasets."""
+    """Everything an execution depends on: the notebook, its parameters, the kit's code and its datasets.
+
+    A parameter that names a file (``REAL_REVIEWS``) counts by its content too: the same path with a new
+    file in it is a new input.
+    """
     given = json.dumps(parameters or {}, sort_keys=True, default=str)
     digest = hashlib.sha256(f"{profile}\0{given}\0".encode() + notebook.read_bytes())
+    for name, value in sorted((parameters or {}).items()):
+        if isinstance(value, (str, Path)) and Path(value).is_file():
+            digest.update(f"{name}\0".encode() + Path(value).read_bytes())
     package = Path(__file__).resolve().parents[1]
     for root in (package, DATA_DIR):
         for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):

@@ -79,6 +79,15 @@ def _new_session(model: str | bytes, threads: int) -> Any:
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"], disabled_optimizers=SKIP_FUSIONS)
 
 
+def truncation_side(model_dir: Path) -> str:
+    """The end the saved tokenizer cuts long texts from (``tokenizer_config.json``; ``right`` by default)."""
+    config = model_dir / "tokenizer_config.json"
+    side = json.loads(config.read_text()).get("truncation_side", "right") if config.is_file() else "right"
+    if side not in ("left", "right"):
+        raise ValueError(f"{config}: truncation_side must be 'left' or 'right', not {side!r}")
+    return side
+
+
 class Encoder:
     """Text → padded int64 arrays, with the fast tokenizer saved beside the model.
 
@@ -93,7 +102,7 @@ class Encoder:
         if not path.exists():
             raise FileNotFoundError(f"{path}: no tokenizer.json beside the model (export it with export-onnx)")
         self.tokenizer = Tokenizer.from_file(str(path))
-        self.tokenizer.enable_truncation(max_length)
+        self.tokenizer.enable_truncation(max_length, direction=truncation_side(Path(model_dir)))
         pad_id = self.tokenizer.token_to_id("[PAD]") or 0
         self.tokenizer.enable_padding(pad_id=pad_id, pad_token="[PAD]")
         self.max_length = max_length

@@ -189,8 +189,8 @@ for raw in ["Loved it!!<br /><br />Would buy again &amp; again :)", "“Meh”  
 # carry sentiment) and leave lower-casing to the uncased tokenizer. I split about 80/10/10, seeded and
 # stratified by label, keeping each group of reviews that share sentences in one split (a split by
 # review would test on sentences the model trained on); validation picks the epoch, test is used once.
-# The tokenizer turns each review into WordPiece ids, truncated to the profile's maximum length and
-# padded per batch.
+# The tokenizer turns each review into WordPiece ids, truncated to the profile's maximum length (keeping
+# the end, where the verdict usually is) and padded per batch.
 #
 # **Rubric (2 points).** 1 point: the data (source, size or labels and balance). 1 point: the
 # preparation — at least two of validation, light cleaning with a reason, a stratified or grouped split
@@ -475,7 +475,9 @@ print("training on:", splits.sizes())
 # review to the model's maximum (512 tokens), whatever its length. We do two things instead:
 # **truncate** each review to the profile's `max_length` when we tokenize, and **pad each batch
 # only to its longest review** when the batch is built. Same model, same maths, far less wasted
-# work (`benchmarks/train_throughput.py` measures it).
+# work (`benchmarks/train_throughput.py` measures it). The kit's tokenizer cuts an over-long review
+# from its *start* (`tokenizer.truncation_side` is `"left"`): reviewers tend to give their verdict at
+# the end, and on real IMDB reviews keeping the end scores better than keeping the beginning.
 #
 # **Your turn.** Write `tokenize_batch(batch, tokenizer, max_length)`.
 
