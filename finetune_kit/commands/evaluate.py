@@ -37,7 +37,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="predict positive when P(positive) >= this (default 0.5)")
     parser.add_argument("--max-length", type=int, default=train.MAX_TOKENS,
-                        help=f"tokens kept per text (default {train.MAX_TOKENS}, the most a BERT-style encoder reads)")
+                        help=f"tokens kept per text (default {train.MAX_TOKENS}, the most a BERT-style encoder reads); "
+                             "the saved tokenizer decides which end of a longer text is kept")
     parser.add_argument("--text-column", default="text", help="the column holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="the column holding the label (default: label)")
     parser.add_argument("--positive", default=None, metavar="VALUES",
