@@ -1,18 +1,27 @@
-"""The offline model on real review sentences nobody on the course wrote: Amazon, Yelp and IMDB.
+"""The offline model on real review sentences nobody on the course wrote: film critics, Amazon, Yelp, IMDB.
 
-The sentences are the "Sentiment Labelled Sentences" of Kotzias et al. (2015, UCI Machine Learning
-Repository, CC BY 4.0): 1,000 per site, half positive, one sentence each. The kit neither ships nor
-trains on them. The npm package ``sentiment`` (MIT) carries them as its benchmark fixtures, so this script
-fetches that package from the npm registry with ``npm pack`` (the only place outside PyPI this kit
-reaches), converts each fixture to JSON lines in ``--cache`` and scores the model on it with the kit's
-own ``evaluate`` (duplicates scored once). Evaluation only: never train or tune on these files.
+Two public sets, fetched from package registries (the only places outside this machine the kit reaches),
+converted to JSON lines in ``--cache`` and scored with the kit's own ``evaluate`` (duplicates scored once).
+The kit neither ships nor trains on them. Evaluation only: never train or tune on these files.
+
+- The "Sentiment Labelled Sentences" of Kotzias et al. (2015, UCI Machine Learning Repository, CC BY 4.0):
+  1,000 sentences per site (Amazon, Yelp, IMDB), half positive. The npm package ``sentiment`` (MIT) carries
+  them as its benchmark fixtures; ``npm pack`` fetches it.
+- The rated snippets of Hutto & Gilbert (2014, the VADER paper; MIT): 10,605 one-line film critics'
+  snippets from rotten.tomatoes.com (Pang & Lee's) and 3,708 Amazon review sentences, each with the mean
+  sentiment of at least 20 human raters on a -4..+4 scale. The sdist of ``vaderSentiment`` on PyPI ships
+  them in ``additional_resources/``; ``pip download`` fetches it. A snippet counts as positive when its
+  mean rating is above 0. Those the raters put within +-0.5 of neutral (about 5 % of the film snippets,
+  20 % of the Amazon ones: "press the p/n button ...") are left out, because they have no label to get right.
+  The labels are the raters' reading of the snippet itself, not the verdict of the review it came from.
 
     python benchmarks/real_sentences.py --model /path/to/sentiment-model [--imdb-sample FILE] [--json OUT]
 
 Prints accuracy, F1 and n per set; ``--imdb-sample`` adds a labelled file of long reviews (the team's
 ``../shared/real_reviews/imdb_sample_999.csv``). Measured on 2026-12-05 with the offline model trained by
-``python -m finetune_kit train --profile offline``: Amazon 0.904 (n=987), Yelp 0.843 (n=996), IMDB
-sentences 0.873 (n=997), the IMDB sample of long reviews 0.847 (n=999).
+``python -m finetune_kit train --profile offline``: Rotten Tomatoes critics' snippets 0.756 (n=10,070),
+VADER's Amazon snippets 0.841 (n=2,977), Amazon 0.904 (n=987), Yelp 0.843 (n=996), IMDB sentences 0.873
+(n=997), the IMDB sample of long reviews 0.847 (n=999).
 """
 
 from __future__ import annotations
@@ -32,6 +41,11 @@ from finetune_kit.course.config import quiet_libraries  # noqa: E402
 
 PACKAGE = "sentiment@5.0.2"
 SETS = {"amazon": "product sentences", "yelp": "restaurant sentences", "imdb": "film sentences"}
+RATED_PACKAGE = "vaderSentiment==3.3.2"
+RATED_ARCHIVE = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.gz"
+RATED_SETS = {"rotten_tomatoes": ("movieReviewSnippets_GroundTruth.txt", "film critics' snippets"),
+              "amazon_rated": ("amazonReviewSnippets_GroundTruth.txt", "Amazon review snippets")}
+NEUTRAL_BAND = 0.5  # mean ratings within this distance of 0 (on -4..+4) carry no polarity to score
 
 
 def fetch_sentences(cache: Path) -> dict[str, Path]:
@@ -57,6 +71,55 @@ def fetch_sentences(cache: Path) -> dict[str, Path]:
     return wanted
 
 
+def rated_rows(lines: list[str], source: str) -> tuple[list[dict], int]:
+    """(text, label) rows from ``ID<TAB>MEAN<TAB>TEXT`` lines, and how many fell in the neutral band."""
+    rows, neutral = [], 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) != 3:
+            raise ValueError(f"{source}, line {number}: expected ID, MEAN and TEXT separated by tabs, "
+                             f"got {len(fields)} field(s)")
+        try:
+            mean = float(fields[1])
+        except ValueError:
+            raise ValueError(f"{source}, line {number}, field MEAN: {fields[1]!r} is not a number") from None
+        if abs(mean) < NEUTRAL_BAND:
+            neutral += 1
+            continue
+        rows.append({"text": fields[2].strip(), "label": int(mean > 0)})
+    return rows, neutral
+
+
+def fetch_rated_snippets(cache: Path) -> dict[str, Path]:
+    """The rated film-critic and Amazon snippets as ``{name}.jsonl`` in ``cache``, fetched once by ``pip download``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    wanted = {name: cache / f"{name}.jsonl" for name in RATED_SETS}
+    if all(path.is_file() for path in wanted.values()):
+        return wanted
+    with tempfile.TemporaryDirectory() as scratch:
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--dest", scratch,
+                   RATED_PACKAGE]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"pip download {RATED_PACKAGE} failed (needs PyPI): {done.stderr.strip()[-500:]}")
+        (sdist,) = Path(scratch).glob("vaderSentiment-*.tar.gz")
+        with tarfile.open(sdist) as outer:
+            inner = outer.extractfile(RATED_ARCHIVE)
+            if inner is None:
+                raise RuntimeError(f"{sdist.name}: no {RATED_ARCHIVE}")
+            with tarfile.open(fileobj=inner) as archive:
+                for name, path in wanted.items():
+                    member_name = f"hutto_ICWSM_2014/{RATED_SETS[name][0]}"
+                    member = archive.extractfile(member_name)
+                    if member is None:
+                        raise RuntimeError(f"{sdist.name}: no {member_name} in {RATED_ARCHIVE}")
+                    rows, _ = rated_rows(member.read().decode("utf-8").splitlines(), member_name)
+                    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    return wanted
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="a model folder written by Part 2 or `train`")
@@ -66,16 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_libraries()
 
-    files = {f"{name} ({SETS[name]})": path for name, path in fetch_sentences(args.cache).items()}
+    files = {f"{name} ({RATED_SETS[name][1]})": path for name, path in fetch_rated_snippets(args.cache).items()}
+    files |= {f"{name} ({SETS[name]})": path for name, path in fetch_sentences(args.cache).items()}
     if args.imdb_sample:
         files[f"{args.imdb_sample.stem} (long reviews)"] = args.imdb_sample
     results = {}
-    print(f"{'set':<36} {'n':>5} {'accuracy':>9} {'f1':>6} {'duplicates dropped':>19}")
+    print(f"{'set':<44} {'n':>5} {'accuracy':>9} {'f1':>6} {'duplicates dropped':>19}")
     for name, path in files.items():
         record = evaluate_file(args.model, path)
         dropped = record["read"].get("duplicates", {}).get("dropped", 0)
         results[name] = {"n": record["n"], "accuracy": record["accuracy"], "f1": record["f1"], "dropped": dropped}
-        print(f"{name:<36} {record['n']:>5} {record['accuracy']:>9.3f} {record['f1']:>6.3f} {dropped:>19}", flush=True)
+        print(f"{name:<44} {record['n']:>5} {record['accuracy']:>9.3f} {record['f1']:>6.3f} {dropped:>19}", flush=True)
     if args.json:
         args.json.write_text(json.dumps({"model": str(args.model), "results": results}, indent=2) + "\n")
     return 0

