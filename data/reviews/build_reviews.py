@@ -21,8 +21,9 @@ of positive reviews ("turn_start_neg" the reverse).
 After the composed reviews (shuffled, ids 1..3310) the builder appends, in file order, the
 whole reviews in handwritten.csv (columns domain,text,label): complete reviews written one by
 one as prose rather than composed from the pools; then the one-line verdicts of snippets.csv
-(critics' lines on films and culture, short customer sentences).  They use no random numbers and
-are checked for duplicates against the composed part and against each other.
+(critics' lines on films and culture, short customer sentences); then critics.csv, film critics'
+lines in the plain register of published reviews.  They use no random numbers and are checked for
+duplicates against the composed part and against each other.
 
 Every composed review takes all its lines from one sentence family (column `group`, see GROUPS);
 written reviews get the family of their own text.  `--check` measures what that buys: how many
@@ -48,6 +49,7 @@ POOL_DIR = os.path.join(HERE, "pools")
 OUT_CSV = os.path.join(HERE, "reviews.csv")
 HANDWRITTEN_CSV = os.path.join(HERE, "handwritten.csv")
 SNIPPETS_CSV = os.path.join(HERE, "snippets.csv")
+CRITICS_CSV = os.path.join(HERE, "critics.csv")
 SEED = 4207
 
 # Number of reviews per domain (always even: half positive, half negative).
@@ -67,6 +69,7 @@ DOMAIN_SIZES = {
 }
 
 # Part 3 (snippets.csv): one-line critics' verdicts on films and culture, and short customer sentences.
+# Part 4 (critics.csv): film critics' lines in a plainer register, all in domain "films".
 SNIPPET_DOMAINS = {*DOMAIN_SIZES, "culture"}
 
 # Share of short (<15 words), medium (15-60) and long (60-200; films 80-200) reviews.
@@ -707,6 +710,7 @@ def build():
     rng.shuffle(rows)
     rows += read_handwritten(seen)
     rows += read_handwritten(seen, SNIPPETS_CSV, SNIPPET_DOMAINS)
+    rows += read_handwritten(seen, CRITICS_CSV, {"films"})
     with open(OUT_CSV, "w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["id", "domain", "group", "text", "label"])

@@ -30,8 +30,8 @@
 # fails costs only its own points: later cells that need its result say which step to fix.
 #
 # Under the `smoke` profile (grading, CI) the data and training shrink to seconds and the scores
-# mean little; run with `PROFILE = "offline"` to see real results (about 20 minutes on a laptop CPU:
-# it trains two models, at roughly 20 reviews a second).
+# mean little; run with `PROFILE = "offline"` to see real results (about 25 minutes on a 2-core laptop
+# CPU: it trains two models, at roughly 25 reviews a second).
 
 # %% tags=["parameters"]
 PROFILE = None  # or "smoke", "offline", "azure"
@@ -180,7 +180,7 @@ for raw in ["Loved it!!<br /><br />Would buy again &amp; again :)", "“Meh”  
 # how the text becomes model input.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "dataset_description", "locked": false, "schema_version": 3, "solution": true, "points": 2}
-# **Model answer.** About 5,450 English reviews written for the course (phones, restaurants,
+# **Model answer.** About 7,050 English reviews written for the course (phones, restaurants,
 # hotels, apps, films, critics' one-liners, …), from one word to about three hundred, half positive (1) and
 # half negative (0); on Azure the same recipe runs on IMDB's 50,000 film reviews. Before training
 # I check every row for an empty text, a label that is not 0 or 1, and duplicates (ignoring case
@@ -449,7 +449,7 @@ for name, candidate in [("by review", by_review), ("by group", splits)]:
     print(f"split {name:>9}: {shared} of {len(candidate.test)} test reviews repeat a training sentence")
 
 # %% [markdown]
-# Split by review, most test reviews repeat a sentence the model trained on, and the test score
+# Split by review, about four test reviews in ten repeat a sentence the model trained on, and the test score
 # rewards memory as much as understanding; split by group, only a few stock phrases ("two out of
 # ten") are shared. We train on the split by group. The same care applies to any real dataset:
 # keep one author's, one product's or one conversation's rows together (scikit-learn's
