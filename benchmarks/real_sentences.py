@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -49,18 +50,28 @@ RATED_SETS = {"rotten_tomatoes": ("movieReviewSnippets_GroundTruth.txt", "film c
 NEUTRAL_BAND = 0.5  # mean ratings within this distance of 0 (on -4..+4) carry no polarity to score
 
 
+def _fetched(command: list[str], what: str, needs: str, scratch: str, pattern: str) -> Path:
+    """The one archive ``command`` downloads into ``scratch``, or an error saying what failed and why."""
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed (needs {needs}): {done.stderr.strip()[-500:]}")
+    (archive,) = Path(scratch).glob(pattern)
+    return archive
+
+
+def _cache_paths(cache: Path, names: Iterable[str]) -> dict[str, Path]:
+    cache.mkdir(parents=True, exist_ok=True)
+    return {name: cache / f"{name}.jsonl" for name in names}
+
+
 def fetch_sentences(cache: Path) -> dict[str, Path]:
     """The three fixtures as ``{name}.jsonl`` (text, label) in ``cache``, fetched once with ``npm pack``."""
-    cache.mkdir(parents=True, exist_ok=True)
-    wanted = {name: cache / f"{name}.jsonl" for name in SETS}
+    wanted = _cache_paths(cache, SETS)
     if all(path.is_file() for path in wanted.values()):
         return wanted
     with tempfile.TemporaryDirectory() as scratch:
-        done = subprocess.run(["npm", "pack", PACKAGE, "--pack-destination", scratch], capture_output=True,
-                              text=True, timeout=300)
-        if done.returncode != 0:
-            raise RuntimeError(f"npm pack {PACKAGE} failed (needs the npm registry): {done.stderr.strip()[-500:]}")
-        (tarball,) = Path(scratch).glob("sentiment-*.tgz")
+        tarball = _fetched(["npm", "pack", PACKAGE, "--pack-destination", scratch], f"npm pack {PACKAGE}",
+                           "the npm registry", scratch, "sentiment-*.tgz")
         with tarfile.open(tarball) as archive:
             for name, path in wanted.items():
                 member = archive.extractfile(f"package/test/fixtures/{name}.json")
@@ -95,17 +106,13 @@ def rated_rows(lines: list[str], source: str) -> tuple[list[dict], int]:
 
 def fetch_rated_snippets(cache: Path) -> dict[str, Path]:
     """The rated film-critic and Amazon snippets as ``{name}.jsonl`` in ``cache``, fetched once by ``pip download``."""
-    cache.mkdir(parents=True, exist_ok=True)
-    wanted = {name: cache / f"{name}.jsonl" for name in RATED_SETS}
+    wanted = _cache_paths(cache, RATED_SETS)
     if all(path.is_file() for path in wanted.values()):
         return wanted
     with tempfile.TemporaryDirectory() as scratch:
         command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--dest", scratch,
                    RATED_PACKAGE]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        if done.returncode != 0:
-            raise RuntimeError(f"pip download {RATED_PACKAGE} failed (needs PyPI): {done.stderr.strip()[-500:]}")
-        (sdist,) = Path(scratch).glob("vaderSentiment-*.tar.gz")
+        sdist = _fetched(command, f"pip download {RATED_PACKAGE}", "PyPI", scratch, "vaderSentiment-*.tar.gz")
         with tarfile.open(sdist) as outer:
             inner = outer.extractfile(RATED_ARCHIVE)
             if inner is None:

@@ -42,18 +42,27 @@ def test_fixtures_become_labelled_jsonl_without_the_empty_last_entry(tmp_path, m
     assert read.report["duplicates"]["dropped"] == 1
 
 
-def test_a_cached_copy_is_reused_and_a_failed_fetch_says_why(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fetch, message", [
+    ("fetch_sentences", "npm pack sentiment@5.0.2 failed \\(needs the npm registry\\): .*network request failed"),
+    ("fetch_rated_snippets", "pip download vaderSentiment==3.3.2 failed \\(needs PyPI\\): .*network request failed"),
+])
+def test_a_failed_fetch_says_what_and_why(tmp_path, monkeypatch, fetch, message):
     def failing(command, **kwargs):
-        return subprocess.CompletedProcess(command, 1, "", "npm ERR! network request failed")
+        return subprocess.CompletedProcess(command, 1, "", "ERROR: network request failed")
 
     monkeypatch.setattr(bench.subprocess, "run", failing)
-    with pytest.raises(RuntimeError, match="npm pack sentiment@5.0.2 failed .*network request failed"):
-        bench.fetch_sentences(tmp_path / "empty")
+    with pytest.raises(RuntimeError, match=message):
+        getattr(bench, fetch)(tmp_path / "empty")
+
+
+def test_a_cached_copy_is_reused(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench.subprocess, "run", None)  # any fetch would fail: nothing may be fetched
     cache = tmp_path / "cache"
     cache.mkdir()
-    for name in bench.SETS:
+    for name in [*bench.SETS, *bench.RATED_SETS]:
         (cache / f"{name}.jsonl").write_text('{"text": "fine", "label": 1}\n')
     assert bench.fetch_sentences(cache)["amazon"] == cache / "amazon.jsonl"
+    assert bench.fetch_rated_snippets(cache)["rotten_tomatoes"] == cache / "rotten_tomatoes.jsonl"
 
 
 def _fake_pip_download(files: dict[str, str]):
@@ -98,12 +107,3 @@ def test_a_malformed_rated_line_is_named_by_file_line_and_field():
     with pytest.raises(ValueError, match=r"movie\.txt, line 1, field MEAN: 'high' is not a number"):
         bench.rated_rows(["1\thigh\tgood"], "movie.txt")
     assert bench.rated_rows(["1\t0.49\tmeh", "", "2\t-0.5\tbad"], "movie.txt") == ([{"text": "bad", "label": 0}], 1)
-
-
-def test_a_failed_pip_download_says_why(tmp_path, monkeypatch):
-    def failing(command, **kwargs):
-        return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution found")
-
-    monkeypatch.setattr(bench.subprocess, "run", failing)
-    with pytest.raises(RuntimeError, match="pip download vaderSentiment==3.3.2 failed .*No matching distribution"):
-        bench.fetch_rated_snippets(tmp_path / "empty")
