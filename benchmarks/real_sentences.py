@@ -35,6 +35,7 @@ import tarfile
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -59,6 +60,17 @@ def _fetched(command: list[str], what: str, needs: str, scratch: str, pattern: s
     return archive
 
 
+def _member(archive: tarfile.TarFile, name: str, where: str) -> IO[bytes]:
+    """A file inside a downloaded archive, or an error naming the archive and the missing path."""
+    try:
+        member = archive.extractfile(name)
+    except KeyError:
+        member = None
+    if member is None:
+        raise RuntimeError(f"{where}: no file {name}")
+    return member
+
+
 def _cache_paths(cache: Path, names: Iterable[str]) -> dict[str, Path]:
     cache.mkdir(parents=True, exist_ok=True)
     return {name: cache / f"{name}.jsonl" for name in names}
@@ -74,9 +86,7 @@ def fetch_sentences(cache: Path) -> dict[str, Path]:
                            "the npm registry", scratch, "sentiment-*.tgz")
         with tarfile.open(tarball) as archive:
             for name, path in wanted.items():
-                member = archive.extractfile(f"package/test/fixtures/{name}.json")
-                if member is None:
-                    raise RuntimeError(f"{tarball.name}: no test/fixtures/{name}.json")
+                member = _member(archive, f"package/test/fixtures/{name}.json", tarball.name)
                 rows = [r for r in json.load(member) if str(r.get("text", "")).strip()]  # the last entry is empty
                 lines = [json.dumps({"text": r["text"].strip(), "label": int(r["class"])}) for r in rows]
                 path.write_text("\n".join(lines) + "\n")
@@ -114,15 +124,10 @@ def fetch_rated_snippets(cache: Path) -> dict[str, Path]:
                    RATED_PACKAGE]
         sdist = _fetched(command, f"pip download {RATED_PACKAGE}", "PyPI", scratch, "vaderSentiment-*.tar.gz")
         with tarfile.open(sdist) as outer:
-            inner = outer.extractfile(RATED_ARCHIVE)
-            if inner is None:
-                raise RuntimeError(f"{sdist.name}: no {RATED_ARCHIVE}")
-            with tarfile.open(fileobj=inner) as archive:
+            with tarfile.open(fileobj=_member(outer, RATED_ARCHIVE, sdist.name)) as archive:
                 for name, path in wanted.items():
                     member_name = f"hutto_ICWSM_2014/{RATED_SETS[name][0]}"
-                    member = archive.extractfile(member_name)
-                    if member is None:
-                        raise RuntimeError(f"{sdist.name}: no {member_name} in {RATED_ARCHIVE}")
+                    member = _member(archive, member_name, f"{sdist.name}, {RATED_ARCHIVE}")
                     rows, _ = rated_rows(member.read().decode("utf-8").splitlines(), member_name)
                     path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     return wanted

@@ -107,3 +107,10 @@ def test_a_malformed_rated_line_is_named_by_file_line_and_field():
     with pytest.raises(ValueError, match=r"movie\.txt, line 1, field MEAN: 'high' is not a number"):
         bench.rated_rows(["1\thigh\tgood"], "movie.txt")
     assert bench.rated_rows(["1\t0.49\tmeh", "", "2\t-0.5\tbad"], "movie.txt") == ([{"text": "bad", "label": 0}], 1)
+
+
+def test_an_archive_without_the_expected_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench.subprocess, "run", _fake_pip_download({"tweets_GroundTruth.txt": "1\t1.0\tok\n"}))
+    missing = r"vaderSentiment-3\.3\.2\.tar\.gz, .*: no file hutto_ICWSM_2014/movieReview"
+    with pytest.raises(RuntimeError, match=missing):
+        bench.fetch_rated_snippets(tmp_path / "cache")
