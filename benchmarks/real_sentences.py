@@ -128,7 +128,9 @@ def fetch_rated_snippets(cache: Path) -> dict[str, Path]:
                 for name, path in wanted.items():
                     member_name = f"hutto_ICWSM_2014/{RATED_SETS[name][0]}"
                     member = _member(archive, member_name, f"{sdist.name}, {RATED_ARCHIVE}")
-                    rows, _ = rated_rows(member.read().decode("utf-8").splitlines(), member_name)
+                    rows, neutral = rated_rows(member.read().decode("utf-8").splitlines(), member_name)
+                    print(f"{name}: {len(rows)} snippets, {neutral} rated within {NEUTRAL_BAND} of neutral left out",
+                          file=sys.stderr)
                     path.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     return wanted
 

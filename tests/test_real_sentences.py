@@ -16,16 +16,19 @@ bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
 
+def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    archive.addfile(info, io.BytesIO(data))
+
+
 def _fake_npm_pack(fixtures: dict[str, list]):
     """Stands in for ``npm pack``: writes a tarball laid out like the ``sentiment`` package."""
     def run(command, **kwargs):
         destination = command[command.index("--pack-destination") + 1]
         with tarfile.open(f"{destination}/sentiment-5.0.2.tgz", "w:gz") as archive:
             for name, rows in fixtures.items():
-                data = json.dumps(rows).encode()
-                info = tarfile.TarInfo(f"package/test/fixtures/{name}.json")
-                info.size = len(data)
-                archive.addfile(info, io.BytesIO(data))
+                _add(archive, f"package/test/fixtures/{name}.json", json.dumps(rows).encode())
         return subprocess.CompletedProcess(command, 0, "", "")
     return run
 
@@ -67,19 +70,14 @@ def test_a_cached_copy_is_reused(tmp_path, monkeypatch):
 
 def _fake_pip_download(files: dict[str, str]):
     """Stands in for ``pip download``: writes an sdist laid out like ``vaderSentiment`` 3.3.2's."""
-    def add(archive, name, data):
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-
     def run(command, **kwargs):
         destination = command[command.index("--dest") + 1]
         inner = io.BytesIO()
         with tarfile.open(fileobj=inner, mode="w:gz") as archive:
             for name, text in files.items():
-                add(archive, f"hutto_ICWSM_2014/{name}", text.encode())
+                _add(archive, f"hutto_ICWSM_2014/{name}", text.encode())
         with tarfile.open(f"{destination}/vaderSentiment-3.3.2.tar.gz", "w:gz") as archive:
-            add(archive, bench.RATED_ARCHIVE, inner.getvalue())
+            _add(archive, bench.RATED_ARCHIVE, inner.getvalue())
         return subprocess.CompletedProcess(command, 0, "", "")
     return run
 
