@@ -401,7 +401,8 @@ def _timed_train(trainer, bench: GpuBenchArgs, **description) -> SettingResult:
 
 def time_kit(model_dir: Path, reviews, bench: GpuBenchArgs, output_dir: Path) -> SettingResult:
     """Setting 1, the kit: Part 2's reference answers, with what ``profile.hardware`` picks for this machine
-    (on a GPU: bf16 or fp16, padding to a multiple of 64, dataloader workers; on a CPU: fp32, exact padding)."""
+    (on a GPU: bf16 or fp16, padding to a multiple of 64, dataloader workers; on a CPU: bf16 where it is native,
+    else fp32, exact padding)."""
     from transformers import EarlyStoppingCallback
     from transformers.trainer_utils import IntervalStrategy, SaveStrategy
 

@@ -3,6 +3,7 @@
 import yaml
 
 from conftest import ROOT
+from finetune_kit.course import hardware
 
 
 def _requirements() -> list[str]:
@@ -80,7 +81,8 @@ def test_setup_creates_the_env_registers_the_notebooks_kernel_and_links_the_pick
     assert spec["display_name"] == "Python (finetune-kit)" and spec["argv"][0] == sys.executable
     link = tmp_path / "home" / ".local" / "share" / "jupyter" / "labextensions" / "finetune-kit-answers"
     assert link.is_symlink() and (link / "package.json").is_file()
-    assert "the kit will train with: CPU: fp32" in done.stdout
+    said = "CPU with native bf16: bf16" if hardware.detect().bf16 else "CPU: fp32"
+    assert f"the kit will train with: {said}" in done.stdout
 
 
 def test_setup_updates_an_existing_env_instead_of_failing(tmp_path):

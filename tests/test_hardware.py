@@ -9,18 +9,41 @@ import pytest
 from finetune_kit.course import config, hardware
 
 
-def test_without_a_gpu_training_stays_fp32_with_exact_padding_and_no_workers(monkeypatch):
+@pytest.mark.parametrize(("native_bf16", "expected", "precision"), [(False, "CPU", "fp32"), (True, "CPU_BF16", "bf16")])
+def test_without_a_gpu_precision_follows_the_cpu_with_exact_padding_and_no_workers(monkeypatch, native_bf16, expected,
+                                                                                 precision):
     import torch
 
     hardware.detect.cache_clear()
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: native_bf16)
+    monkeypatch.delenv("FINETUNE_KIT_CPU_PRECISION", raising=False)
     try:
         found = hardware.detect()
     finally:
         hardware.detect.cache_clear()
-    assert found is hardware.CPU
-    assert (found.precision, found.pad_to_multiple_of, found.dataloader_workers) == ("fp32", None, 0)
-    assert not found.bf16 and not found.fp16
+    assert found is getattr(hardware, expected)
+    assert (found.precision, found.pad_to_multiple_of, found.dataloader_workers) == (precision, None, 0)
+    assert found.bf16 == native_bf16 and not found.fp16
+    assert found.describe().startswith("CPU") and precision in found.reasons[0]
+
+
+def test_fp32_can_be_kept_on_a_cpu_with_native_bf16(monkeypatch):
+    monkeypatch.setattr(hardware, "cpu_has_native_bf16", lambda: True)
+    monkeypatch.setenv("FINETUNE_KIT_CPU_PRECISION", "fp32")
+    assert hardware.for_cpu() is hardware.CPU
+    monkeypatch.setenv("FINETUNE_KIT_CPU_PRECISION", "")
+    assert hardware.for_cpu() is hardware.CPU_BF16
+
+
+def test_the_native_bf16_probe_matches_the_cpu_flags():
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = {f for line in fh if line.startswith("flags") for f in line.split(":", 1)[1].split()}
+    except OSError:
+        pytest.skip("no /proc/cpuinfo here")
+    assert hardware.cpu_has_native_bf16() == bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 @pytest.mark.parametrize(("name", "bf16", "precision"), [("NVIDIA H200", True, "bf16"), ("NVIDIA A100", True, "bf16"),
@@ -41,7 +64,7 @@ def test_a_gpu_machine_can_be_told_to_train_like_a_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setenv("FINETUNE_KIT_DEVICE", "cpu")
     try:
-        assert hardware.detect() is hardware.CPU
+        assert hardware.detect() is hardware.for_cpu() and hardware.detect().device == "cpu"
     finally:
         hardware.detect.cache_clear()
 

@@ -165,7 +165,7 @@ def make_training_args(profile, output_dir):
         seed=42,
         report_to="none",
         train_sampling_strategy="group_by_length",  # less padding: half the work on our reviews
-        bf16=profile.hardware.bf16,  # mixed precision where the GPU has it; fp32 on a CPU
+        bf16=profile.hardware.bf16,  # where the chip has it: recent GPUs, CPUs with AVX512-BF16/AMX
         fp16=profile.hardware.fp16,
         dataloader_num_workers=profile.hardware.dataloader_workers,
         use_cpu=not torch.cuda.is_available(),
