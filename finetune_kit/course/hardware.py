@@ -9,7 +9,8 @@ each batch is padded to its own longest review and no worker processes start. A 
 instructions (AVX512-BF16 or AMX: AMD Zen 4 and later, Intel Sapphire Rapids and later) trains under bf16
 autocast: on the 2-core development machine the offline profile's 3 epochs took 473 s instead of 670 s,
 with the same validation F1 (0.912) and test accuracy (0.882 against 0.881); the weights stay fp32. Other
-CPUs emulate bf16 slowly and stay fp32.
+CPUs stay fp32: x86 chips without those instructions would emulate bf16, slower, and torch's probes only know
+x86 (an ARM laptop stays fp32 too).
 """
 
 from __future__ import annotations
