@@ -750,12 +750,13 @@ for _field, _wanted in [("learning_rate", 1e-4), ("per_device_train_batch_size",
 assert list(_c.report_to) == []
 from finetune_kit.course import hardware as _hardware
 
-for _gpu, _bf16, _fp16 in [(_hardware.for_cuda("NVIDIA H200", True, 16), True, False),
-                           (_hardware.for_cuda("Tesla T4", False, 4), False, True)]:
-    _h = make_training_args(_dataclasses.replace(_custom, forced_hardware=_gpu), _dir + "/gpu")
+for _machine, _bf16, _fp16 in [(_hardware.for_cuda("NVIDIA H200", True, 16), True, False),
+                               (_hardware.for_cuda("Tesla T4", False, 4), False, True),
+                               (_hardware.CPU_BF16, True, False), (_hardware.CPU, False, False)]:
+    _h = make_training_args(_dataclasses.replace(_custom, forced_hardware=_machine), _dir + "/machine")
     _expect(_h, "bf16", _bf16)
     _expect(_h, "fp16", _fp16)
-    _expect(_h, "dataloader_num_workers", _gpu.dataloader_workers)
+    _expect(_h, "dataloader_num_workers", _machine.dataloader_workers)
 ### END HIDDEN TESTS
 
 # %% [markdown]
