@@ -754,6 +754,27 @@ CAPS_OK = {"GPS", "USB", "HDMI", "LED", "TV", "SPF", "ATM", "UK", "USA", "NPC", 
            "FAQ", "OLED", "BBQ", "VPN", "DIY", "PIN", "SMS", "CEO", "OK", "TBH", "PDF", "RAM", "FPS", "XP",
            "MMO", "PVP", "AOE", "AAA", "DVD", "SIM", "HQ", "NYC", "WIFI"}
 TOKEN = re.compile(r"[a-z0-9']+")
+# Words real reviewers turn, concede and conclude with; `--check` counts each per label. One that appears in
+# one label only can teach a model a shortcut ("however" -> negative) that real reviews break. A diagnostic,
+# not a target: 480 written reviews that balanced them all lowered accuracy on real sets (README, limits).
+TURN_MARKERS = {
+    "however": r"\bhowever\b", "although": r"\balthough\b",
+    "nevertheless / nonetheless / even so": r"\b(nevertheless|nonetheless|even so)\b",
+    "that said / having said that": r"\b(that said|having said that)\b",
+    "on the other hand / whereas": r"\b(on the other hand|whereas)\b",
+    "all in all / in the end / ultimately / overall": r"\b(all in all|in the end|ultimately|in short|overall)\b",
+    "despite / in spite of": r"\b(despite|in spite of)\b", "not for everyone": r"\bnot for everyone\b",
+    "my only complaint / the only problem": r"\b(my only complaint|the only problem|the only downside|my one gripe)\b",
+    "unfortunately / sadly": r"\b(unfortunately|sadly)\b",
+    "luckily / fortunately": r"\b(luckily|fortunately|thankfully)\b",
+    "surprisingly": r"\bsurprisingly\b", "honestly / frankly": r"\b(honestly|frankly)\b",
+    "I wanted to like / I really wanted": r"\b(i wanted to like|i really wanted)\b",
+    "I have to say / I must say": r"\b(i have to say|i must say)\b", "I guess / I suppose": r"\b(i guess|i suppose)\b",
+    "at least": r"\bat least\b", "if you like / if you're a fan": r"\b(if you like|if you love|if you're a fan)\b",
+    "don't get me wrong": r"\bdon't get me wrong\b", "not bad / not great": r"\b(not bad|not great|not the best)\b",
+    "could / should / would have been": r"\b(could|should|would) have been\b",
+    "to be fair / granted": r"\b(to be fair|granted)\b",
+}
 
 
 def tokens(text):
@@ -897,6 +918,12 @@ def stats(path=OUT_CSV, device_counts=None):
                 php[k] += r["label"] == "1"
     for k in phenomena("x"):
         p(f"| {k} | {ph[k]} | {100 * ph[k] / n:.1f}% | {php[k]} |")
+    p("")
+    p("| turn marker (case-insensitive) | positive reviews | negative reviews |")
+    p("|---|---:|---:|")
+    for name, pattern in TURN_MARKERS.items():
+        hits = [r["label"] for r in rows if re.search(pattern, r["text"], re.I)]
+        p(f"| {name} | {hits.count('1')} | {hits.count('0')} |")
     if device_counts:
         p("")
         p("| device inserted by the generator | reviews | share |")
