@@ -177,7 +177,10 @@ PROFILES: dict[str, Profile] = {
         num_epochs=3,
         max_length=512,  # the whole review, up to the encoder's limit: real ones run long (IMDB: median ~230 tokens)
         batch_size=16,
-        learning_rate=5e-5,
+        # The recipe's own 2e-5. 5e-5 fits the kit's reviews better (validation F1 0.912 against 0.872) but scores
+        # lower on real reviews nobody here wrote: 2e-5 was higher on 5 of the 6 sets of
+        # benchmarks/real_sentences.py with two training seeds (README, "How the offline model does").
+        learning_rate=2e-5,
         cv_folds=5,
         needs_internet=False,
         tracking=("mlflow",),

@@ -642,11 +642,17 @@ for what, value in recipe.selection_on_test().items():
 # The fix: choose on **validation**, report **test** once.
 #
 # **Your turn.** Write `make_training_args(profile, output_dir)` with today's names. The numbers
-# come from the profile: on Azure the recipe's own (learning rate 2e-5, batch 16, 3 epochs for
-# DistilBERT); offline and under smoke the small MiniLM uses 5e-5, the top of the range the BERT
-# authors recommend for fine-tuning (2e-5 to 5e-5): a 6-layer model with a brand-new head and only
-# a few short epochs gets further with a larger step. It is a setting to check on the validation
-# split, not a rule.
+# come from the profile. On Azure (DistilBERT) and offline (MiniLM) they are the recipe's own:
+# learning rate 2e-5, batch 16, 3 epochs. The smoke profile, which only proves the steps run, uses 5e-5.
+#
+# The BERT authors recommend 2e-5 to 5e-5 for fine-tuning. We measured both ends offline:
+# - 5e-5 fits our reviews better (validation F1 0.912 against 0.872);
+# - 2e-5 does better on real reviews nobody here wrote: higher on 5 of 6 public sets, with two
+#   training seeds (for example Yelp sentences 0.86 against 0.85, IMDB sentences 0.89 against 0.87).
+#
+# A larger step carries the model further from what pre-training taught it. A validation split
+# drawn from the same reviews as the training split cannot see that; only data like the data you
+# will serve can.
 
 # %% nbgrader={"grade": false, "grade_id": "training_args_answer", "locked": false, "schema_version": 3, "solution": true} reference=["sentiment.make_training_args"]
 def make_training_args(profile, output_dir):
