@@ -650,9 +650,9 @@ for what, value in recipe.selection_on_test().items():
 # - 2e-5 does better on real reviews nobody here wrote: higher on 5 of 6 public sets, with two
 #   training seeds (for example Yelp sentences 0.86 against 0.85, IMDB sentences 0.89 against 0.87).
 #
-# A larger step carries the model further from what pre-training taught it. A validation split
-# drawn from the same reviews as the training split cannot see that; only data like the data you
-# will serve can.
+# A likely reason: a larger step moves the model further from what pre-training taught it. A
+# validation split drawn from the same reviews as the training split cannot see that; only data
+# like the data you will serve can.
 
 # %% nbgrader={"grade": false, "grade_id": "training_args_answer", "locked": false, "schema_version": 3, "solution": true} reference=["sentiment.make_training_args"]
 def make_training_args(profile, output_dir):
