@@ -762,7 +762,8 @@ TURN_MARKERS = {
     "nevertheless / nonetheless / even so": r"\b(nevertheless|nonetheless|even so)\b",
     "that said / having said that": r"\b(that said|having said that)\b",
     "on the other hand / whereas": r"\b(on the other hand|whereas)\b",
-    "all in all / in the end / ultimately / overall": r"\b(all in all|in the end|ultimately|in short|overall)\b",
+    "all in all / in the end / ultimately / in short / overall":
+        r"\b(all in all|in the end|ultimately|in short|overall)\b",
     "despite / in spite of": r"\b(despite|in spite of)\b", "not for everyone": r"\bnot for everyone\b",
     "my only complaint / the only problem": r"\b(my only complaint|the only problem|the only downside|my one gripe)\b",
     "unfortunately / sadly": r"\b(unfortunately|sadly)\b",

@@ -726,7 +726,7 @@ def _expect(_args, _field, _wanted):
         _ok = type(_got) in (int, float) and float(_got) == _wanted
     else:
         _ok = type(_got) is type(_wanted) and _got == _wanted
-    _where = (f" (take it from {_FROM_PROFILE[_field]}, not a number of your own: this test passes the smoke "
+    _where = (f" (take it from {_FROM_PROFILE[_field]}, not a value of your own: this test passes the smoke "
               "profile)") if _field in _FROM_PROFILE else ""
     assert _ok, f"{_field} should be {_wanted!r}{_where}; yours is {_got!r}"
 
