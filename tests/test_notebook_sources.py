@@ -160,3 +160,32 @@ def test_the_reliance_check_finds_both_holes():
                                                                  "points": 1}})]
     problems = " | ".join(_reliance_problems(nb))
     assert "['data']" in problems and "public names" in problems and "default_rng" in problems, problems
+
+
+def _released_cell(part: str, grade_id: str) -> str:
+    nb = nbformat.read(ROOT / "notebooks" / part / f"{part}.ipynb", as_version=4)
+    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def test_metrics_visible_test_names_the_averaging_mistake():
+    """Macro-averaged precision is the common slip in compute_metrics: the student's test says which argument to fix,
+    and the reference answer passes the same cell."""
+    test_cell = _released_cell("part2_finetuning", "metrics_tests")
+    macro = (
+        "def compute_metrics(eval_pred):\n"
+        "    import numpy as np\n"
+        "    from sklearn.metrics import accuracy_score, precision_recall_fscore_support\n"
+        "    pred = np.argmax(eval_pred.predictions, axis=-1)\n"
+        "    p, r, f, _ = precision_recall_fscore_support(eval_pred.label_ids, pred, average='macro')\n"
+        "    return {'accuracy': float(accuracy_score(eval_pred.label_ids, pred)), 'precision': float(p),\n"
+        "            'recall': float(r), 'f1': float(f)}\n")
+    namespace: dict = {}
+    exec(macro, namespace)
+    with pytest.raises(AssertionError, match='average="binary", not "macro"'):
+        exec(test_cell, namespace)
+    solution = nbformat.read(ROOT / "solutions" / "part2_finetuning" / "part2_finetuning.ipynb", as_version=4)
+    answer = next(c.source for c in solution.cells
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "metrics_answer")
+    namespace = {}
+    exec(answer, namespace)
+    exec(test_cell, namespace)  # the reference answer passes
