@@ -189,3 +189,14 @@ def test_metrics_visible_test_names_the_averaging_mistake():
     namespace = {}
     exec(answer, namespace)
     exec(test_cell, namespace)  # the reference answer passes
+
+
+def test_released_answer_cells_end_where_the_student_writes():
+    """Every released code answer ends with nbgrader's placeholder: nothing trails it (a section header of the
+    reference once did, kept by the cell when its answer was brought up to date)."""
+    for path in sorted((ROOT / "notebooks").glob("*/*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if cell.cell_type == "code" and meta.get("solution"):
+                assert cell.source.rstrip().endswith("raise NotImplementedError()"), \
+                    f"{path.name} {meta['grade_id']}: {cell.source.rstrip()[-80:]!r}"

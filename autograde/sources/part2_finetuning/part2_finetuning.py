@@ -877,10 +877,6 @@ def build_trainer(model, tokenizer, train_ds, val_ds, args, pad_to_multiple_of=N
     ### END SOLUTION
 
 
-# --- the whole recipe, for the kit's own commands ------------------------------------------------
-    ### END SOLUTION
-
-
 # %% nbgrader={"grade": true, "grade_id": "trainer_tests", "locked": true, "schema_version": 3, "solution": false, "points": 3}
 import finetune_kit as _fk
 from finetune_kit import models as _models
