@@ -1,5 +1,6 @@
 """Do the committed solution notebooks match their jupytext sources in autograde/sources/?"""
 
+import re
 import sys
 
 import nbformat
@@ -167,25 +168,38 @@ def _released_cell(part: str, grade_id: str) -> str:
     return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
-def test_metrics_visible_test_names_the_averaging_mistake():
-    """Macro-averaged precision is the common slip in compute_metrics: the student's test says which argument to fix,
-    and the reference answer passes the same cell."""
-    test_cell = _released_cell("part2_finetuning", "metrics_tests")
-    macro = (
-        "def compute_metrics(eval_pred):\n"
-        "    import numpy as np\n"
-        "    from sklearn.metrics import accuracy_score, precision_recall_fscore_support\n"
-        "    pred = np.argmax(eval_pred.predictions, axis=-1)\n"
-        "    p, r, f, _ = precision_recall_fscore_support(eval_pred.label_ids, pred, average='macro')\n"
-        "    return {'accuracy': float(accuracy_score(eval_pred.label_ids, pred)), 'precision': float(p),\n"
-        "            'recall': float(r), 'f1': float(f)}\n")
+_MACRO = """
+def compute_metrics(eval_pred):
+    import numpy as np
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+    pred = np.argmax(eval_pred.predictions, axis=-1)
+    p, r, f, _ = precision_recall_fscore_support(eval_pred.label_ids, pred, average="macro")
+    return {"accuracy": float(accuracy_score(eval_pred.label_ids, pred)), "precision": float(p), "recall": float(r),
+            "f1": float(f)}
+"""
+_OLD_TOKENIZER_KEYWORD = """
+def build_trainer(model, tokenizer, train_ds, val_ds, args, pad_to_multiple_of=None):
+    from transformers import EarlyStoppingCallback, Trainer
+    return Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=val_ds, tokenizer=tokenizer,
+                   data_collator=make_collator(tokenizer), compute_metrics=compute_metrics,
+                   callbacks=[EarlyStoppingCallback(early_stopping_patience=2)])
+"""
+SLIPS = [("metrics", _MACRO, 'average="binary", not "macro"'),
+         ("trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer")]
+
+
+@pytest.mark.parametrize(("step", "slip", "message"), SLIPS, ids=[s[0] for s in SLIPS])
+def test_visible_tests_name_the_common_slips(step, slip, message):
+    """A common slip (macro-averaged precision; the ``tokenizer=`` of older tutorials) gets a message that says
+    what to fix, and the reference answer passes the same released cell."""
+    test_cell = _released_cell("part2_finetuning", f"{step}_tests")
     namespace: dict = {}
-    exec(macro, namespace)
-    with pytest.raises(AssertionError, match='average="binary", not "macro"'):
+    exec(slip, namespace)
+    with pytest.raises(AssertionError, match=re.escape(message)):
         exec(test_cell, namespace)
     solution = nbformat.read(ROOT / "solutions" / "part2_finetuning" / "part2_finetuning.ipynb", as_version=4)
     answer = next(c.source for c in solution.cells
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == "metrics_answer")
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == f"{step}_answer")
     namespace = {}
     exec(answer, namespace)
     exec(test_cell, namespace)  # the reference answer passes

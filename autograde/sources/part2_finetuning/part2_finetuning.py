@@ -917,6 +917,11 @@ _yours = {_n: _g[_n] for _n in ("make_collator", "compute_metrics") if _n in _g}
 _g.update(make_collator=_DCWP, compute_metrics=_metrics)
 try:
     _trainer = build_trainer(_model, _tok, _train, _val, _args)
+except TypeError as _e:
+    if "'tokenizer'" in str(_e):  # the keyword of older tutorials
+        raise AssertionError("Trainer(...) has no tokenizer= since transformers 5: pass processing_class=tokenizer") \
+            from _e
+    raise
 finally:
     for _n in ("make_collator", "compute_metrics"):
         _g.pop(_n, None)
@@ -930,7 +935,7 @@ assert type(_trainer.data_collator) is _DCWP, "data_collator=make_collator(token
 assert _trainer.compute_metrics is not None, "compute_metrics=compute_metrics: accuracy, precision, recall, F1"
 _callbacks = _trainer.callback_handler.callbacks
 assert any(type(_cb) is _ESC and _cb.early_stopping_patience == 2 for _cb in _callbacks), \
-    "callbacks=[EarlyStoppingCallback(early_stopping_patience=2)]"
+    "stop early: callbacks=[EarlyStoppingCallback(early_stopping_patience=2)]"
 ### BEGIN HIDDEN TESTS
 _pred = _EP(predictions=_np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0]]), label_ids=_np.array([1, 0, 1]))
 _m = _trainer.compute_metrics(_pred)
