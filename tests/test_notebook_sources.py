@@ -184,14 +184,20 @@ def build_trainer(model, tokenizer, train_ds, val_ds, args, pad_to_multiple_of=N
                    data_collator=make_collator(tokenizer), compute_metrics=compute_metrics,
                    callbacks=[EarlyStoppingCallback(early_stopping_patience=2)])
 """
-SLIPS = [("metrics", _MACRO, 'average="binary", not "macro"'),
+_OLD_STRATEGY_KEYWORD = """
+def make_training_args(profile, output_dir):
+    from transformers import TrainingArguments
+    return TrainingArguments(output_dir=str(output_dir), evaluation_strategy="epoch")
+"""
+SLIPS = [("training_args", _OLD_STRATEGY_KEYWORD, 'no evaluation_strategy= in transformers 5: use eval_strategy='),
+         ("metrics", _MACRO, 'average="binary", not "macro"'),
          ("trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer")]
 
 
 @pytest.mark.parametrize(("step", "slip", "message"), SLIPS, ids=[s[0] for s in SLIPS])
 def test_visible_tests_name_the_common_slips(step, slip, message):
-    """A common slip (macro-averaged precision; the ``tokenizer=`` of older tutorials) gets a message that says
-    what to fix, and the reference answer passes the same released cell."""
+    """A common slip (the ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged precision)
+    gets a message that says what to fix, and the reference answer passes the same released cell."""
     test_cell = _released_cell("part2_finetuning", f"{step}_tests")
     namespace: dict = {}
     exec(slip, namespace)

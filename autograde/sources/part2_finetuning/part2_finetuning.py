@@ -731,8 +731,17 @@ def _expect(_args, _field, _wanted):
     assert _ok, f"{_field} should be {_wanted!r}{_where}; yours is {_got!r}"
 
 
+# Names from older tutorials that transformers 5 no longer accepts, and what replaced them
+_RENAMED = {"evaluation_strategy": 'eval_strategy="epoch"', "group_by_length": 'train_sampling_strategy="group_by_length"',
+            "no_cuda": "use_cpu"}
 _dir = _tempfile.mkdtemp()
-_args = make_training_args(_fk.PROFILES["smoke"], _dir)
+try:
+    _args = make_training_args(_fk.PROFILES["smoke"], _dir)
+except TypeError as _e:
+    for _old, _new in _RENAMED.items():
+        if f"'{_old}'" in str(_e):
+            raise AssertionError(f"TrainingArguments has no {_old}= in transformers 5: use {_new}") from _e
+    raise
 assert type(_args) is _TA, f"return transformers.TrainingArguments, not {type(_args).__name__}"
 for _field, _wanted in [("eval_strategy", "epoch"), ("save_strategy", "epoch"), ("logging_strategy", "epoch"),
                         ("load_best_model_at_end", True), ("metric_for_best_model", "f1"), ("learning_rate", 5e-05),
