@@ -163,8 +163,10 @@ def test_the_reliance_check_finds_both_holes():
     assert "['data']" in problems and "public names" in problems and "default_rng" in problems, problems
 
 
-def _released_cell(part: str, grade_id: str) -> str:
-    nb = nbformat.read(ROOT / "notebooks" / part / f"{part}.ipynb", as_version=4)
+def _cell_source(notebook: str, grade_id: str, folder: str = "notebooks") -> str:
+    """A cell of ``folder/<part>/<notebook>.ipynb`` by its nbgrader id (the release, or ``solutions``)."""
+    path = next((ROOT / folder).glob(f"*/{notebook}.ipynb"))
+    nb = nbformat.read(path, as_version=4)
     return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
@@ -189,25 +191,35 @@ def make_training_args(profile, output_dir):
     from transformers import TrainingArguments
     return TrainingArguments(output_dir=str(output_dir), evaluation_strategy="epoch")
 """
-SLIPS = [("training_args", _OLD_STRATEGY_KEYWORD, 'no evaluation_strategy= in transformers 5: use eval_strategy='),
-         ("metrics", _MACRO, 'average="binary", not "macro"'),
-         ("trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer")]
+_SWAPPED = """
+def confusion_metrics(y_true, y_pred):
+    tp = sum(1 for t, p in zip(y_true, y_pred) if t == p == 1)
+    fp = sum(1 for t, p in zip(y_true, y_pred) if t == 0 and p == 1)
+    tn = sum(1 for t, p in zip(y_true, y_pred) if t == p == 0)
+    fn = sum(1 for t, p in zip(y_true, y_pred) if t == 1 and p == 0)
+    r = lambda n, d: float(n / d) if d else 0.0
+    return {"tp": tp, "fp": fp, "tn": tn, "fn": fn, "accuracy": r(tp + tn, len(y_true)), "precision": r(tp, tp + fn),
+            "recall": r(tp, tp + fp), "f1": r(2 * tp, 2 * tp + fp + fn), "negative_recall": r(tn, tn + fp)}
+"""
+SLIPS = [("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
+          'no evaluation_strategy= in transformers 5: use eval_strategy='),
+         ("part2_finetuning", "metrics", _MACRO, 'average="binary", not "macro"'),
+         ("part2_finetuning", "trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer"),
+         ("part3_evaluation", "p3_confusion", _SWAPPED, "precision is TP / (TP + FP): 0.500")]
 
 
-@pytest.mark.parametrize(("step", "slip", "message"), SLIPS, ids=[s[0] for s in SLIPS])
-def test_visible_tests_name_the_common_slips(step, slip, message):
-    """A common slip (the ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged precision)
-    gets a message that says what to fix, and the reference answer passes the same released cell."""
-    test_cell = _released_cell("part2_finetuning", f"{step}_tests")
+@pytest.mark.parametrize(("notebook", "step", "slip", "message"), SLIPS, ids=[s[1] for s in SLIPS])
+def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
+    """A common slip (the ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged precision;
+    precision and recall swapped) gets a message that says what to fix, and the reference answer passes the same
+    released cell."""
+    test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(slip, namespace)
     with pytest.raises(AssertionError, match=re.escape(message)):
         exec(test_cell, namespace)
-    solution = nbformat.read(ROOT / "solutions" / "part2_finetuning" / "part2_finetuning.ipynb", as_version=4)
-    answer = next(c.source for c in solution.cells
-                  if c.metadata.get("nbgrader", {}).get("grade_id") == f"{step}_answer")
     namespace = {}
-    exec(answer, namespace)
+    exec(_cell_source(notebook, f"{step}_answer", "solutions"), namespace)
     exec(test_cell, namespace)  # the reference answer passes
 
 

@@ -144,6 +144,13 @@ for _k in _keys - {"tp", "fp", "tn", "fn"}:
 assert (_got["tp"], _got["fp"], _got["tn"], _got["fn"]) == (2, 1, 2, 1), \
     f"counts: expected tp=2 fp=1 tn=2 fn=1, got tp={_got['tp']} fp={_got['fp']} tn={_got['tn']} fn={_got['fn']}"
 assert abs(_got["negative_recall"] - 2 / 3) < 1e-9, "negative_recall is TN / (TN + FP): here 2 / 3"
+_FORMULA = {"accuracy": "(TP + TN) / n", "precision": "TP / (TP + FP)", "recall": "TP / (TP + FN)",
+            "f1": "2 TP / (2 TP + FP + FN)", "negative_recall": "TN / (TN + FP)"}
+_uneven = confusion_metrics([1, 1, 1, 0, 0], [1, 0, 0, 1, 0])  # tp=1 fp=1 tn=1 fn=2: every metric differs
+for _k, _v in {"accuracy": 2 / 5, "precision": 1 / 2, "recall": 1 / 3, "f1": 2 / 5, "negative_recall": 1 / 2}.items():
+    assert abs(_uneven[_k] - _v) < 1e-9, \
+        f"{_k} is {_FORMULA[_k]}: {_v:.3f} for labels 1,1,1,0,0 and predictions 1,0,0,1,0 (tp=1 fp=1 tn=1 fn=2); " \
+        f"yours is {_uneven[_k]:.3f}"
 _none = confusion_metrics([0, 0, 0], [0, 0, 0])
 assert _none["precision"] == 0.0 and _none["recall"] == 0.0 and _none["f1"] == 0.0, \
     "with no positive labels and no positive predictions, precision, recall and F1 are 0.0 (not an error, not nan)"
