@@ -733,7 +733,7 @@ def _expect(_args, _field, _wanted):
 
 # Names from older tutorials that transformers 5 no longer accepts, and what replaced them
 _RENAMED = {"evaluation_strategy": 'eval_strategy="epoch"', "group_by_length": 'train_sampling_strategy="group_by_length"',
-            "no_cuda": "use_cpu"}
+            "no_cuda": "use_cpu=True"}
 _dir = _tempfile.mkdtemp()
 try:
     _args = make_training_args(_fk.PROFILES["smoke"], _dir)
