@@ -201,7 +201,13 @@ def confusion_metrics(y_true, y_pred):
     return {"tp": tp, "fp": fp, "tn": tn, "fn": fn, "accuracy": r(tp + tn, len(y_true)), "precision": r(tp, tp + fn),
             "recall": r(tp, tp + fp), "f1": r(2 * tp, 2 * tp + fp + fn), "negative_recall": r(tn, tn + fp)}
 """
-SLIPS = [("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
+_NO_ROUNDING = """
+def make_collator(tokenizer, pad_to_multiple_of=None):
+    from transformers import DataCollatorWithPadding
+    return DataCollatorWithPadding(tokenizer)
+"""
+SLIPS = [("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
+         ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
           'no evaluation_strategy= in transformers 5: use eval_strategy='),
          ("part2_finetuning", "metrics", _MACRO, 'average="binary", not "macro"'),
          ("part2_finetuning", "trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer"),
@@ -210,9 +216,9 @@ SLIPS = [("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
 
 @pytest.mark.parametrize(("notebook", "step", "slip", "message"), SLIPS, ids=[s[1] for s in SLIPS])
 def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
-    """A common slip (the ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged precision;
-    precision and recall swapped) gets a message that says what to fix, and the reference answer passes the same
-    released cell."""
+    """A common slip (a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and ``tokenizer=``
+    of older tutorials; macro-averaged precision; precision and recall swapped) gets a message that says what to
+    fix, and the reference answer passes the same released cell."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(slip, namespace)

@@ -583,6 +583,9 @@ _features = [{"input_ids": [101, 2307, 102], "attention_mask": [1, 1, 1], "label
 _b = _coll(_features)
 assert tuple(_b["input_ids"].shape) == (2, 6), \
     f"pad each batch to its longest review (6 tokens here): your batch is {tuple(_b['input_ids'].shape)}"
+_rounded = tuple(make_collator(_tok, pad_to_multiple_of=8)(_features)["input_ids"].shape)
+assert _rounded == (2, 8), ("with pad_to_multiple_of=8 the 6 tokens round up to 8: pass pad_to_multiple_of on to "
+                            f"DataCollatorWithPadding; your batch is {_rounded}")
 ### BEGIN HIDDEN TESTS
 assert _b["input_ids"].tolist() == [[101, 2307, 102, 0, 0, 0], [101, 2307, 2307, 2307, 2307, 102]]
 assert _b["attention_mask"].tolist() == [[1, 1, 1, 0, 0, 0], [1] * 6]
