@@ -206,7 +206,19 @@ def make_collator(tokenizer, pad_to_multiple_of=None):
     from transformers import DataCollatorWithPadding
     return DataCollatorWithPadding(tokenizer)
 """
-SLIPS = [("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
+_DUPLICATES_KEPT = """
+def split_reviews(df, seed=42):
+    import numpy as np
+    from sklearn.model_selection import StratifiedGroupKFold
+    from finetune_kit import data
+    groups = df["group"] if "group" in df.columns else np.arange(len(df))
+    folds = StratifiedGroupKFold(n_splits=10, shuffle=True, random_state=seed)
+    held = [rows for _, rows in folds.split(df, df["label"], groups)]
+    parts = (df.iloc[np.sort(np.concatenate(held[2:]))], df.iloc[held[1]], df.iloc[held[0]])
+    return data.Splits(*(p.reset_index(drop=True) for p in parts))
+"""
+SLIPS = [("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
+         ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
           'no evaluation_strategy= in transformers 5: use eval_strategy='),
          ("part2_finetuning", "metrics", _MACRO, 'average="binary", not "macro"'),
@@ -216,9 +228,9 @@ SLIPS = [("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of
 
 @pytest.mark.parametrize(("notebook", "step", "slip", "message"), SLIPS, ids=[s[1] for s in SLIPS])
 def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
-    """A common slip (a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and ``tokenizer=``
-    of older tutorials; macro-averaged precision; precision and recall swapped) gets a message that says what to
-    fix, and the reference answer passes the same released cell."""
+    """A common slip (a split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the
+    ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall
+    swapped) gets a message that says what to fix, and the reference answer passes the same released cell."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(slip, namespace)

@@ -321,6 +321,13 @@ _positives = [int(_loose.validation["label"].sum()), int(_loose.test["label"].su
 assert (len(_loose.validation), len(_loose.test)) == (10, 10) and _positives == [3, 3], \
     f"without a group column each review is its own group, stratified by label: 3 of 10 positive in " \
     f"validation and test; yours: sizes {len(_loose.validation)}, {len(_loose.test)}, positives {_positives}"
+_twice = _pd.concat([_frame.drop(columns="group"),
+                     _pd.DataFrame({"text": ["REVIEW  number 5 ", "review number 7"], "label": [0, 0],
+                                    "domain": ["shop"] * 2})], ignore_index=True)
+_t = split_reviews(_twice, seed=42)
+_kept = len(_t.train) + len(_t.validation) + len(_t.test)
+assert _kept == 100, (f"drop repeated texts first (ignoring case and extra spaces, keep the first): 2 of these 102 "
+                      f"reviews repeat an earlier one, so the splits hold 100; yours hold {_kept}")
 ### BEGIN HIDDEN TESTS
 _other = [split_reviews(_frame.drop(columns="group"), seed=_seed).test["text"].tolist() for _seed in (7, 8, 9)]
 assert any(_t != _loose.test["text"].tolist() for _t in _other), "another seed should give another split"
