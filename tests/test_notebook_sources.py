@@ -163,9 +163,9 @@ def test_the_reliance_check_finds_both_holes():
     assert "['data']" in problems and "public names" in problems and "default_rng" in problems, problems
 
 
-def _cell_source(notebook: str, grade_id: str, folder: str = "notebooks") -> str:
-    """A cell of ``folder/<part>/<notebook>.ipynb`` by its nbgrader id (the release, or ``solutions``)."""
-    path = next((ROOT / folder).glob(f"*/{notebook}.ipynb"))
+def _cell_source(notebook: str, grade_id: str) -> str:
+    """A cell of the released ``notebooks/<part>/<notebook>.ipynb`` by its nbgrader id."""
+    path = next((ROOT / "notebooks").glob(f"*/{notebook}.ipynb"))
     nb = nbformat.read(path, as_version=4)
     return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
@@ -217,28 +217,68 @@ def split_reviews(df, seed=42):
     parts = (df.iloc[np.sort(np.concatenate(held[2:]))], df.iloc[held[1]], df.iloc[held[0]])
     return data.Splits(*(p.reset_index(drop=True) for p in parts))
 """
+_ONLY_ZERO_AND_ONE = """
+def stratified_split(labels, test_fraction, seed=0):
+    import random
+    rng = random.Random(seed)
+    train_idx, test_idx = [], []
+    for label in (0, 1):
+        group = [i for i, y in enumerate(labels) if y == label]
+        rng.shuffle(group)
+        n = round(test_fraction * len(group))
+        test_idx += group[:n]
+        train_idx += group[n:]
+    return sorted(train_idx), sorted(test_idx)
+"""
+_NO_DEFAULT_GRID = """
+def choose_threshold(y_true, scores, min_negative_recall=0.9, candidates=None):
+    for t in sorted(candidates or []):
+        negatives = [s for y, s in zip(y_true, scores) if y == 0]
+        if negatives and sum(s < t for s in negatives) / len(negatives) >= min_negative_recall:
+            return float(t)
+    raise ValueError("no candidate threshold reaches the target")
+"""
 SLIPS = [("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
          ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
           'no evaluation_strategy= in transformers 5: use eval_strategy='),
          ("part2_finetuning", "metrics", _MACRO, 'average="binary", not "macro"'),
          ("part2_finetuning", "trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer"),
-         ("part3_evaluation", "p3_confusion", _SWAPPED, "precision is TP / (TP + FP): 0.500")]
+         ("part3_evaluation", "p3_confusion", _SWAPPED, "precision is TP / (TP + FP): 0.500"),
+         ("part3_evaluation", "p3_split", _ONLY_ZERO_AND_ONE, "labels can be any values"),
+         ("part3_evaluation", "p3_threshold", _NO_DEFAULT_GRID, "without candidates, try 0.01, 0.02, ..., 0.99")]
 
 
 @pytest.mark.parametrize(("notebook", "step", "slip", "message"), SLIPS, ids=[s[1] for s in SLIPS])
 def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
-    """A common slip (a split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the
+    """A common slip gets a message that says what to fix, and the reference answer passes the same released cell.
+
+    The slips: a split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the
     ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall
-    swapped) gets a message that says what to fix, and the reference answer passes the same released cell."""
+    swapped; a stratified split for 0/1 labels only; a threshold search without its default candidates. Each
+    passed its visible test once and lost its points to the hidden tests alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(slip, namespace)
     with pytest.raises(AssertionError, match=re.escape(message)):
         exec(test_cell, namespace)
     namespace = {}
-    exec(_cell_source(notebook, f"{step}_answer", "solutions"), namespace)
+    for answer in _answers_up_to(notebook, f"{step}_answer"):  # a reference answer may call an earlier one
+        exec(answer, namespace)
     exec(test_cell, namespace)  # the reference answer passes
+
+
+def _answers_up_to(notebook: str, grade_id: str) -> list[str]:
+    """The solution notebook's code answers, in order, up to and including ``grade_id``."""
+    nb = nbformat.read(next((ROOT / "solutions").glob(f"*/{notebook}.ipynb")), as_version=4)
+    answers = []
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("solution"):
+            answers.append(cell.source)
+            if meta["grade_id"] == grade_id:
+                return answers
+    raise AssertionError(f"{notebook} has no answer {grade_id}")
 
 
 def test_released_answer_cells_end_where_the_student_writes():

@@ -272,11 +272,15 @@ except ValueError:
     pass
 else:
     raise AssertionError("no candidate reaches the target here: raise ValueError")
+_DEFAULT_GRID = "without candidates, try 0.01, 0.02, ..., 0.99: here 0.36 is the lowest that works"
+try:
+    _default = choose_threshold(_y, _s, 0.75)
+except ValueError as _e:
+    raise AssertionError(f"{_DEFAULT_GRID}; yours raised ValueError: {_e}") from None
+assert type(_default) is float and abs(_default - 0.36) < 1e-9, f"{_DEFAULT_GRID}; you returned {_default}"
 ### BEGIN HIDDEN TESTS
 import numpy as _np
 
-_default = choose_threshold(_y, _s, 0.75)
-assert type(_default) is float and abs(_default - 0.36) < 1e-9, _default  # default grid 0.01 ... 0.99
 assert choose_threshold(_np.array(_y), _np.array(_s), 0.5, candidates=_np.array([0.9, 0.05, 0.25])) == 0.9
 assert choose_threshold([0, 0, 1], [0.5, 0.5, 0.5], 1.0, candidates=[0.5, 0.51]) == 0.51  # score >= t is positive
 assert abs(choose_threshold([1, 1, 0], [0.9, 0.8, 0.1], 1.0) - 0.11) < 1e-9
@@ -353,6 +357,12 @@ assert sorted(_tr + _te) == list(range(len(_labels))), "every position exactly o
 for _label in (0, 1):
     _share = sum(_labels[i] == _label for i in _te) / sum(y == _label for y in _labels)
     assert abs(_share - 0.25) < 0.06, f"label {_label}: {_share:.0%} of it went to test, not about 25%"
+assert stratified_split(_labels, 0.25, seed=1) == (_tr, _te), \
+    "the same seed must give the same split: shuffle with random.Random(seed)"
+_words = ["pos", "neg", "mixed"] * 4
+_trw, _tew = stratified_split(_words, 0.25, seed=1)
+assert sorted(_trw + _tew) == list(range(12)) and sorted(_words[_i] for _i in _tew) == ["mixed", "neg", "pos"], \
+    "labels can be any values (here 'pos', 'neg' and 'mixed', 4 of each): a quarter of each, one, goes to test"
 ### BEGIN HIDDEN TESTS
 from collections import Counter as _Counter
 
