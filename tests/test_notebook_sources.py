@@ -238,6 +238,17 @@ def choose_threshold(y_true, scores, min_negative_recall=0.9, candidates=None):
             return float(t)
     raise ValueError("no candidate threshold reaches the target")
 """
+_NO_LENGTH_CHECK = """
+def parity(torch_probs, onnx_probs, threshold=0.5):
+    pairs = list(zip(torch_probs, onnx_probs))
+    flipped = [i for i, (a, b) in enumerate(pairs) if (a >= threshold) != (b >= threshold)]
+    return {"agreement": float(1 - len(flipped) / len(pairs)), "max_abs_diff": float(max(abs(a - b) for a, b in pairs)),
+            "flipped": flipped}
+"""
+_NOT_ROUNDED = """
+def speedups(latency_ms, baseline="PyTorch fp32"):
+    return {k: latency_ms[baseline] / v for k, v in latency_ms.items()}
+"""
 SLIPS = [("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
          ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
@@ -246,7 +257,9 @@ SLIPS = [("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts fi
          ("part2_finetuning", "trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer"),
          ("part3_evaluation", "p3_confusion", _SWAPPED, "precision is TP / (TP + FP): 0.500"),
          ("part3_evaluation", "p3_split", _ONLY_ZERO_AND_ONE, "labels can be any values"),
-         ("part3_evaluation", "p3_threshold", _NO_DEFAULT_GRID, "without candidates, try 0.01, 0.02, ..., 0.99")]
+         ("part3_evaluation", "p3_threshold", _NO_DEFAULT_GRID, "without candidates, try 0.01, 0.02, ..., 0.99"),
+         ("part3_deployment", "p3_parity", _NO_LENGTH_CHECK, "different lengths cannot be compared: raise ValueError"),
+         ("part3_deployment", "speedups", _NOT_ROUNDED, "is 3.3 with round(x, 1)")]
 
 
 @pytest.mark.parametrize(("notebook", "step", "slip", "message"), SLIPS, ids=[s[1] for s in SLIPS])
@@ -255,8 +268,9 @@ def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
 
     The slips: a split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the
     ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall
-    swapped; a stratified split for 0/1 labels only; a threshold search without its default candidates. Each
-    passed its visible test once and lost its points to the hidden tests alone, or failed with a bare error."""
+    swapped; a stratified split for 0/1 labels only; a threshold search without its default candidates; a parity
+    check that compares lists of different lengths; speed-ups not rounded. Each passed its visible test once and
+    lost its points to the hidden tests alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(slip, namespace)

@@ -108,6 +108,12 @@ assert type(_got["agreement"]) is float and abs(_got["agreement"] - 0.5) < 1e-9,
 assert type(_got["max_abs_diff"]) is float and abs(_got["max_abs_diff"] - 0.1) < 1e-9, \
     "the largest |torch - onnx| here is |0.55 - 0.45| = 0.1, as a float"
 assert type(_got["flipped"]) is list and _got["flipped"] == [2, 3], "flipped: the positions that changed label"
+try:
+    parity([0.9, 0.2], [0.9])
+except ValueError:
+    pass
+else:
+    raise AssertionError("two lists of different lengths cannot be compared: raise ValueError")
 ### BEGIN HIDDEN TESTS
 import numpy as _np
 
@@ -184,6 +190,9 @@ assert set(_got) == {"PyTorch fp32", "ONNX Runtime int8"}, "one entry per engine
 assert all(type(v) is float for v in _got.values()), "each speed-up is a float, such as 2.5"
 assert _got["PyTorch fp32"] == 1.0, "the baseline is exactly as fast as itself: 1.0"
 assert _got["ONNX Runtime int8"] == 4.0, "12 ms against 3 ms is a speed-up of 4.0"
+_other = speedups({"mine": 10.0, "theirs": 3.0}, baseline="mine")
+assert _other == {"mine": 1.0, "theirs": 3.3}, \
+    f"against baseline='mine', 10 ms against 3 ms is 3.3 with round(x, 1); yours: {_other}"
 ### BEGIN HIDDEN TESTS
 _t = speedups({"PyTorch fp32": 11.0, "ONNX Runtime fp32": 4.4, "ONNX Runtime int8": 1.7})
 assert type(_t) is dict and all(type(k) is str and type(v) is float for k, v in _t.items())
@@ -321,7 +330,7 @@ try:
     assert _status == 200 and _body["predictions"] == [{"label": "positive", "score": 0.9}], \
         f"a single text gets a list of one prediction; got {_status} {_body}"
     for _bad, _want in [("not json", 400), ('{"inputs": 42}', 422), ('{"inputs": []}', 422),
-                        ('{"text": "good"}', 422)]:
+                        ('{"text": "good"}', 422), ('{"inputs": ["good", "  "]}', 422)]:  # spaces only: empty
         _status, _body = _call(_bad)
         assert _status == _want, f"{_bad!r} must get status {_want}, got {_status}"
         assert type(_body.get("error")) is str and _body["error"], \
