@@ -249,7 +249,20 @@ _NOT_ROUNDED = """
 def speedups(latency_ms, baseline="PyTorch fp32"):
     return {k: latency_ms[baseline] / v for k, v in latency_ms.items()}
 """
-SLIPS = [("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
+_NEVER_STOPS = """
+def label_sentences(sentences, summary, k=3):
+    from finetune_kit import summarization
+    chosen = []
+    while len(chosen) < min(k, len(sentences)):
+        def gain(i):
+            return summarization.overlap_score(" ".join(sentences[j] for j in sorted(chosen + [i])), summary)
+        chosen.append(max((i for i in range(len(sentences)) if i not in chosen), key=gain))
+    return [int(i in chosen) for i in range(len(sentences))]
+"""
+#: What a notebook's setup cell imports that its reference answers use.
+_NOTEBOOK_IMPORTS = {"part1_applications": "from finetune_kit import captioning, summarization"}
+SLIPS = [("part1_applications", "label_sentences", _NEVER_STOPS, "stop when no sentence raises the score"),
+         ("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
          ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
           'no evaluation_strategy= in transformers 5: use eval_strategy='),
@@ -266,17 +279,18 @@ SLIPS = [("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts fi
 def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     """A common slip gets a message that says what to fix, and the reference answer passes the same released cell.
 
-    The slips: a split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the
-    ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall
-    swapped; a stratified split for 0/1 labels only; a threshold search without its default candidates; a parity
-    check that compares lists of different lengths; speed-ups not rounded. Each passed its visible test once and
-    lost its points to the hidden tests alone, or failed with a bare error."""
+    The slips: a greedy oracle that never stops early; a split that keeps duplicates; a collator that drops
+    ``pad_to_multiple_of``; the ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged
+    precision; precision and recall swapped; a stratified split for 0/1 labels only; a threshold search without its
+    default candidates; a parity check that compares lists of different lengths; speed-ups not rounded. Each passed
+    its visible test once and lost its points to the hidden tests alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(slip, namespace)
     with pytest.raises(AssertionError, match=re.escape(message)):
         exec(test_cell, namespace)
     namespace = {}
+    exec(_NOTEBOOK_IMPORTS.get(notebook, ""), namespace)
     for answer in _answers_up_to(notebook, f"{step}_answer"):  # a reference answer may call an earlier one
         exec(answer, namespace)
     exec(test_cell, namespace)  # the reference answer passes

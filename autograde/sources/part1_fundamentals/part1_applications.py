@@ -154,6 +154,9 @@ assert all(type(v) is int and v in (0, 1) for v in _labels), f"each label is the
 assert _labels == [0, 1, 0, 0], f"a sentence identical to the summary must be the one selected, got {_labels}"
 _two = label_sentences(_sents, "The tenant shall pay rent. Pets are not allowed.", 2)
 assert sum(_two) <= 2, f"select at most k sentences (k=2), got {_two}"
+_three = label_sentences(_sents, "The tenant shall pay rent. Pets are not allowed.", 3)
+assert _three == [0, 1, 0, 1], ("stop when no sentence raises the score: after the rent and pets sentences a third "
+                                f"adds nothing here, so [0, 1, 0, 1]; got {_three}")
 ### BEGIN HIDDEN TESTS
 from finetune_kit import summarization as _summ
 
