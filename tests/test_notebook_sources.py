@@ -260,8 +260,18 @@ def label_sentences(sentences, summary, k=3):
     return [int(i in chosen) for i in range(len(sentences))]
 """
 #: What a notebook's setup cell imports that its reference answers use.
-_NOTEBOOK_IMPORTS = {"part1_applications": "from finetune_kit import captioning, summarization"}
-SLIPS = [("part1_applications", "label_sentences", _NEVER_STOPS, "stop when no sentence raises the score"),
+_NOTEBOOK_IMPORTS = {"part1_applications": "from transformers import VisionEncoderDecoderConfig\n"
+                                            "from finetune_kit import captioning, summarization"}
+_PAD_FROM_TOKENIZER = """
+def caption_config(encoder_config, decoder_config, tokenizer):
+    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)
+    config.decoder_start_token_id = tokenizer.bos_token_id
+    config.eos_token_id = tokenizer.eos_token_id
+    config.pad_token_id = tokenizer.pad_token_id
+    return config
+"""
+SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_token_id are both the tokenizer's eos"),
+         ("part1_applications", "label_sentences", _NEVER_STOPS, "stop when no sentence raises the score"),
          ("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
          ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
@@ -279,13 +289,15 @@ SLIPS = [("part1_applications", "label_sentences", _NEVER_STOPS, "stop when no s
 def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     """A common slip gets a message that says what to fix, and the reference answer passes the same released cell.
 
-    The slips: a greedy oracle that never stops early; a split that keeps duplicates; a collator that drops
-    ``pad_to_multiple_of``; the ``evaluation_strategy=`` and ``tokenizer=`` of older tutorials; macro-averaged
-    precision; precision and recall swapped; a stratified split for 0/1 labels only; a threshold search without its
-    default candidates; a parity check that compares lists of different lengths; speed-ups not rounded. Each passed
-    its visible test once and lost its points to the hidden tests alone, or failed with a bare error."""
+    The slips: a captioner padded with the tokenizer's missing pad token; a greedy oracle that never stops early; a
+    split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and
+    ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall swapped; a stratified split for
+    0/1 labels only; a threshold search without its default candidates; a parity check that compares lists of
+    different lengths; speed-ups not rounded. Each passed its visible test once and lost its points to the hidden
+    tests alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
+    exec(_NOTEBOOK_IMPORTS.get(notebook, ""), namespace)
     exec(slip, namespace)
     with pytest.raises(AssertionError, match=re.escape(message)):
         exec(test_cell, namespace)

@@ -320,6 +320,17 @@ assert type(_config) is _VEDConfig, ("return a VisionEncoderDecoderConfig (from_
 for _name in ("decoder_start_token_id", "eos_token_id", "pad_token_id"):
     assert type(getattr(_config, _name, None)) is int, f"set config.{_name} to a token id (an int)"
 assert _config.decoder_start_token_id == _tok.bos_token_id, "decoder_start_token_id is the tokenizer's bos_token_id"
+
+
+class _NoPadTokenizer:  # like GPT-2's: no padding token
+    bos_token, eos_token, pad_token = "<s>", "</s>", None
+    bos_token_id, eos_token_id, pad_token_id = 5, 6, None
+
+
+_no_pad = caption_config(*_cap.tiny_configs(_SMOKE, _tok), _NoPadTokenizer())
+assert (_no_pad.eos_token_id, _no_pad.pad_token_id) == (6, 6), \
+    ("eos_token_id and pad_token_id are both the tokenizer's eos_token_id (GPT-2 has no padding token); with "
+     f"bos 5, eos 6 and no pad yours are eos {_no_pad.eos_token_id}, pad {_no_pad.pad_token_id}")
 ### BEGIN HIDDEN TESTS
 assert _config.eos_token_id == _tok.eos_token_id and _config.pad_token_id == _tok.eos_token_id
 assert _config.decoder.add_cross_attention is True and _config.decoder.is_decoder is True
