@@ -357,7 +357,7 @@ assert sorted(_tr + _te) == list(range(len(_labels))), "every position exactly o
 for _label in (0, 1):
     _share = sum(_labels[i] == _label for i in _te) / sum(y == _label for y in _labels)
     assert abs(_share - 0.25) < 0.06, f"label {_label}: {_share:.0%} of it went to test, not about 25%"
-assert stratified_split(_labels, 0.25, seed=1) == (_tr, _te), \
+assert tuple(stratified_split(_labels, 0.25, seed=1)) == (_tr, _te), \
     "the same seed must give the same split: shuffle with random.Random(seed)"
 _words = ["pos", "neg", "mixed"] * 4
 _trw, _tew = stratified_split(_words, 0.25, seed=1)
