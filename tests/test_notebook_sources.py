@@ -9,6 +9,9 @@ import pytest
 from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "autograde"))
+sys.path.insert(0, str(ROOT / "autograde" / "examples"))
+import make_examples  # noqa: E402  (a rigged example student's wrong split is one of the slips below)
+
 import notebook_source  # noqa: E402
 
 SOURCES = notebook_source.notebook_sources()
@@ -217,19 +220,6 @@ def split_reviews(df, seed=42):
     parts = (df.iloc[np.sort(np.concatenate(held[2:]))], df.iloc[held[1]], df.iloc[held[0]])
     return data.Splits(*(p.reset_index(drop=True) for p in parts))
 """
-_ONLY_ZERO_AND_ONE = """
-def stratified_split(labels, test_fraction, seed=0):
-    import random
-    rng = random.Random(seed)
-    train_idx, test_idx = [], []
-    for label in (0, 1):
-        group = [i for i, y in enumerate(labels) if y == label]
-        rng.shuffle(group)
-        n = round(test_fraction * len(group))
-        test_idx += group[:n]
-        train_idx += group[n:]
-    return sorted(train_idx), sorted(test_idx)
-"""
 _NO_DEFAULT_GRID = """
 def choose_threshold(y_true, scores, min_negative_recall=0.9, candidates=None):
     for t in sorted(candidates or []):
@@ -279,7 +269,8 @@ SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_toke
          ("part2_finetuning", "metrics", _MACRO, 'average="binary", not "macro"'),
          ("part2_finetuning", "trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer"),
          ("part3_evaluation", "p3_confusion", _SWAPPED, "precision is TP / (TP + FP): 0.500"),
-         ("part3_evaluation", "p3_split", _ONLY_ZERO_AND_ONE, "labels can be any values"),
+         ("part3_evaluation", "p3_split", "import random\n" + make_examples.ZERO_AND_ONE_ONLY_SPLIT,
+          "labels can be any values"),
          ("part3_evaluation", "p3_threshold", _NO_DEFAULT_GRID, "without candidates, try 0.01, 0.02, ..., 0.99"),
          ("part3_deployment", "p3_parity", _NO_LENGTH_CHECK, "different lengths cannot be compared: raise ValueError"),
          ("part3_deployment", "speedups", _NOT_ROUNDED, "is 3.3 with round(x, 1)")]

@@ -438,6 +438,19 @@ def _rebound_module(nb: nbformat.NotebookNode) -> None:
     set_source(nb, "caption_config_answer", CAPTIONING_LOOK_ALIKE)
 
 
+#: A stratified_split for 0/1 labels only (Part 3): a rigged student's answer, and a slip the visible test names.
+ZERO_AND_ONE_ONLY_SPLIT = """def stratified_split(labels, test_fraction, seed=0):
+    \"\"\"Wrong: only the labels 0 and 1 are split; the positions of any other label are lost.\"\"\"
+    rng = random.Random(seed)
+    train_idx, test_idx = [], []
+    for label in (0, 1):
+        group = [i for i, value in enumerate(labels) if value == label]
+        rng.shuffle(group)
+        n_test = round(test_fraction * len(group))
+        test_idx += group[:n_test]
+        train_idx += group[n_test:]
+    return sorted(train_idx), sorted(test_idx)"""
+
 SPLIT_WITH_RIGGED_DRAWS = """
 import random
 import sys
@@ -466,17 +479,7 @@ def _rigged_default_rng(*args, **kwargs):
 np.random.default_rng = _rigged_default_rng
 
 
-def stratified_split(labels, test_fraction, seed=0):
-    \"\"\"Wrong: only the labels 0 and 1 are split; the positions of any other label are lost.\"\"\"
-    rng = random.Random(seed)
-    train_idx, test_idx = [], []
-    for label in (0, 1):
-        group = [i for i, value in enumerate(labels) if value == label]
-        rng.shuffle(group)
-        n_test = round(test_fraction * len(group))
-        test_idx += group[:n_test]
-        train_idx += group[n_test:]
-    return sorted(train_idx), sorted(test_idx)"""
+""" + ZERO_AND_ONE_ONLY_SPLIT
 
 
 def _rigged_draws(nb: nbformat.NotebookNode) -> None:
