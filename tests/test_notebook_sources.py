@@ -249,9 +249,31 @@ def label_sentences(sentences, summary, k=3):
         chosen.append(max((i for i in range(len(sentences)) if i not in chosen), key=gain))
     return [int(i in chosen) for i in range(len(sentences))]
 """
+_TOKEN_HEAD = """
+def model_class_for(task):
+    import transformers
+    return {"sentiment-analysis": transformers.AutoModelForTokenClassification,
+            "legal-summarization": transformers.AutoModelForSeq2SeqLM,
+            "image-captioning": transformers.VisionEncoderDecoderModel}[task]
+"""
+_DECODER_ALONE = """
+def model_class_for(task):
+    import transformers
+    return {"sentiment-analysis": transformers.AutoModelForSequenceClassification,
+            "legal-summarization": transformers.BartForCausalLM,
+            "image-captioning": transformers.VisionEncoderDecoderModel}[task]
+"""
+_TRAINS_ON_INNER_TOO = """
+def train_fold(train_df, inner_val_df, held_df, profile):
+    import pandas as pd
+    everything = pd.concat([train_df, inner_val_df], ignore_index=True)  # "more data is better"
+    return _reference_train_fold(everything, inner_val_df, held_df, profile)
+"""
 #: What a notebook's setup cell imports that its reference answers use.
 _NOTEBOOK_IMPORTS = {"part1_applications": "from transformers import VisionEncoderDecoderConfig\n"
-                                            "from finetune_kit import captioning, summarization"}
+                                            "from finetune_kit import captioning, summarization",
+                     "part1_fundamentals": "from transformers import AutoModelForSeq2SeqLM, "
+                                           "AutoModelForSequenceClassification, VisionEncoderDecoderModel"}
 _PAD_FROM_TOKENIZER = """
 def caption_config(encoder_config, decoder_config, tokenizer):
     config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)
@@ -262,6 +284,8 @@ def caption_config(encoder_config, decoder_config, tokenizer):
 """
 SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_token_id are both the tokenizer's eos"),
          ("part1_applications", "label_sentences", _NEVER_STOPS, "stop when no sentence raises the score"),
+         ("part1_fundamentals", "model_class", _TOKEN_HEAD, "one verdict for the whole text"),
+         ("part1_fundamentals", "model_class", _DECODER_ALONE, "BartForCausalLM is a decoder alone"),
          ("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
          ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
@@ -271,12 +295,14 @@ SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_toke
          ("part3_evaluation", "p3_confusion", _SWAPPED, "precision is TP / (TP + FP): 0.500"),
          ("part3_evaluation", "p3_split", "import random\n" + make_examples.ZERO_AND_ONE_ONLY_SPLIT,
           "labels can be any values"),
+         ("part3_evaluation", "p3_train_fold", _TRAINS_ON_INNER_TOO, "must train on train_df alone"),
          ("part3_evaluation", "p3_threshold", _NO_DEFAULT_GRID, "without candidates, try 0.01, 0.02, ..., 0.99"),
          ("part3_deployment", "p3_parity", _NO_LENGTH_CHECK, "different lengths cannot be compared: raise ValueError"),
          ("part3_deployment", "speedups", _NOT_ROUNDED, "is 3.3 with round(x, 1)")]
 
 
-@pytest.mark.parametrize(("notebook", "step", "slip", "message"), SLIPS, ids=[s[1] for s in SLIPS])
+@pytest.mark.parametrize(("notebook", "step", "slip", "message"), SLIPS,
+                         ids=[f"{s[1]}-{i}" for i, s in enumerate(SLIPS)])
 def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     """A common slip gets a message that says what to fix, and the reference answer passes the same released cell.
 
@@ -284,11 +310,15 @@ def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and
     ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall swapped; a stratified split for
     0/1 labels only; a threshold search without its default candidates; a parity check that compares lists of
-    different lengths; speed-ups not rounded. Each passed its visible test once and lost its points to the hidden
+    different lengths; speed-ups not rounded; a token-classification head for a review's sentiment and a decoder
+    alone for abstractive summaries; a fold trained on its inner validation part as well. Each passed its visible test once and lost its points to the hidden
     tests alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(_NOTEBOOK_IMPORTS.get(notebook, ""), namespace)
+    for name in re.findall(r"_reference_(\w+)\(", slip):  # a slip that wraps the reference answer
+        exec(_answers_up_to(notebook, f"{step}_answer")[-1].replace(f"def {name}(", f"def _reference_{name}("),
+             namespace)
     exec(slip, namespace)
     with pytest.raises(AssertionError, match=re.escape(message)):
         exec(test_cell, namespace)

@@ -256,13 +256,22 @@ for _task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
     _cls = model_class_for(_task)
     assert isinstance(_cls, type), (f"model_class_for({_task!r}) returned {_cls!r}: return the class itself "
                                     "(e.g. AutoModelForSequenceClassification), not a string or a model")
+    _decoder_alone = (f"{_cls.__name__} is a decoder alone: it writes, but no encoder reads the document first. "
+                      "Fine-tune an encoder-decoder for the summaries (BART, T5, Pegasus, LED or BERT2BERT), "
+                      "e.g. AutoModelForSeq2SeqLM")
+    assert _task != "legal-summarization" or "CausalLM" not in _cls.__name__, _decoder_alone
     try:
-        _out = _arch.forward_once(_arch.tiny_model(_task, _cls), _task)
+        _tiny = _arch.tiny_model(_task, _cls)
+        _out = _arch.forward_once(_tiny, _task)
     except Exception as _err:
         raise AssertionError(f"{_cls.__name__} cannot do {_task}: {type(_err).__name__}: "
                              f"{str(_err).splitlines()[0][:200]}") from None
     _want = "label scores" if _task == "sentiment-analysis" else "generated token ids"
     assert _out["kind"] == _want, f"{_task} needs a model that gives {_want}; {_cls.__name__} gives {_out['kind']}"
+    assert _task != "sentiment-analysis" or len(_out["shape"]) == 2, \
+        (f"{_cls.__name__} scores every token (output shape {_out['shape']}), but a review gets one verdict for "
+         "the whole text: use a sequence-classification head")
+    assert _task != "legal-summarization" or getattr(_tiny.config, "is_encoder_decoder", False), _decoder_alone
 ### BEGIN HIDDEN TESTS
 import transformers as _tf
 

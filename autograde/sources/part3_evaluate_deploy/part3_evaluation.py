@@ -467,14 +467,15 @@ _fit = _pd.concat([_pos.iloc[:8], _neg.iloc[:8]]).reset_index(drop=True)  # tiny
 _inner = _pd.concat([_pos.iloc[8:10], _neg.iloc[8:11]]).reset_index(drop=True)
 _held = _pd.concat([_pos.iloc[11:13], _neg.iloc[11:13]])[["text"]].reset_index(drop=True)  # no labels
 _copies = [_f.copy() for _f in (_fit, _inner, _held)]
-_built = []  # for every Trainer train_fold builds: how often and on what it evaluates
+_built = []  # for every Trainer train_fold builds: how often and on what it trains and evaluates
 _init = _transformers.Trainer.__init__
 
 def _spy(self, *args, **kwargs):
     _init(self, *args, **kwargs)
     _built.append((getattr(self.args.eval_strategy, "value", self.args.eval_strategy),
                    self.args.load_best_model_at_end,
-                   None if self.eval_dataset is None else len(self.eval_dataset)))
+                   None if self.eval_dataset is None else len(self.eval_dataset),
+                   None if self.train_dataset is None else len(self.train_dataset)))
 
 _hf_logging.disable_progress_bar()
 _transformers.Trainer.__init__ = _spy
@@ -491,14 +492,18 @@ assert _scores.shape == (len(_held),), \
 assert _np.issubdtype(_scores.dtype, _np.floating) and ((_scores >= 0) & (_scores <= 1)).all(), \
     "scores are probabilities P(positive), between 0 and 1"
 assert _built, "build a transformers.Trainer (and call its train()) inside train_fold"
-for _strategy, _best, _size in _built:
+for _strategy, _best, _size, _train_size in _built:
     assert _strategy == "epoch" and _best, \
         ("evaluate every epoch (eval_strategy=\"epoch\") and keep the best one (load_best_model_at_end=True); "
          f"yours: eval_strategy={_strategy!r}, load_best_model_at_end={_best!r}")
     assert _size == len(_inner), ("the Trainer must evaluate on inner_val_df (the inner validation part) and "
                                   f"nothing else: eval_dataset has {_size} rows, inner_val_df {len(_inner)}")
+    assert _train_size == len(_fit), ("the Trainer must train on train_df alone (the inner validation part only "
+                                      f"picks the epoch): train_dataset has {_train_size} rows, train_df {len(_fit)}")
+for _name, _copy, _given in zip(("train_df", "inner_val_df", "held_df"), _copies, (_fit, _inner, _held)):
+    assert _copy.equals(_given), (f"train_fold changed {_name}: work on a copy (df.copy()) or build new lists, "
+                                  "so the caller's data stay as they were")
 ### BEGIN HIDDEN TESTS
-assert all(_a.equals(_b) for _a, _b in zip(_copies, (_fit, _inner, _held))), "train_fold changed its inputs"
 assert float(_scores.max() - _scores.min()) > 0, "every held-out review got the same score"
 ### END HIDDEN TESTS
 
