@@ -311,8 +311,8 @@ def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall swapped; a stratified split for
     0/1 labels only; a threshold search without its default candidates; a parity check that compares lists of
     different lengths; speed-ups not rounded; a token-classification head for a review's sentiment and a decoder
-    alone for abstractive summaries; a fold trained on its inner validation part as well. Each passed its visible test once and lost its points to the hidden
-    tests alone, or failed with a bare error."""
+    alone for abstractive summaries; a fold trained on its inner validation part as well. Each passed its visible
+    test once and lost its points to the hidden tests alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(_NOTEBOOK_IMPORTS.get(notebook, ""), namespace)
