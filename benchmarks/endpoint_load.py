@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         onnx_dir = args.onnx
         if onnx_dir is None:
             onnx_dir = Path(tmp) / "onnx"
-            print(export.export_onnx(args.model, onnx_dir, max_length=profile.max_length).summary())
+            print(export.export_onnx(args.model, onnx_dir).summary())  # at the length the model was trained on
         with endpoint.LocalEndpoint(onnx_dir, workers=args.workers, collect_dir=Path(tmp) / "collected") as server:
             print(f"azmlinfsrv on {server.base_url} ({args.workers} workers), texts from {where}")
             report = endpoint.load_run(server, texts, requests=args.requests,

@@ -82,6 +82,28 @@ def test_evaluate_command_on_any_csv(trained, tmp_path, capsys):
     assert {"precision", "recall", "f1"} <= set(result)
 
 
+def test_a_saved_model_is_scored_at_the_length_it_was_trained_on(trained, tmp_path):
+    """The profile's max_length travels in the tokenizer (model_max_length): evaluate and the ONNX export cut a
+    long review as training did."""
+    out, _ = trained
+    model, tok = train.load_trained(out)
+    smoke = config.PROFILES["smoke"].max_length
+    assert json.loads((out / "tokenizer_config.json").read_text())["model_max_length"] == smoke
+    assert train.trained_max_length(tok) == smoke
+    long = ["slow start " * 100 + "but a superb finale"]
+    default = train.predict_proba(model, tok, long)
+    assert default == pytest.approx(train.predict_proba(model, tok, long, max_length=smoke), abs=1e-6)
+    assert default[0] != train.predict_proba(model, tok, long, max_length=train.MAX_TOKENS)[0]
+    dest = tmp_path / "eval.json"
+    assert cli.main(["evaluate", "--model", str(out), "--data", str(SMALL), "--output", str(dest)]) == 0
+    assert json.loads(dest.read_text())["max_length"] == smoke
+    from finetune_kit.deploy import export
+
+    assert export.saved_max_length(out) == smoke
+    tok.model_max_length = int(1e30)  # what transformers sets when a tokenizer names no length
+    assert train.trained_max_length(tok) == train.MAX_TOKENS
+
+
 def test_evaluate_command_rejects_bad_csv_clearly(trained, tmp_path, capsys):
     out, _ = trained
     bad = tmp_path / "bad.csv"

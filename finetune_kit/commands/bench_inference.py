@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     onnx_dir = args.onnx
     if onnx_dir is None:
         onnx_dir = output / "onnx"
-        print(export.export_onnx(args.model, onnx_dir, max_length=profile.max_length).summary())
+        print(export.export_onnx(args.model, onnx_dir).summary())  # at the length the model was trained on
     texts, labels, where = export.labelled_texts(profile, args.data)
     settings = profile.latency.summary()
     settings["iterations"] = args.iterations or settings["iterations"]

@@ -36,9 +36,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="write the evaluation pictures as PNG files in this folder")
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="predict positive when P(positive) >= this (default 0.5)")
-    parser.add_argument("--max-length", type=int, default=train.MAX_TOKENS,
-                        help=f"tokens kept per text (default {train.MAX_TOKENS}, the most a BERT-style encoder reads); "
-                             "the saved tokenizer decides which end of a longer text is kept")
+    parser.add_argument("--max-length", type=int, default=None,
+                        help="tokens kept per text (default: what the model was trained on, its tokenizer's "
+                             f"model_max_length, at most {train.MAX_TOKENS}); the saved tokenizer decides which end "
+                             "of a longer text is kept")
     parser.add_argument("--text-column", default="text", help="the column holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="the column holding the label (default: label)")
     parser.add_argument("--positive", default=None, metavar="VALUES",
@@ -61,7 +62,7 @@ def rule_from(args: argparse.Namespace) -> labelled.LabelRule:
                               positive_min=args.positive_min, negative_max=args.negative_max)
 
 
-def evaluate_file(model_dir: Path, data_path: Path, *, max_length: int = train.MAX_TOKENS, threshold: float = 0.5,
+def evaluate_file(model_dir: Path, data_path: Path, *, max_length: int | None = None, threshold: float = 0.5,
                   plots_dir: Path | None = None, read: dict | None = None) -> dict:
     """Every metric of ``metrics.evaluate_scores`` for the model on the file (read by
     ``labelled.read_labelled`` with the options in ``read``) and what reading it did.
@@ -76,9 +77,10 @@ def evaluate_file(model_dir: Path, data_path: Path, *, max_length: int = train.M
     if plots_dir is not None and len(set(labels.tolist())) < 2:
         raise ValueError(f"{data_path}: --plots needs both labels (0 and 1) in the data; found only {labels[0]}")
     model, tokenizer = train.load_trained(model_dir)
+    max_length = max_length or train.trained_max_length(tokenizer)
     scores = train.predict_proba(model, tokenizer, rows.frame["text"].tolist(), max_length=max_length)
     result = metrics.evaluate_scores(labels, scores, threshold=threshold)
-    record = {"model": str(model_dir), "data": str(data_path),
+    record = {"model": str(model_dir), "data": str(data_path), "max_length": max_length,
               **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()},
               "metrics_from": metrics.metric_sources(), "read": rows.report}
     if plots_dir is not None:

@@ -26,7 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None,
                         help="labelled CSV (text,label) for the parity check (default: the profile's test split)")
     parser.add_argument("--max-length", type=int, default=None,
-                        help="tokens kept per text when serving (default: the profile's max_length)")
+                        help="tokens kept per text when serving (default: what the model was trained on, "
+                             "model_max_length in its tokenizer_config.json, else the profile's max_length)")
     parser.add_argument("--no-optimize", action="store_true", help="skip ONNX Runtime's transformer fusions")
     parser.add_argument("--no-parity", action="store_true", help="skip the PyTorch-vs-ONNX parity check")
     parser.add_argument("--profile", choices=sorted(PROFILES), default=None, help="smoke | offline | azure")
@@ -35,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     profile = use_profile(args.profile)
     result = export.export_onnx(args.model, args.output, quantize=args.quantize == "int8",
-                                optimize=not args.no_optimize, max_length=args.max_length or profile.max_length)
+                                optimize=not args.no_optimize, max_length=args.max_length)
     print(result.summary())
     if args.no_parity:
         return 0

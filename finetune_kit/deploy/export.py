@@ -231,13 +231,22 @@ def _quantize(source: Path, target: Path) -> None:
         root.setLevel(level)
 
 
+def saved_max_length(model_dir: Path) -> int | None:
+    """The tokens per text a saved model was trained on, from its ``tokenizer_config.json`` (None if it names
+    none, or names transformers' "no limit" placeholder)."""
+    path = model_dir / "tokenizer_config.json"
+    value = json.loads(path.read_text()).get("model_max_length") if path.exists() else None
+    return int(value) if isinstance(value, int | float) and 0 < value <= 512 else None
+
+
 def export_onnx(model_dir: Path | str, output_dir: Path | str, *, quantize: bool = True, optimize: bool = True,
                 max_length: int | None = None, opset: int = OPSET, smooth_alpha: float = SMOOTH_ALPHA,
                 calibration: list[str] | None = None) -> ExportResult:
     """Write ``model.onnx`` (fp32) and, with ``quantize``, ``model.int8.onnx`` plus tokenizer and manifest.
 
-    ``max_length`` is the truncation the endpoint applies (default: ``config.active_profile()``'s, the
-    length the model was fine-tuned with). ``smooth_alpha`` 0 turns SmoothQuant off;
+    ``max_length`` is the truncation the endpoint applies (default: the length the model was fine-tuned
+    with, ``model_max_length`` in its saved tokenizer, else ``config.active_profile()``'s).
+    ``smooth_alpha`` 0 turns SmoothQuant off;
     ``calibration`` are the texts it measures activations on (default: ``calibration_texts``, 256 of
     the active profile's training split, 32 under ``smoke``).
     """
@@ -248,7 +257,7 @@ def export_onnx(model_dir: Path | str, output_dir: Path | str, *, quantize: bool
         raise FileNotFoundError(f"{model_dir}: not a model directory (no config.json); train or save one first")
     output_dir.mkdir(parents=True, exist_ok=True)
     profile = active_profile()
-    max_length = max_length or profile.max_length
+    max_length = max_length or saved_max_length(model_dir) or profile.max_length
     if quantize and smooth_alpha and calibration is None:
         calibration = calibration_texts(profile)
     return _export(model_dir, output_dir, quantize=quantize, optimize=optimize, max_length=max_length, opset=opset,

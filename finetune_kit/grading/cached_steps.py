@@ -70,7 +70,7 @@ def _scores_key(a: dict[str, Any]) -> str | None:
     for state in ("truncation", "padding"):  # left behind by the previous call; each call sets its own
         definition.pop(state, None)
     tokenizer_parts = [type(tokenizer).__name__, definition, tokenizer.padding_side, tokenizer.truncation_side,
-                       tokenizer.pad_token_id]
+                       tokenizer.pad_token_id, tokenizer.model_max_length]  # the length when max_length is left out
     return runcache.key("predict_proba", model=type(model).__name__, config=config,
                         weights=runcache.weights_digest(model), tokenizer=runcache.rows_digest(tokenizer_parts),
                         texts=runcache.rows_digest(list(a["texts"])), batch_size=a["batch_size"],

@@ -23,15 +23,16 @@ TRUNCATION_SIDE = "left"
 
 
 def load_tokenizer(profile: Profile) -> Any:
-    """The profile's tokenizer, set to cut long reviews from the start (``TRUNCATION_SIDE``).
+    """The profile's tokenizer, set to cut long reviews from the start (``TRUNCATION_SIDE``) to ``max_length``.
 
-    ``save_pretrained`` writes the side into ``tokenizer_config.json``, so a saved model's tokenizer,
-    its ONNX export and its endpoint all cut the same way.
+    ``save_pretrained`` writes the side and the length (``model_max_length``) into ``tokenizer_config.json``,
+    so a saved model's tokenizer, ``evaluate``, its ONNX export and its endpoint all read what it was trained on.
     """
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_source(profile))
     tokenizer.truncation_side = TRUNCATION_SIDE
+    tokenizer.model_max_length = profile.max_length
     return tokenizer
 
 

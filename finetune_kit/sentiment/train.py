@@ -191,11 +191,15 @@ def ensure_model(profile: Profile, output_dir: Path | str | None = None) -> Path
 
 @memo.reusable("predict_proba")
 def predict_proba(model: Any, tokenizer: Any, texts: list[str], *, batch_size: int = 32,
-                  max_length: int = MAX_TOKENS) -> np.ndarray:
-    """P(positive) for each text, batched with per-batch padding (longest first, then restored)."""
+                  max_length: int | None = None) -> np.ndarray:
+    """P(positive) for each text, batched with per-batch padding (longest first, then restored).
+
+    ``max_length`` defaults to the length the model was trained with (``trained_max_length``).
+    """
     import torch
 
     texts = list(texts)
+    max_length = max_length or trained_max_length(tokenizer)
     model.eval()
     order = np.argsort([-len(t) for t in texts])
     scores = np.empty(len(texts), dtype=np.float32)
@@ -207,6 +211,12 @@ def predict_proba(model: Any, tokenizer: Any, texts: list[str], *, batch_size: i
             logits = model(**batch).logits.float().numpy()
             scores[idx] = metrics.softmax(logits)[:, 1]
     return scores
+
+
+def trained_max_length(tokenizer: Any) -> int:
+    """The tokens per text a saved model was trained on: its tokenizer's ``model_max_length``, which
+    ``models.load_tokenizer`` sets from the profile (a model saved before then says 512, the encoder's limit)."""
+    return min(int(getattr(tokenizer, "model_max_length", MAX_TOKENS) or MAX_TOKENS), MAX_TOKENS)
 
 
 def load_trained(model_dir: Path | str) -> tuple[Any, Any]:

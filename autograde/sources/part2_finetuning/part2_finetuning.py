@@ -486,6 +486,10 @@ print("training on:", splits.sizes())
 # work (`benchmarks/train_throughput.py` measures it). The kit's tokenizer cuts an over-long review
 # from its *start* (`tokenizer.truncation_side` is `"left"`): reviewers tend to give their verdict at
 # the end, and on real IMDB reviews keeping the end scores better than keeping the beginning.
+# Under `offline`, `max_length` is 256 tokens, not the 512 the encoder could take: MiniLM learned
+# its sentence skills on texts of at most 128 tokens (its model card cuts at 256), and on long
+# reviews written for the course (`data/reviews/long_dev.csv`) it judged the last 256 tokens of a
+# review better than the whole review.
 #
 # **Your turn.** Write `tokenize_batch(batch, tokenizer, max_length)`.
 
