@@ -232,11 +232,11 @@ def _quantize(source: Path, target: Path) -> None:
 
 
 def saved_max_length(model_dir: Path) -> int | None:
-    """The tokens per text a saved model was trained on, from its ``tokenizer_config.json`` (None if it names
-    none, or names transformers' "no limit" placeholder)."""
+    """The tokens per text a saved model was trained on, from its ``tokenizer_config.json`` (None if it names none)."""
+    from finetune_kit.sentiment import train
+
     path = model_dir / "tokenizer_config.json"
-    value = json.loads(path.read_text()).get("model_max_length") if path.exists() else None
-    return int(value) if isinstance(value, int | float) and 0 < value <= 512 else None
+    return train.usable_length(json.loads(path.read_text()).get("model_max_length") if path.exists() else None)
 
 
 def export_onnx(model_dir: Path | str, output_dir: Path | str, *, quantize: bool = True, optimize: bool = True,

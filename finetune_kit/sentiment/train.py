@@ -213,10 +213,18 @@ def predict_proba(model: Any, tokenizer: Any, texts: list[str], *, batch_size: i
     return scores
 
 
+def usable_length(model_max_length: Any) -> int | None:
+    """A tokenizer's ``model_max_length`` as a length to cut at, or None where it names none (transformers
+    writes a huge placeholder, 1e30, for "no limit") or more than the encoder reads."""
+    if isinstance(model_max_length, int | float) and 0 < model_max_length <= MAX_TOKENS:
+        return int(model_max_length)
+    return None
+
+
 def trained_max_length(tokenizer: Any) -> int:
     """The tokens per text a saved model was trained on: its tokenizer's ``model_max_length``, which
     ``models.load_tokenizer`` sets from the profile (a model saved before then says 512, the encoder's limit)."""
-    return min(int(getattr(tokenizer, "model_max_length", MAX_TOKENS) or MAX_TOKENS), MAX_TOKENS)
+    return usable_length(getattr(tokenizer, "model_max_length", None)) or MAX_TOKENS
 
 
 def load_trained(model_dir: Path | str) -> tuple[Any, Any]:
