@@ -263,6 +263,13 @@ def model_class_for(task):
             "legal-summarization": transformers.BartForCausalLM,
             "image-captioning": transformers.VisionEncoderDecoderModel}[task]
 """
+_TEXT_DECODER_CAPTIONS = """
+def model_class_for(task):
+    import transformers
+    return {"sentiment-analysis": transformers.AutoModelForSequenceClassification,
+            "legal-summarization": transformers.AutoModelForSeq2SeqLM,
+            "image-captioning": transformers.GPT2LMHeadModel}[task]
+"""
 _TRAINS_ON_INNER_TOO = """
 def train_fold(train_df, inner_val_df, held_df, profile):
     import pandas as pd
@@ -286,6 +293,7 @@ SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_toke
          ("part1_applications", "label_sentences", _NEVER_STOPS, "stop when no sentence raises the score"),
          ("part1_fundamentals", "model_class", _TOKEN_HEAD, "one verdict for the whole text"),
          ("part1_fundamentals", "model_class", _DECODER_ALONE, "BartForCausalLM is a decoder alone"),
+         ("part1_fundamentals", "model_class", _TEXT_DECODER_CAPTIONS, "no encoder reads the image first"),
          ("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
          ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
@@ -311,8 +319,8 @@ def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall swapped; a stratified split for
     0/1 labels only; a threshold search without its default candidates; a parity check that compares lists of
     different lengths; speed-ups not rounded; a token-classification head for a review's sentiment and a decoder
-    alone for abstractive summaries; a fold trained on its inner validation part as well. Each passed its visible
-    test once and lost its points to the hidden tests alone, or failed with a bare error."""
+    alone for abstractive summaries or captions; a fold trained on its inner validation part as well. Each passed
+    its visible test once and lost its points to the hidden tests alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(_NOTEBOOK_IMPORTS.get(notebook, ""), namespace)

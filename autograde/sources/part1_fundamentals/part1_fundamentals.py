@@ -256,10 +256,13 @@ for _task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
     _cls = model_class_for(_task)
     assert isinstance(_cls, type), (f"model_class_for({_task!r}) returned {_cls!r}: return the class itself "
                                     "(e.g. AutoModelForSequenceClassification), not a string or a model")
-    _decoder_alone = (f"{_cls.__name__} is a decoder alone: it writes, but no encoder reads the document first. "
-                      "Fine-tune an encoder-decoder for the summaries (BART, T5, Pegasus, LED or BERT2BERT), "
-                      "e.g. AutoModelForSeq2SeqLM")
-    assert _task != "legal-summarization" or "CausalLM" not in _cls.__name__, _decoder_alone
+    _writes = _task != "sentiment-analysis"
+    _decoder_alone = f"{_cls.__name__} is a decoder alone: it writes, but no encoder reads " + {
+        "legal-summarization": "the document first. Fine-tune an encoder-decoder for the summaries (BART, T5, "
+                               "Pegasus, LED or BERT2BERT), e.g. AutoModelForSeq2SeqLM",
+        "image-captioning": "the image first. A captioner joins an image encoder to a text decoder: "
+                            "VisionEncoderDecoderModel"}.get(_task, "")
+    assert not _writes or not any(_part in _cls.__name__ for _part in ("CausalLM", "LMHead")), _decoder_alone
     try:
         _tiny = _arch.tiny_model(_task, _cls)
         _out = _arch.forward_once(_tiny, _task)
@@ -271,7 +274,7 @@ for _task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
     assert _task != "sentiment-analysis" or len(_out["shape"]) == 2, \
         (f"{_cls.__name__} scores every token (output shape {_out['shape']}), but a review gets one verdict for "
          "the whole text: use a sequence-classification head")
-    assert _task != "legal-summarization" or getattr(_tiny.config, "is_encoder_decoder", False), _decoder_alone
+    assert not _writes or getattr(_tiny.config, "is_encoder_decoder", False), _decoder_alone
 ### BEGIN HIDDEN TESTS
 import transformers as _tf
 
