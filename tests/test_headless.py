@@ -66,6 +66,32 @@ def test_parameters_reach_the_notebook_and_a_new_value_runs_it_again(tmp_path):
     assert len(said) == 1 and "scoring b.csv" in again.getvalue()
 
 
+_TINY_TRAINING = """
+import torch
+from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+torch.manual_seed(0)
+model = BertForSequenceClassification(BertConfig(vocab_size=30, hidden_size=8, num_hidden_layers=1,
+                                                 num_attention_heads=2, intermediate_size=8))
+rows = [{"input_ids": torch.randint(0, 30, (6,)), "labels": torch.tensor(i % 2)} for i in range(40)]
+args = TrainingArguments(output_dir="ckpt", max_steps=20, per_device_train_batch_size=4, logging_steps=10,
+                         disable_tqdm=False, report_to="none", use_cpu=True, save_strategy="no")
+Trainer(model=model, args=args, train_dataset=rows).train()
+"""
+
+
+def test_training_progress_reaches_the_terminal_as_plain_lines(tmp_path, capfd):
+    """In a kernel the Trainer draws an HTML table, which a terminal never sees: the demo ran 7 minutes silent."""
+    nb = _notebook(tmp_path / "fit.ipynb", _TINY_TRAINING)
+    shown = io.StringIO()
+    headless.execute(nb, tmp_path / "out" / "fit.ipynb", "offline", show=shown)
+    printed = shown.getvalue()
+    assert "  fit | training: 20 steps, " in printed, printed
+    assert "  fit |   step 2/20 (epoch 0.20): " in printed and "left" in printed, printed
+    assert "  fit |   step 20/20 (epoch 2.00): " in printed, printed
+    assert "  fit |   loss " in printed and "  fit | training done: 20 steps in " in printed, printed
+    assert "without encryption" not in capfd.readouterr().err  # the kernel's sockets are encrypted
+
+
 def test_a_new_file_at_the_same_path_is_a_new_input(tmp_path):
     nb = _notebook(tmp_path / "p.ipynb", "pass")
     reviews = tmp_path / "real.csv"

@@ -244,7 +244,7 @@ def fine_tune(profile, splits, output_dir, *, pretrained=True, report_to=None):
     """
     import shutil
 
-    from transformers import PrinterCallback
+    from transformers import EarlyStoppingCallback, PrinterCallback
 
     from finetune_kit import data, models, train
 
@@ -265,6 +265,7 @@ def fine_tune(profile, splits, output_dir, *, pretrained=True, report_to=None):
         start = time.perf_counter()
         trainer.train()
         seconds = time.perf_counter() - start
+        trainer.remove_callback(EarlyStoppingCallback)  # it would look for eval_f1 in the test metrics and warn
         test = trainer.evaluate(test_ds, metric_key_prefix="test")  # once, after the epoch was chosen
     if not trainer.is_world_process_zero():  # other processes of a distributed run: rank 0 saves
         return train.TrainResult(output_dir=output_dir, metrics={}, validation_metrics={}, pretrained=pretrained)

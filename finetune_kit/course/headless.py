@@ -1,7 +1,7 @@
 """Executing course notebooks headless, the way CI and the demo do: resumable, and showing progress.
 
 A slow machine must not throw real training away. No cell has a wall-clock limit unless one is asked for
-(``cell_timeout``); the kernel's own output (the Trainer's per-epoch lines, the kit's progress) is shown
+(``cell_timeout``); the kernel's own output (the Trainer's progress in plain lines, the kit's prints) is shown
 as it happens, prefixed with the notebook's name; and a notebook already executed with the same inputs
 (its source, the profile, the kit's code and data) is not executed again, so rerunning the demo after a
 failure resumes where it stopped.
@@ -17,7 +17,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+import zmq
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
 from finetune_kit.course.config import DATA_DIR, REPO_ROOT
+
+#: What the kernel runs when it starts (IPython's ``exec_lines``, before the first cell): the Trainer reports in
+#: plain lines that reach the terminal, not in the HTML table a notebook shows (``text_progress``).
+PLAIN_PROGRESS = "--IPKernelApp.exec_lines=from finetune_kit.course import text_progress; text_progress.install()"
 
 #: Written next to an executed notebook once it ran to its end: what it was executed from.
 INPUTS_SUFFIX = ".inputs.json"
@@ -56,6 +64,19 @@ def already_executed(notebook: Path, output: Path, profile: str, parameters: dic
                 and json.loads(record.read_text())["digest"] == inputs_digest(notebook, profile, parameters))
     except (OSError, ValueError, KeyError):
         return False
+
+
+class EncryptedKernelManager(AsyncKernelManager):
+    """A kernel whose sockets are encrypted (CurveZMQ keys from the manager) wherever pyzmq can.
+
+    Since ipykernel 7 a kernel on plain TCP warns, on the terminal of whoever started it, that its traffic
+    "is susceptible to eavesdropping", once per notebook of the demo; jupyter_client's ``transport_encryption``
+    (off by default) provisions the keys when the kernelspec declares ``curve``, as ipykernel's does.
+    """
+
+    @default("transport_encryption")
+    def _encrypt_when_possible(self) -> str:
+        return "auto" if zmq.has("curve") else "disabled"
 
 
 class _Prefixed:
@@ -102,7 +123,8 @@ def execute(notebook: Path, output: Path, profile: str, *, cell_timeout: int | N
             str(notebook), str(output), parameters={"PROFILE": profile, **(parameters or {})},
             cwd=str(cwd or notebook.parent),
             kernel_name="python3", progress_bar=False, log_output=False, stdout_file=live, stderr_file=live,
-            execution_timeout=cell_timeout or None)
+            execution_timeout=cell_timeout or None, extra_arguments=[PLAIN_PROGRESS],
+            kernel_manager_class=EncryptedKernelManager)
     except PapermillExecutionError as err:
         first = next((line for line in err.source.splitlines() if line.strip()), "")
         raise NotebookFailed(f"{notebook.name}: the cell starting {first!r} (cell {err.cell_index} of the executed "

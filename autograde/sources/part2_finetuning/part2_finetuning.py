@@ -998,9 +998,14 @@ print(f"training took {train_seconds:.0f} s")
 
 # %% [markdown]
 # Now, and only now, the test split: one evaluation, after every choice was made on validation.
+# Training is over, so the early-stopping callback goes first: it watches every evaluation for
+# `eval_f1`, and would warn that this one (named `test_f1`) has none.
 
 # %%
 steps.need(globals(), "train_output", step="step 9 (the training cell above)")
+from transformers import EarlyStoppingCallback
+
+trainer.remove_callback(EarlyStoppingCallback)
 test_metrics = trainer.evaluate(test_ds, metric_key_prefix="test")
 print({name: round(test_metrics[f"test_{name}"], 3) for name in ("accuracy", "precision", "recall", "f1")})
 
@@ -1033,6 +1038,7 @@ scratch = build_trainer(models.load_classifier(profile, pretrained=False), token
                         make_training_args(profile, outputs / "scratch-checkpoints"),
                         pad_to_multiple_of=profile.hardware.pad_to_multiple_of)
 scratch.train()
+scratch.remove_callback(EarlyStoppingCallback)
 scratch_metrics = scratch.evaluate(test_ds, metric_key_prefix="test")
 shutil.rmtree(outputs / "scratch-checkpoints", ignore_errors=True)
 print(f"{'':>14} {'accuracy':>9} {'F1':>6}")
