@@ -119,7 +119,7 @@ def train_fold(train_df, inner_val_df, held_df, profile):
     3. ``TrainingArguments`` with ``profile.num_epochs``, ``profile.learning_rate``,
        ``profile.batch_size``; evaluate and save every epoch and keep the **best epoch by the loss on
        ``inner_val_df``** (``load_best_model_at_end=True``); ``report_to="none"`` and
-       ``disable_tqdm=True`` keep the output quiet. Part 2's speed settings, or each fold takes
+       ``disable_tqdm=True`` keep the output quiet. Part 2's speed settings, or a fold takes four to
        five times as long: ``train_sampling_strategy="group_by_length"``, ``bf16=profile.hardware.bf16``,
        ``fp16=profile.hardware.fp16`` and ``use_cpu=not torch.cuda.is_available()``. Use a temporary
        ``output_dir`` (``tempfile.TemporaryDirectory()``): checkpoints are big;
