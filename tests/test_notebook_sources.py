@@ -276,6 +276,26 @@ def train_fold(train_df, inner_val_df, held_df, profile):
     everything = pd.concat([train_df, inner_val_df], ignore_index=True)  # "more data is better"
     return _reference_train_fold(everything, inner_val_df, held_df, profile)
 """
+_EVERY_BATCH_PADDED_ANYHOW = """
+def train_fold(train_df, inner_val_df, held_df, profile):
+    import tempfile
+    from transformers import DataCollatorWithPadding, Trainer, TrainingArguments
+    from finetune_kit import models, train
+    tokenizer, model = models.load_tokenizer(profile), models.load_classifier(profile)
+    def encode(df):
+        enc = tokenizer(df["text"].tolist(), truncation=True, max_length=profile.max_length)
+        return [{"input_ids": i, "attention_mask": m, "labels": int(y)}
+                for i, m, y in zip(enc["input_ids"], enc["attention_mask"], df["label"])]
+    with tempfile.TemporaryDirectory() as output_dir:
+        args = TrainingArguments(output_dir=output_dir, num_train_epochs=profile.num_epochs,
+                                 learning_rate=profile.learning_rate, per_device_train_batch_size=profile.batch_size,
+                                 eval_strategy="epoch", save_strategy="epoch", load_best_model_at_end=True,
+                                 metric_for_best_model="eval_loss", report_to="none", disable_tqdm=True)
+        trainer = Trainer(model=model, args=args, train_dataset=encode(train_df),
+                          eval_dataset=encode(inner_val_df), data_collator=DataCollatorWithPadding(tokenizer))
+        trainer.train()
+        return train.predict_proba(trainer.model, tokenizer, held_df["text"].tolist())
+"""
 #: What a notebook's setup cell imports that its reference answers use.
 _NOTEBOOK_IMPORTS = {"part1_applications": "from transformers import VisionEncoderDecoderConfig\n"
                                             "from finetune_kit import captioning, summarization",
@@ -304,6 +324,8 @@ SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_toke
          ("part3_evaluation", "p3_split", "import random\n" + make_examples.ZERO_AND_ONE_ONLY_SPLIT,
           "labels can be any values"),
          ("part3_evaluation", "p3_train_fold", _TRAINS_ON_INNER_TOO, "must train on train_df alone"),
+         ("part3_evaluation", "p3_train_fold", _EVERY_BATCH_PADDED_ANYHOW,
+          'train_sampling_strategy="group_by_length" (without it each fold pads'),
          ("part3_evaluation", "p3_threshold", _NO_DEFAULT_GRID, "without candidates, try 0.01, 0.02, ..., 0.99"),
          ("part3_deployment", "p3_parity", _NO_LENGTH_CHECK, "different lengths cannot be compared: raise ValueError"),
          ("part3_deployment", "speedups", _NOT_ROUNDED, "is 3.3 with round(x, 1)")]
@@ -319,7 +341,8 @@ def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall swapped; a stratified split for
     0/1 labels only; a threshold search without its default candidates; a parity check that compares lists of
     different lengths; speed-ups not rounded; a token-classification head for a review's sentiment and a decoder
-    alone for abstractive summaries or captions; a fold trained on its inner validation part as well. Each passed
+    alone for abstractive summaries or captions; a fold trained on its inner validation part as well, or in batches
+    of any lengths. Each passed
     its visible test once and lost its points to the hidden tests alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}

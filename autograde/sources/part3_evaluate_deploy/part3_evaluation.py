@@ -482,7 +482,8 @@ def _spy(self, *args, **kwargs):
     _built.append((getattr(self.args.eval_strategy, "value", self.args.eval_strategy),
                    self.args.load_best_model_at_end,
                    None if self.eval_dataset is None else len(self.eval_dataset),
-                   None if self.train_dataset is None else len(self.train_dataset)))
+                   None if self.train_dataset is None else len(self.train_dataset),
+                   getattr(self.args.train_sampling_strategy, "value", self.args.train_sampling_strategy)))
 
 _hf_logging.disable_progress_bar()
 _transformers.Trainer.__init__ = _spy
@@ -499,7 +500,7 @@ assert _scores.shape == (len(_held),), \
 assert _np.issubdtype(_scores.dtype, _np.floating) and ((_scores >= 0) & (_scores <= 1)).all(), \
     "scores are probabilities P(positive), between 0 and 1"
 assert _built, "build a transformers.Trainer (and call its train()) inside train_fold"
-for _strategy, _best, _size, _train_size in _built:
+for _strategy, _best, _size, _train_size, _sampling in _built:
     assert _strategy == "epoch" and _best, \
         ("evaluate every epoch (eval_strategy=\"epoch\") and keep the best one (load_best_model_at_end=True); "
          f"yours: eval_strategy={_strategy!r}, load_best_model_at_end={_best!r}")
@@ -507,6 +508,9 @@ for _strategy, _best, _size, _train_size in _built:
                                   f"nothing else: eval_dataset has {_size} rows, inner_val_df {len(_inner)}")
     assert _train_size == len(_fit), ("the Trainer must train on train_df alone (the inner validation part only "
                                       f"picks the epoch): train_dataset has {_train_size} rows, train_df {len(_fit)}")
+    assert _sampling == "group_by_length", \
+        ("batch reviews of similar length, as in Part 2: train_sampling_strategy=\"group_by_length\" (without it "
+         f"each fold pads short reviews to long ones and takes four to five times as long); yours: {_sampling!r}")
 for _name, _copy, _given in zip(("train_df", "inner_val_df", "held_df"), _copies, (_fit, _inner, _held)):
     assert _copy.equals(_given), (f"train_fold changed {_name}: work on a copy (df.copy()) or build new lists, "
                                   "so the caller's data stay as they were")
