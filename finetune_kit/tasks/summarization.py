@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from typing import Any
 
 from finetune_kit.course import config
 from finetune_kit.course.config import DATA_DIR, OFFLINE_MINILM, PROFILES, Profile, SummarizationSettings
-from finetune_kit.tasks.captioning import torch_threads
+from finetune_kit.tasks.captioning import scratch_folder, torch_threads
 
 LEGAL_FILE = DATA_DIR / "legal" / "legal_documents.jsonl"
 SPLITS = ("train", "validation", "test")
@@ -292,7 +291,7 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
     train_ds = _sentence_dataset(train_rows, tokenizer, settings.max_length)
     eval_ds = _sentence_dataset(eval_rows, tokenizer, settings.max_length) if eval_docs else None
     args = TrainingArguments(
-        output_dir=str(output_dir or tempfile.mkdtemp(prefix="extractor-")),
+        output_dir=str(output_dir or scratch_folder("extractor-")),
         num_train_epochs=settings.num_epochs,
         max_steps=settings.max_steps,
         per_device_train_batch_size=settings.batch_size,
