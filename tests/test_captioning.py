@@ -242,12 +242,13 @@ def test_pretrained_path_runs_on_local_checkpoints(tmp_path, pictures):
 
 def test_a_trainers_scratch_folder_is_removed_when_the_process_ends(tmp_path):
     """Trainers that save nothing still create ``output_dir``; the kit's default one must not outlive the run."""
+    import os
     import subprocess
     import sys
 
-    code = ("import os, sys; from finetune_kit.tasks.captioning import scratch_folder; "
+    code = ("import os; from finetune_kit.tasks.captioning import scratch_folder; "
             "p = scratch_folder('captioner-'); assert os.path.isdir(p); print(p)")
-    env = {**__import__("os").environ, "TMPDIR": str(tmp_path)}
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     made = out.stdout.strip()
     assert made.startswith(str(tmp_path / "captioner-")), made
