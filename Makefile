@@ -33,11 +33,14 @@ demo: setup  ## the main job: run every solution notebook, rebuild the release, 
 	$(PY) -m finetune_kit demo --profile $(PROFILE)
 
 PYTEST_ARGS ?=
+# one pytest-xdist worker per core; a module's tests and a notebook's cells stay in one worker (JOBS=0: serial)
+JOBS ?= auto
+PARALLEL := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadscope)
 test: setup  ## every test, offline
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
 test-fast: setup  ## unit tests only (no notebooks, no nbgrader; a few minutes)
-	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -m "not slow" $(PARALLEL) $(PYTEST_ARGS)
 
 sources: setup  ## rebuild solutions/ from the jupytext sources autograde/sources/*/*.py
 	cd autograde && $(PY) notebook_source.py

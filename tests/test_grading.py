@@ -2,9 +2,10 @@
 
 One graded run of the sample class (autograde/examples/class, Part 1: the assignment every
 adversarial student attacks) is shared by the whole module; each test asserts one thing about it.
+The grader's run cache and warm-up are tested in test_grading_warmup.py, LMS downloads and shards in
+test_grading_downloads.py.
 """
 
-import csv
 import json
 import os
 import re
@@ -19,31 +20,17 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
+from grading_corpus import ATTACKING, CLASS, ELSEWHERE, EXAMPLES, EXPECTED, LIMITS, STUDENTS, TARGET, TRAINING_LIMITS
+from grading_corpus import isolated_or_skip as _isolated_or_skip
+from grading_corpus import read_csv as _read_csv
 
 from conftest import ROOT
 from finetune_kit.grading import runner, sandbox
-
-EXAMPLES = ROOT / "autograde" / "examples"
-CLASS = EXAMPLES / "class"
-EXPECTED = json.loads((EXAMPLES / "expected.json").read_text())
-TARGET = EXPECTED["target"]
-STUDENTS = sorted(EXPECTED["students"])
-ATTACKING = {s for s in STUDENTS if EXPECTED["students"][s]["assignment"] == TARGET}  # the shared run's
-ELSEWHERE = sorted(set(STUDENTS) - ATTACKING)  # attacks on another assignment: graded for that one
-# Generous for a busy 2-core machine; the corpus's infinite loops wait this long once each.
-# Part 1 fits in 4G of address space; the memory bomb then stops there, whatever the machine's RAM.
-LIMITS = sandbox.Limits(cell_timeout=20, notebook_timeout=300, memory_bytes=4 * 2**30)
-
 
 #: Bait an unconfined student would find next to the course: a gradebook, an answer key, a classmate.
 CANARIES = {"gradebook.db": "every grade of the class",
             "answer_key.ipynb": '{"cells": [{"source": "### BEGIN SOLUTION\\nq1_benefit = \\"A\\""}]}',
             "submitted/classmate/part1_fundamentals/part1_fundamentals.ipynb": '{"cells": []}'}
-
-
-def _read_csv(path: Path) -> list[dict]:
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")
@@ -253,13 +240,6 @@ def test_killed_run_resumes_to_the_same_grades(graded, tmp_path):
     assert f"{len(students)} already graded, 0 to grade" in again.stdout
 
 
-def _isolated_or_skip() -> None:
-    try:
-        sandbox.detect_isolation()
-    except ValueError as err:
-        pytest.skip(str(err))
-
-
 @pytest.mark.slow
 def test_a_good_but_imperfect_student_loses_only_the_step_they_got_wrong(tmp_path):
     """Part 2, step by step: the perfect student earns every point; the imperfect one (tokenize_batch
@@ -271,7 +251,8 @@ def test_a_good_but_imperfect_student_loses_only_the_step_they_got_wrong(tmp_pat
         (tmp_path / "class" / student / f"{assignment}.ipynb").write_bytes(
             (CLASS / student / f"{assignment}.ipynb").read_bytes())
     out = tmp_path / "graded"
-    runner.grade_class(tmp_path / "class", out, runner.Options(jobs=2, limits=LIMITS, assignments=[assignment]))
+    runner.grade_class(tmp_path / "class", out, runner.Options(jobs=2, limits=TRAINING_LIMITS,
+                                                                assignments=[assignment]))
     for student in ("perfect", "imperfect"):
         record = json.loads((out / "results" / f"{student}.json").read_text())["assignments"][assignment]
         assert record["status"] == "graded", record["events"]
@@ -279,56 +260,6 @@ def test_a_good_but_imperfect_student_loses_only_the_step_they_got_wrong(tmp_pat
         want = EXPECTED["students"][student]["cells"][assignment]
         assert {k: got.get(k) or 0.0 for k in want} == want, (student, record["events"])
     assert want["part2_finetuning/tokenize_tests"] == 0 and sum(want.values()) > 10
-
-
-@pytest.mark.slow
-def test_the_run_cache_reaches_sandboxed_kernels_and_changes_no_grade(tmp_path):
-    """Part 3 evaluates the instructor's model: graded with the solutions' runs cached, a kernel of another
-    uid reads them (read-only); without the shared cache it gets a private copy of the model alone and
-    scores for itself. Both earn the same."""
-    _isolated_or_skip()
-    assignment, name = "part3_evaluate_deploy", "part3_evaluation.ipynb"
-    (tmp_path / "class" / "perfect").mkdir(parents=True)
-    (tmp_path / "class" / "perfect" / name).write_bytes((CLASS / "perfect" / name).read_bytes())
-    scores = {}
-    for cached in (True, False):
-        out = tmp_path / f"graded-{cached}"
-        if cached:  # a class of one starts no warm-up of its own: this is a late submission after the class
-            runner.warm_run_cache(out, [assignment], "smoke", threads=runner.kernel_threads(1))
-        runner.grade_class(tmp_path / "class", out, runner.Options(jobs=1, limits=LIMITS, run_cache=cached,
-                                                                    assignments=[assignment]))
-        record = json.loads((out / "results" / "perfect.json").read_text())["assignments"][assignment]
-        nb = nbformat.read(out / "autograded" / "perfect" / assignment / name, 4)
-        text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-        cells = {k: v[0] for k, v in record["cells"].items() if k.startswith("part3_evaluation/") and v[2]}
-        scores[cached] = (record["status"], cells)
-        assert "reused the grader's cached run ensure_model-" in text  # the instructor's model, either way
-        assert ("reused the grader's cached run predict_proba-" in text) == cached
-        # the test's Trainer run and both folds' (the warm-up trains on the threads graded kernels get)
-        assert text.count("reused the grader's cached run trainer_train-") == (3 if cached else 0)
-        errors = [(o.ename, o.evalue) for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                  if o.output_type == "error"]
-        assert not errors, errors  # every cell of a perfect submission runs, not only its graded ones
-    assert scores[True] == scores[False], scores
-    want = EXPECTED["students"]["perfect"]["cells"][assignment]
-    assert scores[True][1] == {k: v for k, v in want.items() if k.startswith("part3_evaluation/")}
-
-
-@pytest.mark.slow
-def test_the_warm_up_caches_the_kits_own_runs(tmp_path):
-    """Part 2's and Part 3's solutions are warmed: the model Part 3 evaluates is trained once for both its
-    notebooks, its scores and export are in the cache, and so are the solutions' own Trainer runs
-    (Part 2's two, Part 3's folds) for students whose runs match them."""
-    from finetune_kit.grading import runcache
-
-    runner.warm_run_cache(tmp_path, ["part2_finetuning", "part3_evaluate_deploy"], "smoke")
-    cache = tmp_path / runner.RUN_CACHE
-    marks = sorted(p.name.rsplit("-", 1)[0] for p in cache.glob(".warmed-*"))
-    assert marks == [".warmed-part2_finetuning", ".warmed-part3_evaluate_deploy"], marks
-    kinds = sorted(p.name.split("-")[0] for p in cache.iterdir() if (p / runcache.DONE).exists())
-    assert kinds.count("ensure_model") == 1 and {"predict_proba", "export_onnx"} <= set(kinds), kinds
-    assert kinds.count("trainer_train") >= 4, kinds  # Part 2: fine-tuned and from scratch; Part 3: 2 folds
-    assert not (tmp_path / ".warm-up").exists()
 
 
 def test_bad_arguments_are_clear_errors(tmp_path):
@@ -359,139 +290,3 @@ def test_a_worker_stopped_at_its_deadline_is_replaced_and_the_next_student_is_gr
     assert slow["status"] == "error" and "longer than 3 s" in slow["events"][0]["detail"]
     assert {k: v for k, v in rows["b_next"].items() if k not in ("student", "name")} == \
         {k: v for k, v in graded.rows["perfect"].items() if k not in ("student", "name")}
-
-
-@pytest.mark.slow
-def test_a_class_of_one_trains_only_part3s_model_first(tmp_path):
-    """One submission: no whole-solution warm-up first, only the model Part 3 evaluates (the instructor's,
-    which student kernels cannot train) is trained before grading, by one solution notebook; every part
-    earns the usual marks."""
-    _isolated_or_skip()
-    from finetune_kit.grading import runcache
-
-    (tmp_path / "class" / "perfect").mkdir(parents=True)
-    for name in ("part2_finetuning.ipynb", "part3_evaluation.ipynb"):
-        (tmp_path / "class" / "perfect" / name).write_bytes((CLASS / "perfect" / name).read_bytes())
-    out = tmp_path / "graded"
-    runner.grade_class(tmp_path / "class", out, runner.Options(
-        jobs=1, limits=LIMITS, assignments=["part2_finetuning", "part3_evaluate_deploy"]))
-    made = sorted(p.name.split("-")[0] for p in (out / runner.RUN_CACHE).iterdir() if (p / runcache.DONE).exists())
-    # one model, not one per notebook; no Trainer run of the solutions besides the one inside it
-    assert made.count("ensure_model") == 1 and made.count("trainer_train") <= 1 and len(set(made)) <= 2, made
-    assert not list((out / runner.RUN_CACHE).glob(".warmed-*"))  # a partial warm-up marks nothing as warmed
-    record = json.loads((out / "results" / "perfect.json").read_text())["assignments"]
-    for assignment in ("part2_finetuning", "part3_evaluate_deploy"):
-        absent = ("part3_deployment/",)  # not handed in here
-        got = {k: v[0] for k, v in record[assignment]["cells"].items() if v[2] and not k.startswith(absent)}
-        want = {k: v for k, v in EXPECTED["students"]["perfect"]["cells"][assignment].items()
-                if not k.startswith(absent)}
-        assert got == want, (assignment, record[assignment]["events"])
-
-
-@pytest.mark.slow
-def test_an_lms_download_is_graded_and_exported_with_hand_given_points(tmp_path):
-    """A Canvas and a Moodle student graded in one run: their identities survive grading, the report links
-    each notebook as submitted, `--export canvas` matches the Canvas student and names the other, and
-    points given afterwards in formgrader's gradebook reach the export."""
-    _isolated_or_skip()
-    from nbgrader.api import Gradebook
-
-    nb = f"{TARGET}.ipynb"
-    download = tmp_path / "download"
-    (download / "Jane Roe_1001_assignsubmission_file_").mkdir(parents=True)
-    perfect = nbformat.read(CLASS / "perfect" / nb, as_version=4)
-    code = next(c for c in perfect.cells if c.cell_type == "code")  # what the student's own run printed
-    code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="accuracy on my run: 0.9137\n")]
-    nbformat.write(perfect, download / f"doejane_12345_67890_{nb}")
-    shutil.copyfile(CLASS / "blank" / nb, download / "Jane Roe_1001_assignsubmission_file_" / nb)
-    out = tmp_path / "graded"
-    cmd = [sys.executable, "-m", "finetune_kit", "grade", str(download), "--output", str(out), "--jobs", "2",
-           "--assignment", TARGET, "--cell-timeout", str(LIMITS.cell_timeout), "--memory", "4G", "--export", "canvas"]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 1, done.stdout[-2000:] + done.stderr[-2000:]  # one student is not on Canvas
-    assert "jane_roe: identified by Moodle only, not Canvas" in done.stdout
-
-    rows = {r["student"]: r for r in _read_csv(out / "grades.csv")}
-    assert (rows["doejane"]["lms"], rows["doejane"]["lms_user_id"]) == ("canvas", "12345")
-    assert (rows["jane_roe"]["lms"], rows["jane_roe"]["lms_user_id"]) == ("moodle", "1001")
-    page = out / "as-submitted" / "doejane" / TARGET / f"{TARGET}.html"
-    assert "accuracy on my run: 0.9137" in page.read_text()  # the student's own output, as they saved it
-    assert f"href='as-submitted/doejane/{TARGET}/{TARGET}.html'" in (out / "report.html").read_text()
-
-    gradebook_rows = list(csv.reader((out / "lms" / "canvas" / "canvas-gradebook.csv").open()))
-    assert gradebook_rows[2][:2] == ["doejane", "12345"] and len(gradebook_rows) == 3
-    auto = float(gradebook_rows[2][5])
-    assert auto == float(rows["doejane"]["score"])
-    record = json.loads((out / "results" / "doejane.json").read_text())["assignments"][TARGET]
-    by_hand = sorted(key for key, (_score, _top, automatic) in record["cells"].items() if not automatic)
-    notebook, cell = by_hand[0].split("/", 1)
-    with Gradebook(f"sqlite:///{out / 'gradebook.db'}") as gb:  # what formgrader does when you give points
-        grade = gb.find_grade(cell, notebook, TARGET, "doejane")
-        grade.manual_score = grade.max_score
-        gained = grade.max_score - (grade.auto_score or 0)
-        gb.db.commit()
-    assert gained > 0
-    exported = subprocess.run([sys.executable, "-m", "finetune_kit", "export", str(out), "--lms", "canvas"],
-                              capture_output=True, text=True, timeout=300)
-    assert "rewritten first" in exported.stdout, exported.stdout + exported.stderr
-    gradebook_rows = list(csv.reader((out / "lms" / "canvas" / "canvas-gradebook.csv").open()))
-    assert float(gradebook_rows[2][5]) == auto + gained
-    assert float(_read_csv(out / "grades.csv")[0]["score"]) == float(gradebook_rows[2][5])
-
-
-@pytest.mark.slow
-def test_four_shards_graded_side_by_side_merge_to_the_whole_class(tmp_path):
-    """Grading a class as 4 shards in parallel, then `grade-merge`, gives what one run gives: the same
-    grades.csv rows, the same question scores, feedback, identities and report."""
-    _isolated_or_skip()
-    nb = f"{TARGET}.ipynb"
-    download = tmp_path / "download"
-    download.mkdir()
-    shutil.copyfile(CLASS / "perfect" / nb, download / f"perfectpat_12345_67890_{nb}")  # a Canvas student
-    for student in ("imperfect", "blank", "corrupt_json"):
-        (download / student).mkdir()
-        shutil.copyfile(CLASS / student / nb, download / student / nb)
-    (download / "partial").mkdir()
-    shutil.copyfile(CLASS / "partial" / TARGET / nb, download / "partial" / nb)
-
-    def grade(out, *extra):
-        return [sys.executable, "-m", "finetune_kit", "grade", str(download), "--output", str(out), "--jobs", "1",
-                "--assignment", TARGET, "--cell-timeout", str(LIMITS.cell_timeout), "--memory", "4G", *extra]
-
-    running = [subprocess.Popen(grade(tmp_path / f"shard{i}", "--shard", f"{i}/4"), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True) for i in range(1, 5)]
-    whole = subprocess.run(grade(tmp_path / "whole"), capture_output=True, text=True, timeout=1200)
-    assert whole.returncode == 0, whole.stdout[-2000:] + whole.stderr[-2000:]
-    for proc in running:
-        log, _ = proc.communicate(timeout=1200)
-        assert proc.returncode == 0, log[-3000:]
-    merged = tmp_path / "merged"
-    done = subprocess.run([sys.executable, "-m", "finetune_kit", "grade-merge",
-                           *(str(tmp_path / f"shard{i}") for i in (3, 1, 4, 2)), "--output", str(merged)],
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-
-    shard_students = [_read_csv(tmp_path / f"shard{i}" / "grades.csv") for i in range(1, 5)]
-    assert sorted(len(rows) for rows in shard_students) == [1, 1, 1, 2]
-    want = _read_csv(tmp_path / "whole" / "grades.csv")
-    assert len(want) == 5 and {r["student"] for r in want} >= {"perfectpat", "blank", "corrupt_json"}
-    assert _read_csv(merged / "grades.csv") == want
-    assert _read_csv(merged / "questions.csv") == _read_csv(tmp_path / "whole" / "questions.csv")
-    assert json.loads((merged / "identities.json").read_text()) == \
-        json.loads((tmp_path / "whole" / "identities.json").read_text())
-
-    def tree(root, part):
-        return sorted(p.relative_to(root).as_posix() for p in (root / part).rglob("*") if p.is_file())
-
-    for part in ("feedback", "as-submitted", "autograded", "results"):
-        assert tree(merged, part) == tree(tmp_path / "whole", part), part
-    html = (merged / "report.html").read_text()
-    assert all(f"<td>{r['student']}</td>" in html for r in want)
-
-    # a shard graded under other limits is refused, naming it and what differs
-    (tmp_path / "shard2" / "grading.json").write_text((tmp_path / "shard2" / "grading.json").read_text()
-                                                      .replace('"cell_timeout": 20', '"cell_timeout": 30'))
-    refused = subprocess.run([sys.executable, "-m", "finetune_kit", "grade-merge",
-                              *(str(tmp_path / f"shard{i}") for i in range(1, 5)), "--output", str(tmp_path / "m2")],
-                             capture_output=True, text=True, timeout=600)
-    assert refused.returncode == 2 and "shard2: graded with other limits" in refused.stderr, refused.stderr
