@@ -158,8 +158,9 @@ for variant in exported.files:
 # reviews between 0.38 and 0.62, and int8 flips 12 to 17 of them (two trainings). You then have a real
 # choice to make, not a bug to hide:
 # serve the fp32 ONNX model (same labels, still faster than PyTorch), or keep the most sensitive
-# matrix products in fp32 and quantise the rest (slower than full int8). Accept 99 % only if someone
-# who owns the product agrees that borderline reviews may change.
+# matrix products in fp32 and quantise the rest (slower than full int8; ONNX Runtime's
+# `quantize_dynamic` takes the names of the nodes to leave in fp32 as `nodes_to_exclude`). Accept
+# 99 % only if someone who owns the product agrees that borderline reviews may change.
 
 # %% [markdown]
 # ### B. How much faster?
