@@ -17,7 +17,8 @@ The kit neither ships nor trains on them. Evaluation only: never train or tune o
 
     python benchmarks/real_sentences.py --model /path/to/sentiment-model [--imdb-sample FILE] [--json OUT]
 
-Prints accuracy, F1 and n per set; ``--imdb-sample`` adds a labelled file of long reviews (the team's
+Prints accuracy (with its 95 % Wilson interval: how far it could move on another sample of the same
+size), F1 and n per set; ``--imdb-sample`` adds a labelled file of long reviews (the team's
 ``../shared/real_reviews/imdb_sample_999.csv``). Measured on 2026-12-05 with the offline model trained by
 ``python -m finetune_kit train --profile offline`` on the 7,050 reviews of ``data/reviews`` (learning rate 2e-5,
 the last 256 tokens of a review, bf16 autocast, the choice on a CPU with native bf16): Rotten Tomatoes critics'
@@ -152,12 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.imdb_sample:
         files[f"{args.imdb_sample.stem} (long reviews)"] = args.imdb_sample
     results = {}
-    print(f"{'set':<44} {'n':>5} {'accuracy':>9} {'f1':>6} {'duplicates dropped':>19}")
+    print(f"{'set':<44} {'n':>5} {'accuracy':>9} {'95 % interval':>14} {'f1':>6} {'duplicates dropped':>19}")
     for name, path in files.items():
         record = evaluate_file(args.model, path)
         dropped = record["read"].get("duplicates", {}).get("dropped", 0)
-        results[name] = {"n": record["n"], "accuracy": record["accuracy"], "f1": record["f1"], "dropped": dropped}
-        print(f"{name:<44} {record['n']:>5} {record['accuracy']:>9.3f} {record['f1']:>6.3f} {dropped:>19}", flush=True)
+        low, high = record["accuracy_95"]
+        results[name] = {"n": record["n"], "accuracy": record["accuracy"], "accuracy_95": [low, high],
+                         "f1": record["f1"], "dropped": dropped}
+        print(f"{name:<44} {record['n']:>5} {record['accuracy']:>9.3f} {f'{low:.3f}-{high:.3f}':>14} "
+              f"{record['f1']:>6.3f} {dropped:>19}", flush=True)
     if args.json:
         args.json.write_text(json.dumps({"model": str(args.model), "results": results}, indent=2) + "\n")
     return 0

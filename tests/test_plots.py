@@ -140,6 +140,8 @@ def test_evaluate_command_writes_metrics_and_pictures(tiny_model, tmp_path, caps
     result = json.loads(out_json.read_text())
     assert result["n"] == 48 and set(metrics.METRICS) <= set(result)
     assert all(0 <= result[m] <= 1 for m in metrics.METRICS)
+    low, high = result["accuracy_95"]  # Wilson: about +-0.14 around the accuracy for 48 reviews
+    assert low < result["accuracy"] < high and 0.2 < high - low < 0.3, result
     assert result["metrics_from"]["f1"].startswith("kit:")  # tests run offline
     assert sorted(p.rsplit("/", 1)[-1] for p in result["plots"]) == sorted(p.name for p in png_dir.iterdir())
     assert (png_dir / "reliability_diagram.png").read_bytes()[:8] == PNG

@@ -112,3 +112,23 @@ def test_an_archive_without_the_expected_file_is_named(tmp_path, monkeypatch):
     missing = r"vaderSentiment-3\.3\.2\.tar\.gz, .*: no file hutto_ICWSM_2014/movieReview"
     with pytest.raises(RuntimeError, match=missing):
         bench.fetch_rated_snippets(tmp_path / "cache")
+
+
+def test_each_set_is_scored_with_an_interval_around_its_accuracy(tmp_path, monkeypatch, capsys, fresh_model_dir):
+    """A cached copy of every set (no fetch), scored by the kit's evaluate: the table and the JSON give each
+    set's accuracy with its 95 % interval."""
+    monkeypatch.setattr(bench.subprocess, "run", None)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    rows = [{"text": text, "label": label} for text, label in [("a lovely, warm film", 1), ("dull and far too long", 0),
+                                                              ("works as promised", 1), ("broke in a week", 0)]]
+    for name in [*bench.SETS, *bench.RATED_SETS]:
+        (cache / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "figures.json"
+    assert bench.main(["--model", str(fresh_model_dir), "--cache", str(cache), "--json", str(out)]) == 0
+    results = json.loads(out.read_text())["results"]
+    assert len(results) == len(bench.SETS) + len(bench.RATED_SETS)
+    for record in results.values():
+        low, high = record["accuracy_95"]
+        assert record["n"] == 4 and low <= record["accuracy"] <= high and high - low > 0.4  # four reviews say little
+    assert "95 % interval" in capsys.readouterr().out
