@@ -33,9 +33,9 @@ demo: setup  ## the main job: run every solution notebook, rebuild the release, 
 	$(PY) -m finetune_kit demo --profile $(PROFILE)
 
 PYTEST_ARGS ?=
-# one pytest-xdist worker per core; a module's tests and a notebook's cells stay in one worker (JOBS=0: serial)
-JOBS ?= auto
-PARALLEL := $(if $(filter 0,$(JOBS)),,-n $(JOBS) --dist loadscope)
+# one pytest-xdist worker per core; a module's tests and a notebook's cells stay in one worker (TEST_JOBS=0: serial)
+TEST_JOBS ?= auto
+PARALLEL := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadscope)
 test: setup  ## every test, offline
 	$(PY) -m pytest $(PARALLEL) $(PYTEST_ARGS)
 
