@@ -235,6 +235,18 @@ def parity(torch_probs, onnx_probs, threshold=0.5):
     return {"agreement": float(1 - len(flipped) / len(pairs)), "max_abs_diff": float(max(abs(a - b) for a, b in pairs)),
             "flipped": flipped}
 """
+_NUMPY_NUMBERS = """
+def parity(torch_probs, onnx_probs, threshold=0.5):
+    import numpy as np
+    a, b = np.asarray(torch_probs), np.asarray(onnx_probs)
+    if len(a) != len(b) or len(a) == 0:
+        raise ValueError("different lengths")
+    changed = (a >= threshold) != (b >= threshold)
+    return {"agreement": 1 - changed.mean(), "max_abs_diff": np.abs(a - b).max(),
+            "flipped": list(np.flatnonzero(changed))}
+"""
+_NUMPY_POSITIONS = _NUMPY_NUMBERS.replace('1 - changed.mean(), "max_abs_diff": np.abs(a - b).max()',
+                                          'float(1 - changed.mean()), "max_abs_diff": float(np.abs(a - b).max())')
 _NOT_ROUNDED = """
 def speedups(latency_ms, baseline="PyTorch fp32"):
     return {k: latency_ms[baseline] / v for k, v in latency_ms.items()}
@@ -328,6 +340,8 @@ SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_toke
           'train_sampling_strategy="group_by_length" (without it each fold pads'),
          ("part3_evaluation", "p3_threshold", _NO_DEFAULT_GRID, "without candidates, try 0.01, 0.02, ..., 0.99"),
          ("part3_deployment", "p3_parity", _NO_LENGTH_CHECK, "different lengths cannot be compared: raise ValueError"),
+         ("part3_deployment", "p3_parity", _NUMPY_NUMBERS, "agreement must be a Python float, not float64"),
+         ("part3_deployment", "p3_parity", _NUMPY_POSITIONS, "flipped must hold Python ints, not NumPy integers"),
          ("part3_deployment", "speedups", _NOT_ROUNDED, "is 3.3 with round(x, 1)")]
 
 
@@ -340,10 +354,10 @@ def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and
     ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall swapped; a stratified split for
     0/1 labels only; a threshold search without its default candidates; a parity check that compares lists of
-    different lengths; speed-ups not rounded; a token-classification head for a review's sentiment and a decoder
-    alone for abstractive summaries or captions; a fold trained on its inner validation part as well, or in batches
-    of any lengths. Each passed
-    its visible test once and lost its points to the hidden tests alone, or failed with a bare error."""
+    different lengths, or returns NumPy numbers; speed-ups not rounded; a token-classification head for a review's
+    sentiment and a decoder alone for abstractive summaries or captions; a fold trained on its inner validation part
+    as well, or in batches of any lengths. Each passed its visible test once and lost its points to the hidden tests
+    alone, or failed with a bare error."""
     test_cell = _cell_source(notebook, f"{step}_tests")
     namespace: dict = {}
     exec(_NOTEBOOK_IMPORTS.get(notebook, ""), namespace)

@@ -103,11 +103,17 @@ _got = parity([0.9, 0.2, 0.55, 0.49], [0.88, 0.25, 0.45, 0.51])
 assert type(_got) is dict, f"return a dict, not {type(_got).__name__}"
 assert set(_got) == {"agreement", "max_abs_diff", "flipped"}, \
     f"the keys must be agreement, max_abs_diff and flipped; yours: {sorted(_got)}"
-assert type(_got["agreement"]) is float and abs(_got["agreement"] - 0.5) < 1e-9, \
-    "two of the four texts change label (0.55 -> 0.45 and 0.49 -> 0.51): agreement 0.5, as a float"
-assert type(_got["max_abs_diff"]) is float and abs(_got["max_abs_diff"] - 0.1) < 1e-9, \
-    "the largest |torch - onnx| here is |0.55 - 0.45| = 0.1, as a float"
-assert type(_got["flipped"]) is list and _got["flipped"] == [2, 3], "flipped: the positions that changed label"
+for _key in ("agreement", "max_abs_diff"):
+    assert type(_got[_key]) is float, \
+        f"{_key} must be a Python float, not {type(_got[_key]).__name__}: wrap a NumPy number in float()"
+assert abs(_got["agreement"] - 0.5) < 1e-9, \
+    f"two of the four texts change label (0.55 -> 0.45 and 0.49 -> 0.51): agreement 0.5, not {_got['agreement']}"
+assert abs(_got["max_abs_diff"] - 0.1) < 1e-9, \
+    f"the largest |torch - onnx| here is |0.55 - 0.45| = 0.1, not {_got['max_abs_diff']}"
+assert type(_got["flipped"]) is list, f"flipped must be a list, not {type(_got['flipped']).__name__}"
+assert all(type(_i) is int for _i in _got["flipped"]), \
+    "flipped must hold Python ints, not NumPy integers: [int(i) for i in ...]"
+assert _got["flipped"] == [2, 3], f"flipped: the positions that changed label, [2, 3], not {_got['flipped']}"
 try:
     parity([0.9, 0.2], [0.9])
 except ValueError:
