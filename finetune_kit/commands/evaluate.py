@@ -82,7 +82,7 @@ def evaluate_file(model_dir: Path, data_path: Path, *, max_length: int | None = 
     result = metrics.evaluate_scores(labels, scores, threshold=threshold)
     # how far the accuracy could move had the file held other reviews of the same kind: 0.841 on 999
     # reviews is 0.817-0.862, so one such file cannot tell that model from one at 0.85
-    correct = int(((scores >= threshold).astype(int) == labels).sum())
+    correct = round(result["accuracy"] * result["n"])
     record = {"model": str(model_dir), "data": str(data_path), "max_length": max_length,
               **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()},
               "accuracy_95": [round(x, 4) for x in analysis.wilson_interval(correct, len(labels))],
