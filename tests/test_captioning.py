@@ -2,7 +2,9 @@
 
 import json
 import math
+import os
 import re
+import tempfile
 
 import numpy as np
 import pytest
@@ -253,3 +255,22 @@ def test_a_trainers_scratch_folder_is_removed_when_the_process_ends(tmp_path):
     made = out.stdout.strip()
     assert made.startswith(str(tmp_path / "captioner-")), made
     assert not list(tmp_path.iterdir()), f"left behind: {list(tmp_path.iterdir())}"
+
+
+def test_a_trainers_scratch_folder_is_removed_once_it_has_trained(tmp_path, monkeypatch):
+    """A kernel stopped with SIGKILL runs no exit handler: the folder goes as soon as training ends,
+    and a folder the caller chose is kept."""
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    trained = []
+    scratch = SimpleNamespace(args=SimpleNamespace(output_dir=captioning.scratch_folder("captioner-")),
+                              train=lambda: trained.append("scratch"))
+    chosen = SimpleNamespace(args=SimpleNamespace(output_dir=str(tmp_path / "chosen")),
+                             train=lambda: trained.append("chosen"))
+    (tmp_path / "chosen").mkdir()
+    assert os.path.isdir(scratch.args.output_dir)
+    for trainer in (scratch, chosen):
+        captioning.fit(trainer, SimpleNamespace(torch_threads=None))
+    assert trained == ["scratch", "chosen"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chosen"]

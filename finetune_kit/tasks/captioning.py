@@ -375,15 +375,29 @@ def build_caption_trainer(model: Any, tokenizer: Any, processor: Any, splits: di
                           data_collator=collator_for(model), processing_class=tokenizer)
 
 
+_SCRATCH: set[str] = set()
+
+
 def scratch_folder(prefix: str) -> str:
-    """A temporary folder for a trainer that saves nothing, removed when the process exits.
+    """A temporary folder for a trainer that saves nothing: ``release_scratch`` removes it once the
+    trainer has trained, and the process's exit removes one that an interrupted run left.
 
     ``save_strategy="no"`` still makes the trainer create its ``output_dir``; without this each
     notebook run, test and graded submission left an empty folder in the system's temp directory.
+    The exit alone is not enough: a kernel is often stopped with SIGKILL, which runs no exit handler.
     """
-    path = tempfile.mkdtemp(prefix=prefix)
+    path = os.path.realpath(tempfile.mkdtemp(prefix=prefix))
+    _SCRATCH.add(path)
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def release_scratch(trainer: Any) -> None:
+    """Remove the trainer's ``output_dir`` if it is one of ``scratch_folder``'s (nothing is saved there)."""
+    path = os.path.realpath(str(trainer.args.output_dir))
+    if path in _SCRATCH:
+        shutil.rmtree(path, ignore_errors=True)
+        _SCRATCH.discard(path)
 
 
 @contextmanager
@@ -407,8 +421,11 @@ def torch_threads(n: int | None) -> Iterator[None]:
 def fit(trainer: Any, settings: CaptionSettings) -> float:
     """Train with the profile's thread count; returns the wall time in seconds."""
     start = time.perf_counter()
-    with torch_threads(settings.torch_threads):
-        trainer.train()
+    try:
+        with torch_threads(settings.torch_threads):
+            trainer.train()
+    finally:
+        release_scratch(trainer)
     return time.perf_counter() - start
 
 

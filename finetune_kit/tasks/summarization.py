@@ -33,7 +33,7 @@ from typing import Any
 
 from finetune_kit.course import config
 from finetune_kit.course.config import DATA_DIR, OFFLINE_MINILM, PROFILES, Profile, SummarizationSettings
-from finetune_kit.tasks.captioning import scratch_folder, torch_threads
+from finetune_kit.tasks.captioning import release_scratch, scratch_folder, torch_threads
 
 LEGAL_FILE = DATA_DIR / "legal" / "legal_documents.jsonl"
 SPLITS = ("train", "validation", "test")
@@ -309,8 +309,11 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
     )
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                       data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
-    with torch_threads(settings.torch_threads):
-        trainer.train()
+    try:
+        with torch_threads(settings.torch_threads):
+            trainer.train()
+    finally:
+        release_scratch(trainer)
     return trainer
 
 
