@@ -151,9 +151,18 @@ for _k, _v in {"accuracy": 2 / 5, "precision": 1 / 2, "recall": 1 / 3, "f1": 2 /
     assert abs(_uneven[_k] - _v) < 1e-9, \
         f"{_k} is {_FORMULA[_k]}: {_v:.3f} for labels 1,1,1,0,0 and predictions 1,0,0,1,0 (tp=1 fp=1 tn=1 fn=2); " \
         f"yours is {_uneven[_k]:.3f}"
-_none = confusion_metrics([0, 0, 0], [0, 0, 0])
-assert _none["precision"] == 0.0 and _none["recall"] == 0.0 and _none["f1"] == 0.0, \
-    "with no positive labels and no positive predictions, precision, recall and F1 are 0.0 (not an error, not nan)"
+_NONE = "with no positive labels and no positive predictions, precision, recall and F1 are 0.0 (not an error, not nan)"
+try:
+    _none = confusion_metrics([0, 0, 0], [0, 0, 0])
+except ZeroDivisionError:
+    raise AssertionError(f"{_NONE}: check a denominator before dividing by it") from None
+assert _none["precision"] == 0.0 and _none["recall"] == 0.0 and _none["f1"] == 0.0, _NONE
+import numpy as _np  # the notebook passes NumPy arrays below: the counts must still be Python ints
+
+_arrays = confusion_metrics(_np.array([1, 1, 0, 0, 1, 0]), _np.array([1, 0, 0, 1, 1, 0]))
+for _k in ("tp", "fp", "tn", "fn"):
+    assert type(_arrays[_k]) is int, \
+        f"with NumPy arrays, {_k} is {type(_arrays[_k]).__name__}: a Python int is needed (int(...))"
 ### BEGIN HIDDEN TESTS
 import numpy as _np
 
@@ -259,30 +268,37 @@ def choose_threshold(y_true, scores, min_negative_recall=0.9, candidates=None):
 
 
 # %% nbgrader={"grade": true, "grade_id": "p3_threshold_tests", "locked": true, "schema_version": 3, "solution": false, "points": 2}
-_y, _s = [0, 0, 0, 1, 1, 0, 1, 1], [0.1, 0.35, 0.6, 0.55, 0.8, 0.3, 0.9, 0.2]
+# no score sits on a grid point: a grid built as 0.01 * i (0.35000000000000003) is as right as i / 100
+_y, _s = [0, 0, 0, 1, 1, 0, 1, 1], [0.1, 0.345, 0.6, 0.55, 0.8, 0.3, 0.9, 0.2]
 _t = choose_threshold(_y, _s, 0.75, candidates=[0.2, 0.4, 0.5, 0.7, 0.9])
 assert type(_t) is float, f"return a Python float, not {type(_t).__name__}"
 assert _t == 0.4, (f"with these candidates 0.4 is the lowest threshold calling at least 3 of the 4 negatives "
                    f"negative (score < threshold); you returned {_t}")
 assert choose_threshold(_y, _s, 1.0, candidates=[0.2, 0.4, 0.5, 0.7, 0.9]) == 0.7, \
     "to catch every negative (recall 1.0) the threshold must be above the highest negative score, 0.6"
+assert choose_threshold(_y, _s, 0.75, candidates=[0.9, 0.4, 0.7]) == 0.4, \
+    "candidates may come in any order: return the lowest that works (sort them), here 0.4, not the first (0.9)"
+assert choose_threshold([0, 0, 1], [0.5, 0.5, 0.5], 1.0, candidates=[0.5, 0.51]) == 0.51, \
+    "a score equal to the threshold is positive (score >= threshold): at 0.5 the two negatives are missed"
 try:
     choose_threshold([0, 1], [0.95, 0.2], 1.0, candidates=[0.5, 0.9])
 except ValueError:
     pass
 else:
     raise AssertionError("no candidate reaches the target here: raise ValueError")
-_DEFAULT_GRID = "without candidates, try 0.01, 0.02, ..., 0.99: here 0.36 is the lowest that works"
+_DEFAULT_GRID = "without candidates, try 0.01, 0.02, ..., 0.99: here 0.35 is the lowest that works"
 try:
     _default = choose_threshold(_y, _s, 0.75)
 except ValueError as _e:
     raise AssertionError(f"{_DEFAULT_GRID}; yours raised ValueError: {_e}") from None
-assert type(_default) is float and abs(_default - 0.36) < 1e-9, f"{_DEFAULT_GRID}; you returned {_default}"
+assert type(_default) is float, f"return a Python float, not {type(_default).__name__}: float(threshold)"
+assert abs(_default - 0.35) < 1e-9, f"{_DEFAULT_GRID}; you returned {_default}"
 ### BEGIN HIDDEN TESTS
 import numpy as _np
 
-assert choose_threshold(_np.array(_y), _np.array(_s), 0.5, candidates=_np.array([0.9, 0.05, 0.25])) == 0.9
-assert choose_threshold([0, 0, 1], [0.5, 0.5, 0.5], 1.0, candidates=[0.5, 0.51]) == 0.51  # score >= t is positive
+# candidates out of order: the lowest that works is 0.35, not the first listed that works (0.9)
+assert choose_threshold(_np.array(_y), _np.array(_s), 0.5, candidates=_np.array([0.9, 0.05, 0.35])) == 0.35
+assert choose_threshold([0, 1], [0.3, 0.3], 1.0, candidates=[0.3, 0.31]) == 0.31  # score >= t is positive
 assert abs(choose_threshold([1, 1, 0], [0.9, 0.8, 0.1], 1.0) - 0.11) < 1e-9
 assert choose_threshold([0, 0, 0, 0, 1], [0.05, 0.15, 0.25, 0.35, 0.5], 0.5, candidates=[0.1, 0.2, 0.3]) == 0.2
 ### END HIDDEN TESTS
@@ -359,6 +375,13 @@ for _label in (0, 1):
     assert abs(_share - 0.25) < 0.06, f"label {_label}: {_share:.0%} of it went to test, not about 25%"
 assert tuple(stratified_split(_labels, 0.25, seed=1)) == (_tr, _te), \
     "the same seed must give the same split: shuffle with random.Random(seed)"
+assert stratified_split(_labels, 0.25, seed=2)[1] != _te, \
+    "seed=2 gave the same test positions as seed=1: shuffle with random.Random(seed), the seed you are given"
+for _seed in range(5):  # 4 of these 40 are label 0: a quarter of them is exactly 1, whatever the seed
+    _few = stratified_split([1] * 36 + [0] * 4, 0.25, seed=_seed)[1]
+    assert len(_few) == 10 and sum(_i >= 36 for _i in _few) == 1, \
+        f"split each label on its own: 9 of the 36 label-1 positions and 1 of the 4 label-0 ones (36-39) go to " \
+        f"test; with seed={_seed} yours sent {sorted(_few)}"
 _words = ["pos", "neg", "mixed"] * 4
 _trw, _tew = stratified_split(_words, 0.25, seed=1)
 assert sorted(_trw + _tew) == list(range(12)) and sorted(_words[_i] for _i in _tew) == ["mixed", "neg", "pos"], \
