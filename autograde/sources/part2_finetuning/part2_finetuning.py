@@ -113,8 +113,8 @@ def find_problems(df):
 # %% nbgrader={"grade": true, "grade_id": "find_problems_tests", "locked": true, "schema_version": 3, "solution": false, "points": 3}
 import pandas as _pd
 
-_broken = _pd.DataFrame({"text": ["Great fit!", "", "great   FIT!", "Meh", None, "Fine"],
-                         "label": [1, 0, 1, "positive", 0, 2]}, index=[10, 11, 12, 13, 14, 15])
+_broken = _pd.DataFrame({"text": ["Great fit!", "", "great   FIT!", "Meh", None, " Fine ", "   "],
+                         "label": [1, 0, 1, "positive", 0, 2, 1]}, index=[10, 11, 12, 13, 14, 15, 16])
 _before = _broken.copy()
 _found = find_problems(_broken)
 assert type(_found) is _pd.DataFrame, f"return a pandas DataFrame, not {type(_found).__name__}"
@@ -124,16 +124,20 @@ _pairs = sorted((str(_r), str(_f)) for _r, _f in zip(_found["row"].tolist(), _fo
 for _pair, _why in [(("11", "text"), "row 11 has an empty text"), (("14", "text"), "row 14 has no text (None)"),
                     (("12", "text"), "row 12 repeats row 10 (case and spaces differ)"),
                     (("13", "label"), "row 13's label is 'positive', not 0 or 1"),
-                    (("15", "label"), "row 15's label is 2")]:
+                    (("15", "label"), "row 15's label is 2"),
+                    (("16", "text"), "row 16 is only spaces: an empty text once stripped (text.strip())")]:
     assert _pair in _pairs, f"{_why}: report it as row={_pair[0]}, field='{_pair[1]}'. You found: {_pairs}"
-assert len(_pairs) == 5, f"there are exactly 5 problems; you reported {len(_pairs)}: {_pairs}"
+assert len(_pairs) == 6, f"there are exactly 6 problems; you reported {len(_pairs)}: {_pairs}"
 _dup = [str(_p) for _r, _p in zip(_found["row"].tolist(), _found["problem"].tolist()) if str(_r) == "12"]
 assert "10" in _dup[0], f"name the earlier row in a duplicate's problem (row 10); yours says {_dup[0]!r}"
-assert _broken.equals(_before) and list(_broken.index) == [10, 11, 12, 13, 14, 15], \
-    "find_problems must not change the frame it checks"
+assert _broken.equals(_before) and list(_broken.index) == [10, 11, 12, 13, 14, 15, 16], \
+    "find_problems must not change the frame it checks (row 15's ' Fine ' keeps its spaces): work on a copy"
 _none = find_problems(_pd.DataFrame({"text": ["Nice.", "Bad."], "label": [1, 0]}))
 assert type(_none) is _pd.DataFrame and len(_none) == 0, "a clean frame has no problems"
 assert list(_none.columns) == ["row", "field", "problem"], "no problems: an empty frame with the three columns"
+_floats = find_problems(_pd.DataFrame({"text": ["Nice.", "Bad."], "label": [1.0, 0.0]}))
+assert len(_floats) == 0, \
+    f"a column of floats holds 1.0 and 0.0: they are the labels 1 and 0, not problems; you reported {_floats.values.tolist()}"
 ### BEGIN HIDDEN TESTS
 _h = _pd.DataFrame({"text": ["Nice phone", "   ", "  nice   PHONE ", "Battery died", "ok", "Battery died", "Fine"],
                     "label": [1.0, 0, 1, float("nan"), -1, 0, 0.0]}, index=[f"id{_i}" for _i in range(1, 8)])
@@ -316,6 +320,8 @@ assert not _torn, f"keep each group whole in one split: {_torn} are in two or mo
 _again = split_reviews(_frame, seed=42)
 assert _again.train["text"].tolist() == _s.train["text"].tolist(), \
     "the same seed must give the same split: pass random_state=seed"
+_seeds = {tuple(sorted(split_reviews(_frame.drop(columns="group"), seed=_seed).test["text"])) for _seed in (1, 2, 3)}
+assert len(_seeds) > 1, "seeds 1, 2 and 3 gave the same test split: shuffle, with random_state=seed (the seed given)"
 _loose = split_reviews(_frame.drop(columns="group"), seed=42)
 _positives = [int(_loose.validation["label"].sum()), int(_loose.test["label"].sum())]
 assert (len(_loose.validation), len(_loose.test)) == (10, 10) and _positives == [3, 3], \
@@ -328,6 +334,12 @@ _t = split_reviews(_twice, seed=42)
 _kept = len(_t.train) + len(_t.validation) + len(_t.test)
 assert _kept == 100, (f"drop repeated texts first (ignoring case and extra spaces, keep the first): 2 of these 102 "
                       f"reviews repeat an earlier one, so the splits hold 100; yours hold {_kept}")
+_twin = _pd.DataFrame({"text": [f"review number {_i}" for _i in range(40)] * 2 + [f"other {_i}" for _i in range(20)],
+                      "label": ([1, 0] * 20) * 2 + [1, 0] * 10, "domain": ["shop"] * 100})
+_tw = split_reviews(_twin, seed=3)
+_keys = [set(_p["text"].str.lower().str.split().str.join(" ")) for _p in (_tw.train, _tw.validation, _tw.test)]
+assert not (_keys[0] & _keys[1] or _keys[0] & _keys[2] or _keys[1] & _keys[2]), \
+    "a text repeated in the data must not land in two splits: drop repeats before splitting, not in each split"
 ### BEGIN HIDDEN TESTS
 _other = [split_reviews(_frame.drop(columns="group"), seed=_seed).test["text"].tolist() for _seed in (7, 8, 9)]
 assert any(_t != _loose.test["text"].tolist() for _t in _other), "another seed should give another split"
@@ -374,10 +386,13 @@ import pandas as _pd
 from finetune_kit import data as _data
 
 _demo = _data.Splits(_pd.DataFrame({"text": ["a", "b"]}), _pd.DataFrame({"text": ["b", "c"]}),
-                     _pd.DataFrame({"text": ["d"]}))
+                     _pd.DataFrame({"text": ["d", "c"]}))
 _found = leaked_texts(_demo)
 assert type(_found) is set, f"return a set of texts, not {type(_found).__name__}"
-assert sorted(_found) == ["b"], f"'b' is in train and validation; you returned {sorted(_found)}"
+assert all(type(_t) is str for _t in _found), \
+    f"the set must hold Python str, not {sorted({type(_t).__name__ for _t in _found})}: str(text)"
+assert sorted(_found) == ["b", "c"], \
+    f"'b' is in train and validation, 'c' in validation and test: check all three pairs; you returned {sorted(_found)}"
 ### BEGIN HIDDEN TESTS
 _tricky = _data.Splits(_pd.DataFrame({"text": ["x", "y", "z"]}), _pd.DataFrame({"text": ["q"]}),
                        _pd.DataFrame({"text": ["z", "q", "w"]}))
@@ -427,10 +442,15 @@ _n = reviews_sharing_sentences(_train, _test)
 assert type(_n) is int, f"return a Python int (a count of test reviews), not {type(_n).__name__}"
 assert _n == 2, (f"test reviews 0 and 1 repeat a training sentence of 4+ words (case and spaces aside); "
                  f"'love it' has only 2 words; you counted {_n}")
+assert reviews_sharing_sentences(_train, _test, min_words=2) == 3, \
+    "use the min_words argument: with min_words=2, 'love it' counts too (3 reviews)"
+assert reviews_sharing_sentences(_train, _pd.DataFrame({"text": ["Love it. Love it. The screen is bright."]}),
+                                 min_words=2) == 1, \
+    "count reviews, not sentences: this one test review repeats three training sentences, and counts once"
+assert reviews_sharing_sentences(_pd.DataFrame({"text": []}), _test) == 0, "an empty training set shares nothing: 0"
 ### BEGIN HIDDEN TESTS
-assert reviews_sharing_sentences(_train, _test, min_words=2) == 3
 assert reviews_sharing_sentences(_train, _test, min_words=6) == 0
-assert reviews_sharing_sentences(_pd.DataFrame({"text": []}), _test) == 0
+assert reviews_sharing_sentences(_pd.DataFrame({"text": []}), _pd.DataFrame({"text": ["Love it."]}), 1) == 0
 _many = _pd.DataFrame({"text": ["Battery died in a week. Battery died in a week!"] * 3})
 _h = reviews_sharing_sentences(_train, _many)
 assert type(_h) is int and _h == 3
@@ -592,6 +612,11 @@ assert _coll.tokenizer is _tok, "build the collator with the tokenizer you were 
 _features = [{"input_ids": [101, 2307, 102], "attention_mask": [1, 1, 1], "label": 1},
              {"input_ids": [101, 2307, 2307, 2307, 2307, 102], "attention_mask": [1] * 6, "label": 0}]
 _b = _coll(_features)
+import torch as _torch
+
+assert isinstance(_b["input_ids"], _torch.Tensor), \
+    f"the batch must hold PyTorch tensors (the Trainer's model needs them), not {type(_b['input_ids']).__name__}: " \
+    "leave return_tensors at 'pt'"
 assert tuple(_b["input_ids"].shape) == (2, 6), \
     f"pad each batch to its longest review (6 tokens here): your batch is {tuple(_b['input_ids'].shape)}"
 _rounded = tuple(make_collator(_tok, pad_to_multiple_of=8)(_features)["input_ids"].shape)
@@ -845,6 +870,12 @@ for _k, _v in _want.items():
     assert abs(_m[_k] - _v) < 1e-9, \
         f"{_k} should be {_v:.3f} (predictions 0,1,0,1,0 against labels 0,1,1,1,0); yours is {_m[_k]:.3f}" \
         + (_binary if _k != "accuracy" else "")
+_NOTHING = "nothing predicted positive: precision (and F1) are 0.0, not an error (zero_division=0)"
+try:
+    _zero = compute_metrics(_EP(predictions=_np.array([[1.0, 0.0]] * 2), label_ids=_np.array([1, 0])))
+except ZeroDivisionError:
+    raise AssertionError(_NOTHING) from None
+assert _zero["precision"] == 0.0 and _zero["f1"] == 0.0 and _zero["accuracy"] == 0.5, f"{_NOTHING}; yours: {_zero}"
 ### BEGIN HIDDEN TESTS
 _neg = compute_metrics(_EP(predictions=_np.array([[1.0, 0.0]] * 3), label_ids=_np.array([1, 0, 1])))
 assert type(_neg) is dict and all(type(_v) is float for _v in _neg.values())
@@ -959,19 +990,26 @@ assert _trainer.compute_metrics is not None, "compute_metrics=compute_metrics: a
 _callbacks = _trainer.callback_handler.callbacks
 assert any(type(_cb) is _ESC and _cb.early_stopping_patience == 2 for _cb in _callbacks), \
     "stop early: callbacks=[EarlyStoppingCallback(early_stopping_patience=2)]"
+
+
+def _built_with(multiple):
+    _g.update(make_collator=_DCWP, compute_metrics=_metrics)
+    try:
+        return build_trainer(_model, _tok, _train, _val, _args, pad_to_multiple_of=multiple)
+    finally:
+        for _n in ("make_collator", "compute_metrics"):
+            _g.pop(_n, None)
+        _g.update(_yours)
+
+
+assert _built_with(8).data_collator.pad_to_multiple_of == 8, \
+    "build_trainer(..., pad_to_multiple_of=8) must pass it on: make_collator(tokenizer, pad_to_multiple_of=...)"
 ### BEGIN HIDDEN TESTS
 _pred = _EP(predictions=_np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 0.0]]), label_ids=_np.array([1, 0, 1]))
 _m = _trainer.compute_metrics(_pred)
 assert type(_m) is dict and _m == _metrics(_pred)
 assert _trainer.data_collator.tokenizer is _tok
-_g.update(make_collator=_DCWP, compute_metrics=_metrics)
-try:
-    _padded = build_trainer(_model, _tok, _train, _val, _args, pad_to_multiple_of=8)
-finally:
-    for _n in ("make_collator", "compute_metrics"):
-        _g.pop(_n, None)
-    _g.update(_yours)
-assert _padded.data_collator.pad_to_multiple_of == 8, "pass pad_to_multiple_of on to make_collator"
+assert _built_with(16).data_collator.pad_to_multiple_of == 16, "pass pad_to_multiple_of on to make_collator"
 _result = _trainer.evaluate()
 assert {"eval_accuracy", "eval_f1", "eval_precision", "eval_recall", "eval_loss"} <= set(_result)
 assert all(type(_v) is float for _k, _v in _result.items() if _k in ("eval_accuracy", "eval_f1"))
