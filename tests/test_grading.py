@@ -35,10 +35,7 @@ CANARIES = {"gradebook.db": "every grade of the class",
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    try:
-        sandbox.detect_isolation()
-    except ValueError as err:  # the corpus is hostile: it never runs unconfined
-        pytest.skip(str(err))
+    _isolated_or_skip()
     bait = ROOT / "build" / f"grading-canary-{os.getpid()}"
     for rel, text in CANARIES.items():
         (bait / rel).parent.mkdir(parents=True, exist_ok=True)

@@ -85,7 +85,7 @@ def evaluate_file(model_dir: Path, data_path: Path, *, max_length: int | None = 
     correct = round(result["accuracy"] * result["n"])
     record = {"model": str(model_dir), "data": str(data_path), "max_length": max_length,
               **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()},
-              "accuracy_95": [round(x, 4) for x in analysis.wilson_interval(correct, len(labels))],
+              "accuracy_95": [round(x, 4) for x in analysis.wilson_interval(correct, result["n"])],
               "metrics_from": metrics.metric_sources(), "read": rows.report}
     if plots_dir is not None:
         from finetune_kit.course import plots
