@@ -194,6 +194,41 @@ def make_training_args(profile, output_dir):
     from transformers import TrainingArguments
     return TrainingArguments(output_dir=str(output_dir), evaluation_strategy="epoch")
 """
+#: A full answer to ``make_training_args`` with one hole in it (the smoke profile alone could not see any of them)
+_FULL_TRAINING_ARGS = """
+def make_training_args(profile, output_dir):
+    import torch
+    from transformers import TrainingArguments
+    quiet = profile.name == "smoke"
+    return TrainingArguments(
+        output_dir=str(output_dir), eval_strategy="epoch", save_strategy="epoch", logging_strategy="epoch",
+        load_best_model_at_end=True, metric_for_best_model="f1", learning_rate=profile.learning_rate,
+        per_device_train_batch_size=profile.batch_size, num_train_epochs=profile.num_epochs, weight_decay=0.01,
+        seed=42, report_to="none", train_sampling_strategy="group_by_length", bf16=profile.hardware.bf16,
+        fp16=profile.hardware.fp16, dataloader_num_workers=profile.hardware.dataloader_workers,
+        use_cpu=not torch.cuda.is_available(), disable_tqdm=quiet, log_level="error" if quiet else "warning")
+"""
+_BATCH_OF_16 = _FULL_TRAINING_ARGS.replace("per_device_train_batch_size=profile.batch_size",
+                                           "per_device_train_batch_size=16")
+_ALWAYS_QUIET = _FULL_TRAINING_ARGS.replace('quiet = profile.name == "smoke"', "quiet = True")
+_NO_WORKERS = _FULL_TRAINING_ARGS.replace("dataloader_num_workers=profile.hardware.dataloader_workers,", "")
+_SCIKIT_LEARN_SPLIT = """
+def stratified_split(labels, test_fraction, seed=0):
+    from sklearn.model_selection import train_test_split
+    train_idx, test_idx = train_test_split(list(range(len(labels))), test_size=test_fraction, stratify=list(labels),
+                                           random_state=seed)
+    return sorted(train_idx), sorted(test_idx)
+"""
+_STRICTLY_ABOVE = """
+def most_confident_mistakes(texts, labels, scores, n=5):
+    import pandas as pd
+    frame = pd.DataFrame({"text": list(texts), "label": [int(y) for y in labels], "score": [float(s) for s in scores]})
+    frame["predicted"] = (frame["score"] > 0.5).astype(int)
+    frame["confidence"] = frame["score"].where(frame["predicted"] == 1, 1 - frame["score"])
+    mistakes = frame[frame["predicted"] != frame["label"]]
+    mistakes = mistakes.sort_values("confidence", ascending=False, kind="stable").head(n)
+    return mistakes[["text", "label", "predicted", "score", "confidence"]].reset_index(drop=True)
+"""
 _SWAPPED = """
 def confusion_metrics(y_true, y_pred):
     tp = sum(1 for t, p in zip(y_true, y_pred) if t == p == 1)
@@ -330,11 +365,19 @@ SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_toke
          ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
           'no evaluation_strategy= in transformers 5: use eval_strategy='),
+         ("part2_finetuning", "training_args", _BATCH_OF_16, "per_device_train_batch_size should be 8 (take it from "
+          "profile.batch_size"),
+         ("part2_finetuning", "training_args", _ALWAYS_QUIET, "disable_tqdm should be False (quiet only when "
+          "profile.name == 'smoke'"),
+         ("part2_finetuning", "training_args", _NO_WORKERS, "dataloader_num_workers should be 4 (take it from "
+          "profile.hardware.dataloader_workers"),
          ("part2_finetuning", "metrics", _MACRO, 'average="binary", not "macro"'),
          ("part2_finetuning", "trainer", _OLD_TOKENIZER_KEYWORD, "pass processing_class=tokenizer"),
          ("part3_evaluation", "p3_confusion", _SWAPPED, "precision is TP / (TP + FP): 0.500"),
          ("part3_evaluation", "p3_split", "import random\n" + make_examples.ZERO_AND_ONE_ONLY_SPLIT,
           "labels can be any values"),
+         ("part3_evaluation", "p3_split", _SCIKIT_LEARN_SPLIT, "a label seen only once"),
+         ("part3_evaluation", "p3_mistakes", _STRICTLY_ABOVE, "a score of exactly 0.5 predicts positive"),
          ("part3_evaluation", "p3_train_fold", _TRAINS_ON_INNER_TOO, "must train on train_df alone"),
          ("part3_evaluation", "p3_train_fold", _EVERY_BATCH_PADDED_ANYHOW,
           'train_sampling_strategy="group_by_length" (without it each fold pads'),
@@ -352,8 +395,10 @@ def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
 
     The slips: a captioner padded with the tokenizer's missing pad token; a greedy oracle that never stops early; a
     split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and
-    ``tokenizer=`` of older tutorials; macro-averaged precision; precision and recall swapped; a stratified split for
-    0/1 labels only; a threshold search without its default candidates; a parity check that compares lists of
+    ``tokenizer=`` of older tutorials; training arguments with their own batch size, logging or dataloader workers
+    whatever the profile says; macro-averaged precision; precision and recall swapped; a stratified split for 0/1
+    labels only, or one that scikit-learn refuses when a label is seen once; mistakes counted with ``score > 0.5``;
+    a threshold search without its default candidates; a parity check that compares lists of
     different lengths, or returns NumPy numbers; speed-ups not rounded; a token-classification head for a review's
     sentiment and a decoder alone for abstractive summaries or captions; a fold trained on its inner validation part
     as well, or in batches of any lengths. Each passed its visible test once and lost its points to the hidden tests

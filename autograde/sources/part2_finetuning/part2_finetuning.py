@@ -759,14 +759,17 @@ _FROM_PROFILE = {"learning_rate": "profile.learning_rate", "per_device_train_bat
                  "fp16": "profile.hardware.fp16", "dataloader_num_workers": "profile.hardware.dataloader_workers"}
 
 
-def _expect(_args, _field, _wanted):
+def _expect(_args, _field, _wanted, _profile="the smoke profile"):
     _got = _plain(getattr(_args, _field))
     if type(_wanted) is float:  # 1 and 1.0 epochs are the same setting
         _ok = type(_got) in (int, float) and float(_got) == _wanted
     else:
         _ok = type(_got) is type(_wanted) and _got == _wanted
-    _where = (f" (take it from {_FROM_PROFILE[_field]}, not a value of your own: this test passes the smoke "
-              "profile)") if _field in _FROM_PROFILE else ""
+    _where = ""
+    if _field in _FROM_PROFILE:
+        _where = f" (take it from {_FROM_PROFILE[_field]}, not a value of your own: this test passes {_profile})"
+    elif _field in ("disable_tqdm", "log_level"):
+        _where = f" (quiet only when profile.name == 'smoke': this test passes {_profile})"
     assert _ok, f"{_field} should be {_wanted!r}{_where}; yours is {_got!r}"
 
 
@@ -792,8 +795,20 @@ for _field, _wanted in [("eval_strategy", "epoch"), ("save_strategy", "epoch"), 
                         ("use_cpu", not _torch.cuda.is_available()), ("output_dir", _dir)]:
     _expect(_args, _field, _wanted)
 assert list(_args.report_to) == [], f"report_to='none': no tracking here; yours reports to {_args.report_to}"
-### BEGIN HIDDEN TESTS
+
+# A second profile with numbers of its own, as if on an A100 GPU: your arguments must follow it too
 import dataclasses as _dataclasses
+
+from finetune_kit.course import hardware as _hardware
+
+_practice = _dataclasses.replace(_fk.PROFILES["smoke"], name="practice", learning_rate=3e-5, batch_size=8,
+                                 num_epochs=2, forced_hardware=_hardware.for_cuda("NVIDIA A100", True, 8))
+_p = make_training_args(_practice, _dir + "/practice")
+for _field, _wanted in [("learning_rate", 3e-05), ("per_device_train_batch_size", 8), ("num_train_epochs", 2.0),
+                        ("disable_tqdm", False), ("log_level", "warning"), ("bf16", True), ("fp16", False),
+                        ("dataloader_num_workers", 4), ("output_dir", _dir + "/practice")]:
+    _expect(_p, _field, _wanted, "a 'practice' profile with batch 8 on an A100")
+### BEGIN HIDDEN TESTS
 
 _azure = make_training_args(_fk.PROFILES["azure"], _dir)
 assert type(_azure) is _TA
@@ -809,8 +824,6 @@ for _field, _wanted in [("learning_rate", 1e-4), ("per_device_train_batch_size",
                         ("train_sampling_strategy", "group_by_length"), ("output_dir", _dir + "/custom")]:
     _expect(_c, _field, _wanted)
 assert list(_c.report_to) == []
-from finetune_kit.course import hardware as _hardware
-
 for _machine, _bf16, _fp16 in [(_hardware.for_cuda("NVIDIA H200", True, 16), True, False),
                                (_hardware.for_cuda("Tesla T4", False, 4), False, True),
                                (_hardware.CPU_BF16, True, False), (_hardware.CPU, False, False)]:

@@ -386,6 +386,15 @@ _words = ["pos", "neg", "mixed"] * 4
 _trw, _tew = stratified_split(_words, 0.25, seed=1)
 assert sorted(_trw + _tew) == list(range(12)) and sorted(_words[_i] for _i in _tew) == ["mixed", "neg", "pos"], \
     "labels can be any values (here 'pos', 'neg' and 'mixed', 4 of each): a quarter of each, one, goes to test"
+try:
+    _once = stratified_split([0] * 8 + [1], 0.25, seed=0)
+except ValueError as _e:
+    raise AssertionError(
+        "a label seen only once (here one 1 among eight 0s) must not stop the split: shuffle and cut each label's "
+        "positions yourself (scikit-learn's train_test_split(stratify=...) refuses a label with fewer than 2 "
+        f"members): {_e}") from _e
+assert sorted(_once[0] + _once[1]) == list(range(9)) and sum(_i < 8 for _i in _once[1]) == 2, \
+    f"eight 0s and one 1 at 0.25: 2 of the 0s go to test (and the 1 wherever rounding puts it); yours: {_once}"
 ### BEGIN HIDDEN TESTS
 from collections import Counter as _Counter
 
@@ -609,6 +618,10 @@ assert _got["text"].tolist() == ["c", "b", "e"], \
      f"c, b, e; yours: {_got['text'].tolist()}")
 assert _got.index.tolist() == [0, 1, 2], "give the result a fresh index 0, 1, 2 (reset_index(drop=True))"
 assert abs(float(_got["confidence"].iloc[0]) - 0.9) < 1e-9, "confidence of a negative prediction is 1 - score"
+_edge = most_confident_mistakes(["g", "h"], [0, 1], [0.5, 0.5], n=5)
+assert _edge["text"].tolist() == ["g"], \
+    ("a score of exactly 0.5 predicts positive (score >= 0.5): g (label 0) is a mistake and h (label 1) is right; "
+     f"yours found {_edge['text'].tolist()}")
 ### BEGIN HIDDEN TESTS
 _all = most_confident_mistakes(_texts, [1, 0, 1, 0, 1, 0], [0.9, 0.8, 0.1, 0.3, 0.45, 0.51], n=10)
 assert _all["text"].tolist() == ["c", "b", "e", "f"], _all
