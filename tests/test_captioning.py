@@ -248,7 +248,7 @@ def test_a_trainers_scratch_folder_is_removed_when_the_process_ends(tmp_path):
     import subprocess
     import sys
 
-    code = ("import os; from finetune_kit.tasks.captioning import scratch_folder; "
+    code = ("import os; from finetune_kit.tasks.small_trainers import scratch_folder; "
             "p = scratch_folder('captioner-'); assert os.path.isdir(p); print(p)")
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
@@ -264,13 +264,15 @@ def test_a_trainers_scratch_folder_is_removed_once_it_has_trained(tmp_path, monk
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     trained = []
-    scratch = SimpleNamespace(args=SimpleNamespace(output_dir=captioning.scratch_folder("captioner-")),
+    from finetune_kit.tasks import small_trainers
+
+    scratch = SimpleNamespace(args=SimpleNamespace(output_dir=small_trainers.scratch_folder("captioner-")),
                               train=lambda: trained.append("scratch"))
     chosen = SimpleNamespace(args=SimpleNamespace(output_dir=str(tmp_path / "chosen")),
                              train=lambda: trained.append("chosen"))
     (tmp_path / "chosen").mkdir()
     assert os.path.isdir(scratch.args.output_dir)
-    for trainer in (scratch, chosen):
-        captioning.fit(trainer, SimpleNamespace(torch_threads=None))
+    captioning.fit(scratch, SimpleNamespace(torch_threads=None))  # the captioner's way
+    small_trainers.train(chosen, None)  # the sentence extractor's way
     assert trained == ["scratch", "chosen"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["chosen"]

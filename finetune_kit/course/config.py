@@ -71,7 +71,7 @@ class SummarizationSettings:
     batch_size: int
     learning_rate: float
     summary_sentences: int  # k: sentences an extractive summary keeps, and the lead-k baseline
-    torch_threads: int | None  # CPU threads while training (1 for smoke: see captioning.torch_threads)
+    torch_threads: int | None  # CPU threads while training (1 for smoke: see small_trainers.torch_threads)
 
     def summary(self) -> dict:
         return asdict(self)

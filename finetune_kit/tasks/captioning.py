@@ -22,23 +22,19 @@ takes it as ``config_fn``, and ``caption-train`` uses the instructor's reference
 
 from __future__ import annotations
 
-import atexit
 import json
 import math
 import os
 import random
 import re
-import shutil
-import tempfile
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from finetune_kit.course.config import PROFILES, TINY_GPT2, TINY_VIT, CaptionSettings, Profile
+from finetune_kit.tasks import small_trainers
 
 
 def describe(profile: Profile) -> str:
@@ -348,7 +344,7 @@ def build_caption_trainer(model: Any, tokenizer: Any, processor: Any, splits: di
                            cache_pixels=cache)
     evaluate_each_epoch = settings.encoder != TINY_VIT  # offline, the final test score is enough
     args = Seq2SeqTrainingArguments(
-        output_dir=str(output_dir or scratch_folder("captioner-")),
+        output_dir=str(output_dir or small_trainers.scratch_folder("captioner-")),
         num_train_epochs=settings.num_epochs,
         max_steps=settings.max_steps,
         per_device_train_batch_size=settings.batch_size,
@@ -375,58 +371,9 @@ def build_caption_trainer(model: Any, tokenizer: Any, processor: Any, splits: di
                           data_collator=collator_for(model), processing_class=tokenizer)
 
 
-_SCRATCH: set[str] = set()
-
-
-def scratch_folder(prefix: str) -> str:
-    """A temporary folder for a trainer that saves nothing: ``release_scratch`` removes it once the
-    trainer has trained, and the process's exit removes one that an interrupted run left.
-
-    ``save_strategy="no"`` still makes the trainer create its ``output_dir``; without this each
-    notebook run, test and graded submission left an empty folder in the system's temp directory.
-    The exit alone is not enough: a kernel is often stopped with SIGKILL, which runs no exit handler.
-    """
-    path = os.path.realpath(tempfile.mkdtemp(prefix=prefix))
-    _SCRATCH.add(path)
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return path
-
-
-def release_scratch(trainer: Any) -> None:
-    """Remove the trainer's ``output_dir`` if it is one of ``scratch_folder``'s (nothing is saved there)."""
-    path = os.path.realpath(str(trainer.args.output_dir))
-    if path in _SCRATCH:
-        shutil.rmtree(path, ignore_errors=True)
-        _SCRATCH.discard(path)
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run torch on ``n`` CPU threads for a while, then restore the previous setting.
-
-    A model this small gains nothing from a second thread, and when other work shares the two cores,
-    two spinning threads made each step about seven times slower on the course machine.
-    """
-    import torch
-
-    previous = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def fit(trainer: Any, settings: CaptionSettings) -> float:
     """Train with the profile's thread count; returns the wall time in seconds."""
-    start = time.perf_counter()
-    try:
-        with torch_threads(settings.torch_threads):
-            trainer.train()
-    finally:
-        release_scratch(trainer)
-    return time.perf_counter() - start
+    return small_trainers.train(trainer, settings.torch_threads)
 
 
 def generate_captions(model: Any, tokenizer: Any, processor: Any, images: list, settings: CaptionSettings,
@@ -591,7 +538,7 @@ def evaluate_captioner(model: Any, tokenizer: Any, processor: Any, train_items: 
     """BLEU-4 and ROUGE-L of the model and of the best constant caption on the test images."""
     images = [test_items[i].image for i in range(len(test_items))]
     references = [test_items[i].captions for i in range(len(test_items))]
-    with torch_threads(settings.torch_threads):
+    with small_trainers.torch_threads(settings.torch_threads):
         predictions = generate_captions(model, tokenizer, processor, images, settings)
     constant = best_constant_caption(train_items)
     return {

@@ -33,7 +33,7 @@ from typing import Any
 
 from finetune_kit.course import config
 from finetune_kit.course.config import DATA_DIR, OFFLINE_MINILM, PROFILES, Profile, SummarizationSettings
-from finetune_kit.tasks.captioning import release_scratch, scratch_folder, torch_threads
+from finetune_kit.tasks import small_trainers
 
 LEGAL_FILE = DATA_DIR / "legal" / "legal_documents.jsonl"
 SPLITS = ("train", "validation", "test")
@@ -291,7 +291,7 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
     train_ds = _sentence_dataset(train_rows, tokenizer, settings.max_length)
     eval_ds = _sentence_dataset(eval_rows, tokenizer, settings.max_length) if eval_docs else None
     args = TrainingArguments(
-        output_dir=str(output_dir or scratch_folder("extractor-")),
+        output_dir=str(output_dir or small_trainers.scratch_folder("extractor-")),
         num_train_epochs=settings.num_epochs,
         max_steps=settings.max_steps,
         per_device_train_batch_size=settings.batch_size,
@@ -309,11 +309,7 @@ def train_extractor(model: Any, tokenizer: Any, train_docs: list[LegalDocument],
     )
     trainer = Trainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                       data_collator=DataCollatorWithPadding(tokenizer), processing_class=tokenizer)
-    try:
-        with torch_threads(settings.torch_threads):
-            trainer.train()
-    finally:
-        release_scratch(trainer)
+    small_trainers.train(trainer, settings.torch_threads)
     return trainer
 
 
@@ -348,7 +344,7 @@ def evaluate_extractive(model: Any, tokenizer: Any, docs: list[LegalDocument],
                         settings: SummarizationSettings, labeler: Labeler | None = None) -> dict:
     """ROUGE of the fine-tuned extractor and lead-k on ``docs`` (and the oracle's, given its ``labeler``)."""
     k = settings.summary_sentences
-    with torch_threads(settings.torch_threads):
+    with small_trainers.torch_threads(settings.torch_threads):
         predictions = summarize_documents(model, tokenizer, docs, k, settings.max_length)
     baselines = baseline_scores(docs, k, labeler)
     oracle = {"oracle": baselines["oracle"]} if "oracle" in baselines else {}

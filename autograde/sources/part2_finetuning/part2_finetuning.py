@@ -776,7 +776,8 @@ def _expect(_args, _field, _wanted, _profile="the smoke profile"):
 # Names from older tutorials that transformers 5 no longer accepts, and what replaced them
 _RENAMED = {"evaluation_strategy": 'eval_strategy="epoch"', "group_by_length": 'train_sampling_strategy="group_by_length"',
             "no_cuda": "use_cpu=True"}
-_dir = _tempfile.mkdtemp()
+_scratch = _tempfile.TemporaryDirectory()  # removed when the kernel ends: nothing is left in /tmp
+_dir = _scratch.name
 try:
     _args = make_training_args(_fk.PROFILES["smoke"], _dir)
 except TypeError as _e:
@@ -968,7 +969,8 @@ _train = _Dataset.from_dict({"input_ids": [[101, 2307, 102], [101, 2919, 2919, 1
                              "attention_mask": [[1, 1, 1], [1, 1, 1, 1]], "label": [1, 0]})
 _val = _Dataset.from_dict({"input_ids": [[101, 2204, 102], [101, 2919, 102], [101, 102]],
                            "attention_mask": [[1, 1, 1], [1, 1, 1], [1, 1]], "label": [1, 0, 1]})
-_args = _TA(output_dir=_tempfile.mkdtemp(), eval_strategy="epoch", save_strategy="epoch",
+_scratch = _tempfile.TemporaryDirectory()  # removed when the kernel ends
+_args = _TA(output_dir=_scratch.name, eval_strategy="epoch", save_strategy="epoch",
             load_best_model_at_end=True, metric_for_best_model="f1", report_to="none", use_cpu=True,
             disable_tqdm=True, log_level="error")
 
