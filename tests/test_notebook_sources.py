@@ -356,11 +356,69 @@ def caption_config(encoder_config, decoder_config, tokenizer):
     config.pad_token_id = tokenizer.pad_token_id
     return config
 """
+_NEXT_SENTENCE_HEAD = _TOKEN_HEAD.replace("AutoModelForTokenClassification", "AutoModelForNextSentencePrediction")
+_PRE_TRAINING_SUMMARIES = _DECODER_ALONE.replace("transformers.BartForCausalLM", "transformers.AutoModelForPreTraining")
+_OWN_SUBCLASS = """
+import transformers
+class ReviewClassifier(transformers.BertForSequenceClassification):
+    pass
+def model_class_for(task):
+    return {"sentiment-analysis": ReviewClassifier, "legal-summarization": transformers.AutoModelForSeq2SeqLM,
+            "image-captioning": transformers.VisionEncoderDecoderModel}[task]
+"""
+_SHORT_TASK_NAMES = """
+def model_class_for(task):
+    import transformers
+    return {"sentiment": transformers.AutoModelForSequenceClassification,
+            "summarization": transformers.AutoModelForSeq2SeqLM,
+            "captioning": transformers.VisionEncoderDecoderModel}[task]
+"""
+#: Part 1's greedy oracle, with one detail changed in each slip below
+_ORACLE = """
+def label_sentences(sentences, summary, k=3):
+    from finetune_kit import summarization
+    chosen, best = [], 0.0
+    while len(chosen) < k:
+        best_i, best_score = None, best
+        for i in range(len(sentences)):
+            if i in chosen:
+                continue
+            score = summarization.overlap_score(" ".join(sentences[j] for j in sorted(chosen + [i])), summary)
+            if score > best_score:
+                best_i, best_score = i, score
+        if best_i is None:
+            break
+        chosen.append(best_i)
+        best = best_score
+    return [1 if i in chosen else 0 for i in range(len(sentences))]
+"""
+_EQUAL_IS_ENOUGH = _ORACLE.replace("if score > best_score:", "if score >= best_score:")
+_IGNORES_K = _ORACLE.replace("while len(chosen) < k:", "while len(chosen) < len(sentences):")
+_LATER_ON_TIES = _ORACLE.replace("if score > best_score:", "if score >= best_score and score > best:")
+_CAPTION_CONFIG = _PAD_FROM_TOKENIZER.replace("config.pad_token_id = tokenizer.pad_token_id",
+                                              "config.pad_token_id = tokenizer.eos_token_id")
+_TYPED_IDS = (_CAPTION_CONFIG.replace("config.eos_token_id = tokenizer.eos_token_id\n", "config.eos_token_id = 6\n")
+              .replace("config.pad_token_id = tokenizer.eos_token_id", "config.pad_token_id = 6"))
+_START_FROM_DECODER = _CAPTION_CONFIG.replace("config.decoder_start_token_id = tokenizer.bos_token_id",
+                                              "config.decoder_start_token_id = decoder_config.bos_token_id")
+_CONFIGS_AS_DICTS = _CAPTION_CONFIG.replace(
+    "VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config)",
+    "VisionEncoderDecoderConfig(encoder=encoder_config.to_dict(), decoder=decoder_config.to_dict())")
 SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_token_id are both the tokenizer's eos"),
          ("part1_applications", "label_sentences", _NEVER_STOPS, "stop when no sentence raises the score"),
          ("part1_fundamentals", "model_class", _TOKEN_HEAD, "one verdict for the whole text"),
          ("part1_fundamentals", "model_class", _DECODER_ALONE, "BartForCausalLM is a decoder alone"),
          ("part1_fundamentals", "model_class", _TEXT_DECODER_CAPTIONS, "no encoder reads the image first"),
+         ("part1_fundamentals", "model_class", _NEXT_SENTENCE_HEAD, "has no sentiment head"),
+         ("part1_fundamentals", "model_class", _PRE_TRAINING_SUMMARIES, "not a class to fine-tune a summariser with"),
+         ("part1_fundamentals", "model_class", _OWN_SUBCLASS, "ReviewClassifier is a class of your own"),
+         ("part1_fundamentals", "model_class", _SHORT_TASK_NAMES, "the task names are exactly"),
+         ("part1_applications", "label_sentences", _EQUAL_IS_ENOUGH, "strictly higher than before"),
+         ("part1_applications", "label_sentences", _IGNORES_K, "stop once k are selected"),
+         ("part1_applications", "label_sentences", _LATER_ON_TIES, "on a tie keep the earlier sentence"),
+         ("part1_applications", "caption_config", _TYPED_IDS, "don't type numbers"),
+         ("part1_applications", "caption_config", _START_FROM_DECODER, "not from decoder_config"),
+         ("part1_applications", "caption_config", _CONFIGS_AS_DICTS, "from_encoder_decoder_configs(encoder_config"),
          ("part2_finetuning", "split", _DUPLICATES_KEPT, "drop repeated texts first"),
          ("part2_finetuning", "collator", _NO_ROUNDING, "pass pad_to_multiple_of on to DataCollatorWithPadding"),
          ("part2_finetuning", "training_args", _OLD_STRATEGY_KEYWORD,
@@ -393,8 +451,11 @@ SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_toke
 def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
     """A common slip gets a message that says what to fix, and the reference answer passes the same released cell.
 
-    The slips: a captioner padded with the tokenizer's missing pad token; a greedy oracle that never stops early; a
-    split that keeps duplicates; a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and
+    The slips: a captioner padded with the tokenizer's missing pad token, or with ids typed in, a start id from the
+    decoder's config, the configs joined as plain dicts; a greedy oracle that never stops early, keeps a sentence
+    that raises nothing, ignores k or breaks ties towards the later sentence; a next-sentence or pre-training head,
+    a class of the student's own, or task names of their own for ``model_class_for``; a split that keeps duplicates;
+    a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and
     ``tokenizer=`` of older tutorials; training arguments with their own batch size, logging or dataloader workers
     whatever the profile says; macro-averaged precision; precision and recall swapped; a stratified split for 0/1
     labels only, or one that scikit-learn refuses when a label is seen once; mistakes counted with ``score > 0.5``;

@@ -192,3 +192,29 @@ def test_every_picker_writes_its_answer_cell_and_formgrader_opens(lab):
             page.wait_for_selector("text=Manage Assignments", timeout=60_000)
         finally:
             browser.close()
+
+
+def test_a_pick_sets_the_answer_only_once_it_is_in_the_answer_cell(monkeypatch):
+    """Outside JupyterLab no extension writes the answer cell: a pick that set the variable anyway let the visible
+    check pass while the graded run, which reads only the answer cell, scored 0. Now the session gets the value
+    when the extension reports the cell written, and until then the picker says what to type."""
+    from types import SimpleNamespace
+
+    import IPython
+
+    shell = SimpleNamespace(user_ns={})
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    asked = []
+    monkeypatch.setattr(widgets, "write_answer_cell",
+                        lambda name, value, on_written=None: asked.append((name, value, on_written)))
+    picker, hint = widgets.choice("q9_answer", {"A": "one", "B": "two"}).children
+    picker.value = "B"
+    assert [(name, value) for name, value, _ in asked] == [("q9_answer", "B")]
+    assert "q9_answer" not in shell.user_ns
+    assert "Type this in the answer cell below and run it: <code>q9_answer = 'B'</code>" in hint.value
+    written = asked[0][2]
+    written(False)  # the front end could not write the cell
+    assert "q9_answer" not in shell.user_ns
+    written(True)
+    assert shell.user_ns["q9_answer"] == "B"
+    assert "Written into the answer cell below" in hint.value

@@ -3,9 +3,10 @@
 In JupyterLab, picking an option writes ``name = value`` into the notebook's answer cell for
 ``name``, exactly as if the student had typed it: the kernel opens a comm (``ANSWER_TARGET``) and
 the kit's JupyterLab extension (``labextension/``, built into ``finetune_kit/jupyter/``) edits the
-cell through the notebook model. The picker also sets the variable for the current session, so the
-visible checks can run right away. Where the extension is absent (classic Notebook, VS Code) the
-picker shows the line to type instead.
+cell through the notebook model. Once the cell holds the line, the picker also sets the variable for
+the current session, so the visible checks can run right away. Where the extension is absent (classic
+Notebook, VS Code) the picker shows the line to type and sets nothing: a check that passed on a pick
+alone would score 0 when graded, since the answer cell would still be empty.
 
 Grading never reads widget state: nbgrader re-runs the saved notebook from the top with no browser,
 so what counts is the plain value in the answer cell.
@@ -52,13 +53,14 @@ def choice(name: str, options: Mapping[object, str], *, description: str = "Your
     def on_pick(change: dict) -> None:
         value = change["new"]
         line = answer_line(name, value)
-        shell = get_ipython()
-        if shell is not None:
-            shell.user_ns[name] = value
-        hint.value = f"Type this in the answer cell below: <code>{line}</code>"
+        hint.value = (f"Type this in the answer cell below and run it: <code>{line}</code> "
+                      "(only the answer cell counts)")
 
         def written(ok: bool) -> None:
-            if ok:
+            if ok:  # the answer cell holds the line now: the session may have the value too
+                shell = get_ipython()
+                if shell is not None:
+                    shell.user_ns[name] = value
                 hint.value = (f"Written into the answer cell below: <code>{line}</code> "
                               "(run that cell and the check after it; only the answer cell counts)")
 

@@ -157,6 +157,14 @@ assert sum(_two) <= 2, f"select at most k sentences (k=2), got {_two}"
 _three = label_sentences(_sents, "The tenant shall pay rent. Pets are not allowed.", 3)
 assert _three == [0, 1, 0, 1], ("stop when no sentence raises the score: after the rent and pets sentences a third "
                                 f"adds nothing here, so [0, 1, 0, 1]; got {_three}")
+_one = label_sentences(_sents, "The tenant shall pay rent. Pets are not allowed.", 1)
+assert sum(_one) == 1, f"with k=1 select exactly one sentence here (the best one): stop once k are selected; got {_one}"
+_none = label_sentences(_sents, "Completely unrelated words.", 3)
+assert _none == [0, 0, 0, 0], ("select a sentence only if it raises the score (strictly higher than before): no "
+                               f"sentence shares a word with this summary, so [0, 0, 0, 0]; got {_none}")
+_dup = label_sentences(_sents + [_sents[1]], _sents[1], 1)
+assert _dup == [0, 1, 0, 0, 0], ("on a tie keep the earlier sentence: the rent sentence is there twice (positions 1 "
+                                 f"and 4), so label position 1 only; got {_dup}")
 ### BEGIN HIDDEN TESTS
 from finetune_kit import summarization as _summ
 
@@ -331,6 +339,15 @@ _no_pad = caption_config(*_cap.tiny_configs(_SMOKE, _tok), _NoPadTokenizer())
 assert (_no_pad.eos_token_id, _no_pad.pad_token_id) == (6, 6), \
     ("eos_token_id and pad_token_id are both the tokenizer's eos_token_id (GPT-2 has no padding token); with "
      f"bos 5, eos 6 and no pad yours are eos {_no_pad.eos_token_id}, pad {_no_pad.pad_token_id}")
+assert _no_pad.decoder_start_token_id == 5, \
+    ("decoder_start_token_id comes from the tokenizer argument's bos_token_id (5 for this tokenizer), not from "
+     f"decoder_config; yours is {_no_pad.decoder_start_token_id}")
+assert (_config.eos_token_id, _config.pad_token_id) == (_tok.eos_token_id, _tok.eos_token_id), \
+    (f"read eos_token_id and pad_token_id from the tokenizer you are given (its eos_token_id is {_tok.eos_token_id}), "
+     f"don't type numbers; yours are eos {_config.eos_token_id}, pad {_config.pad_token_id}")
+assert getattr(_config.decoder, "is_decoder", False) and getattr(_config.decoder, "add_cross_attention", False), \
+    ("join the configs with VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder_config, decoder_config): "
+     "it makes GPT-2 a decoder with cross-attention to the image")
 ### BEGIN HIDDEN TESTS
 assert _config.eos_token_id == _tok.eos_token_id and _config.pad_token_id == _tok.eos_token_id
 assert _config.decoder.add_cross_attention is True and _config.decoder.is_decoder is True

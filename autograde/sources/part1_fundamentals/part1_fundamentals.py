@@ -250,12 +250,22 @@ for task in architectures.TASKS:
     print(f"{task:<20} {type(tiny).__name__:<36} -> {out['kind']}, shape {out['shape']}")
 
 # %% nbgrader={"grade": true, "grade_id": "model_class_tests", "locked": true, "schema_version": 3, "solution": false, "points": 3}
+import transformers as _tf
+
 from finetune_kit import architectures as _arch
 
 for _task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
-    _cls = model_class_for(_task)
+    try:
+        _cls = model_class_for(_task)
+    except KeyError as _err:
+        raise AssertionError(f"model_class_for({_task!r}) raised KeyError {_err}: the task names are exactly "
+                             "'sentiment-analysis', 'legal-summarization' and 'image-captioning'") from None
+    assert _cls is not None, f"model_class_for({_task!r}) returned None: does every task's branch return a class?"
     assert isinstance(_cls, type), (f"model_class_for({_task!r}) returned {_cls!r}: return the class itself "
                                     "(e.g. AutoModelForSequenceClassification), not a string or a model")
+    assert _cls is getattr(_tf, _cls.__name__, None), \
+        (f"{_cls.__name__} is a class of your own: return the transformers class itself (e.g. "
+         "AutoModelForSequenceClassification); a subclass of it is not one the course's models load into")
     _writes = _task != "sentiment-analysis"
     _decoder_alone = f"{_cls.__name__} is a decoder alone: it writes, but no encoder reads " + {
         "legal-summarization": "the document first. Fine-tune an encoder-decoder for the summaries (BART, T5, "
@@ -263,6 +273,14 @@ for _task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
         "image-captioning": "the image first. A captioner joins an image encoder to a text decoder: "
                             "VisionEncoderDecoderModel"}.get(_task, "")
     assert not _writes or not any(_part in _cls.__name__ for _part in ("CausalLM", "LMHead")), _decoder_alone
+    assert _task != "sentiment-analysis" or _cls.__name__.endswith("ForSequenceClassification"), \
+        (f"{_cls.__name__} has no sentiment head: a review gets one verdict for the whole text, so load a "
+         "sequence-classification class, e.g. AutoModelForSequenceClassification")
+    assert _task != "legal-summarization" or _cls.__name__ in ("AutoModelForSeq2SeqLM", "EncoderDecoderModel") \
+        or _cls.__name__.endswith("ForConditionalGeneration"), \
+        (f"{_cls.__name__} is not a class to fine-tune a summariser with: use AutoModelForSeq2SeqLM, "
+         "EncoderDecoderModel (BERT2BERT) or a ...ForConditionalGeneration class such as "
+         "BartForConditionalGeneration")
     try:
         _tiny = _arch.tiny_model(_task, _cls)
         _out = _arch.forward_once(_tiny, _task)
@@ -276,8 +294,6 @@ for _task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
          "the whole text: use a sequence-classification head")
     assert not _writes or getattr(_tiny.config, "is_encoder_decoder", False), _decoder_alone
 ### BEGIN HIDDEN TESTS
-import transformers as _tf
-
 _accepted = {
     "sentiment-analysis": [
         "AutoModelForSequenceClassification",
