@@ -265,7 +265,7 @@ for _task in ("sentiment-analysis", "legal-summarization", "image-captioning"):
                                     "(e.g. AutoModelForSequenceClassification), not a string or a model")
     assert _cls is getattr(_tf, _cls.__name__, None), \
         (f"{_cls.__name__} is a class of your own: return the transformers class itself (e.g. "
-         "AutoModelForSequenceClassification); a subclass of it is not one the course's models load into")
+         "AutoModelForSequenceClassification): the question is which of the library's classes to load")
     _writes = _task != "sentiment-analysis"
     _decoder_alone = f"{_cls.__name__} is a decoder alone: it writes, but no encoder reads " + {
         "legal-summarization": "the document first. Fine-tune an encoder-decoder for the summaries (BART, T5, "
