@@ -218,3 +218,11 @@ def test_a_pick_sets_the_answer_only_once_it_is_in_the_answer_cell(monkeypatch):
     written(True)
     assert shell.user_ns["q9_answer"] == "B"
     assert "Written into the answer cell below" in hint.value
+
+
+def test_a_check_run_before_its_answer_says_to_run_the_answer_cell():
+    """Without the extension a pick sets nothing, so a student who picked and ran the check got a bare NameError;
+    every picker's check now says what to do."""
+    for p in course_pickers():
+        with pytest.raises(AssertionError, match=f"{p['name']} is not set: run the answer cell above"):
+            exec(p["test"].source, {})

@@ -238,6 +238,11 @@ qa_abstractive = "B"
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "qa_tests", "locked": true, "schema_version": 3, "solution": false, "points": 1}
+try:
+    qa_abstractive
+except NameError:
+    raise AssertionError("qa_abstractive is not set: run the answer cell above, with the line the picker shows "
+                         "(e.g. qa_abstractive = \"C\") typed there if it was not written in for you") from None
 assert type(qa_abstractive) is str, "qa_abstractive must be a string such as \"C\""
 assert qa_abstractive in ("A", "B", "C", "D"), "qa_abstractive must be one capital letter: A, B, C or D"
 ### BEGIN HIDDEN TESTS

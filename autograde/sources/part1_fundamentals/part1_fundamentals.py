@@ -93,6 +93,11 @@ q1_benefit = "A"
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "q1_tests", "locked": true, "schema_version": 3, "solution": false, "points": 1}
+try:
+    q1_benefit
+except NameError:
+    raise AssertionError("q1_benefit is not set: run the answer cell above, with the line the picker shows "
+                         "(e.g. q1_benefit = \"B\") typed there if it was not written in for you") from None
 assert type(q1_benefit) is str, "q1_benefit must be a string such as \"B\""
 assert q1_benefit in ("A", "B", "C", "D"), "q1_benefit must be one capital letter: A, B, C or D"
 ### BEGIN HIDDEN TESTS
@@ -125,6 +130,11 @@ q2_deploy_tool = "A"
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "q2_tests", "locked": true, "schema_version": 3, "solution": false, "points": 1}
+try:
+    q2_deploy_tool
+except NameError:
+    raise AssertionError("q2_deploy_tool is not set: run the answer cell above, with the line the picker shows "
+                         "(e.g. q2_deploy_tool = \"B\") typed there if it was not written in for you") from None
 assert type(q2_deploy_tool) is str, "q2_deploy_tool must be a string such as \"B\""
 assert q2_deploy_tool in ("A", "B", "C", "D"), "q2_deploy_tool must be one capital letter: A, B, C or D"
 ### BEGIN HIDDEN TESTS

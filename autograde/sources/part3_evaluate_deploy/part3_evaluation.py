@@ -684,6 +684,11 @@ p3_tf1 = False
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "p3_tf1_tests", "locked": true, "schema_version": 3, "solution": false, "points": 1}
+try:
+    p3_tf1
+except NameError:
+    raise AssertionError("p3_tf1 is not set: run the answer cell above, with the line the picker shows "
+                         "(p3_tf1 = True or p3_tf1 = False) typed there if it was not written in for you") from None
 assert type(p3_tf1) is bool, "p3_tf1 must be True or False, without quotes"
 ### BEGIN HIDDEN TESTS
 assert p3_tf1 is False
@@ -702,6 +707,11 @@ p3_tf2 = True
 ### END SOLUTION
 
 # %% nbgrader={"grade": true, "grade_id": "p3_tf2_tests", "locked": true, "schema_version": 3, "solution": false, "points": 1}
+try:
+    p3_tf2
+except NameError:
+    raise AssertionError("p3_tf2 is not set: run the answer cell above, with the line the picker shows "
+                         "(p3_tf2 = True or p3_tf2 = False) typed there if it was not written in for you") from None
 assert type(p3_tf2) is bool, "p3_tf2 must be True or False, without quotes"
 ### BEGIN HIDDEN TESTS
 assert p3_tf2 is True
