@@ -187,8 +187,10 @@ def _failures(nb, answers: set[str]) -> list[str]:
             if out.get("output_type") != "error":
                 continue
             missing = re.match(r"name '(\w+)' is not defined", out["evalue"])
+            unanswered = re.match(r"(\w+) is not set: run the answer cell above", out["evalue"])  # a concept check
             if out["ename"] in ("NotImplementedError", "StepSkipped") or (
-                    out["ename"] == "NameError" and missing and missing.group(1) in answers):
+                    out["ename"] == "NameError" and missing and missing.group(1) in answers) or (
+                    out["ename"] == "AssertionError" and unanswered and unanswered.group(1) in answers):
                 continue
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
             problems.append(f"cell {index} {grade_id}: {out['ename']}: {out['evalue'][:300]}")
