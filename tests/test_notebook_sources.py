@@ -1,5 +1,6 @@
 """Do the committed solution notebooks match their jupytext sources in autograde/sources/?"""
 
+import inspect
 import re
 import sys
 
@@ -11,6 +12,7 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "autograde"))
 sys.path.insert(0, str(ROOT / "autograde" / "examples"))
 import make_examples  # noqa: E402  (a rigged example student's wrong split is one of the slips below)
+from reference import fundamentals as reference_fundamentals  # noqa: E402
 
 import notebook_source  # noqa: E402
 
@@ -358,45 +360,17 @@ def caption_config(encoder_config, decoder_config, tokenizer):
 """
 _NEXT_SENTENCE_HEAD = _TOKEN_HEAD.replace("AutoModelForTokenClassification", "AutoModelForNextSentencePrediction")
 _PRE_TRAINING_SUMMARIES = _DECODER_ALONE.replace("transformers.BartForCausalLM", "transformers.AutoModelForPreTraining")
-_OWN_SUBCLASS = """
-import transformers
-class ReviewClassifier(transformers.BertForSequenceClassification):
-    pass
-def model_class_for(task):
-    return {"sentiment-analysis": ReviewClassifier, "legal-summarization": transformers.AutoModelForSeq2SeqLM,
-            "image-captioning": transformers.VisionEncoderDecoderModel}[task]
-"""
-_SHORT_TASK_NAMES = """
-def model_class_for(task):
-    import transformers
-    return {"sentiment": transformers.AutoModelForSequenceClassification,
-            "summarization": transformers.AutoModelForSeq2SeqLM,
-            "captioning": transformers.VisionEncoderDecoderModel}[task]
-"""
-#: Part 1's greedy oracle, with one detail changed in each slip below
-_ORACLE = """
-def label_sentences(sentences, summary, k=3):
-    from finetune_kit import summarization
-    chosen, best = [], 0.0
-    while len(chosen) < k:
-        best_i, best_score = None, best
-        for i in range(len(sentences)):
-            if i in chosen:
-                continue
-            score = summarization.overlap_score(" ".join(sentences[j] for j in sorted(chosen + [i])), summary)
-            if score > best_score:
-                best_i, best_score = i, score
-        if best_i is None:
-            break
-        chosen.append(best_i)
-        best = best_score
-    return [1 if i in chosen else 0 for i in range(len(sentences))]
-"""
+_OWN_SUBCLASS = ("import transformers\nclass ReviewClassifier(transformers.BertForSequenceClassification):\n    pass\n"
+                 + _TOKEN_HEAD.replace("transformers.AutoModelForTokenClassification", "ReviewClassifier"))
+_SHORT_TASK_NAMES = (_TOKEN_HEAD.replace('"sentiment-analysis": transformers.AutoModelForTokenClassification',
+                                         '"sentiment": transformers.AutoModelForSequenceClassification')
+                     .replace('"legal-summarization"', '"summarization"').replace('"image-captioning"', '"captioning"'))
+#: Part 1's greedy oracle (the reference answer), with one detail changed in each slip below
+_ORACLE = "from finetune_kit import summarization\n" + inspect.getsource(reference_fundamentals.label_sentences)
 _EQUAL_IS_ENOUGH = _ORACLE.replace("if score > best_score:", "if score >= best_score:")
 _IGNORES_K = _ORACLE.replace("while len(chosen) < k:", "while len(chosen) < len(sentences):")
 _LATER_ON_TIES = _ORACLE.replace("if score > best_score:", "if score >= best_score and score > best:")
-_CAPTION_CONFIG = _PAD_FROM_TOKENIZER.replace("config.pad_token_id = tokenizer.pad_token_id",
-                                              "config.pad_token_id = tokenizer.eos_token_id")
+_CAPTION_CONFIG = inspect.getsource(reference_fundamentals.caption_config)
 _TYPED_IDS = (_CAPTION_CONFIG.replace("config.eos_token_id = tokenizer.eos_token_id\n", "config.eos_token_id = 6\n")
               .replace("config.pad_token_id = tokenizer.eos_token_id", "config.pad_token_id = 6"))
 _START_FROM_DECODER = _CAPTION_CONFIG.replace("config.decoder_start_token_id = tokenizer.bos_token_id",
