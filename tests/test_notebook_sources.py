@@ -370,6 +370,7 @@ _ORACLE = "from finetune_kit import summarization\n" + inspect.getsource(referen
 _EQUAL_IS_ENOUGH = _ORACLE.replace("if score > best_score:", "if score >= best_score:")
 _IGNORES_K = _ORACLE.replace("while len(chosen) < k:", "while len(chosen) < len(sentences):")
 _LATER_ON_TIES = _ORACLE.replace("if score > best_score:", "if score >= best_score and score > best:")
+_SELECTION_ORDER = _ORACLE.replace("for j in sorted(chosen + [i])", "for j in chosen + [i]")
 _CAPTION_CONFIG = inspect.getsource(reference_fundamentals.caption_config)
 _TYPED_IDS = (_CAPTION_CONFIG.replace("config.eos_token_id = tokenizer.eos_token_id\n", "config.eos_token_id = 6\n")
               .replace("config.pad_token_id = tokenizer.eos_token_id", "config.pad_token_id = 6"))
@@ -390,6 +391,7 @@ SLIPS = [("part1_applications", "caption_config", _PAD_FROM_TOKENIZER, "pad_toke
          ("part1_applications", "label_sentences", _EQUAL_IS_ENOUGH, "strictly higher than before"),
          ("part1_applications", "label_sentences", _IGNORES_K, "stop once k are selected"),
          ("part1_applications", "label_sentences", _LATER_ON_TIES, "on a tie keep the earlier sentence"),
+         ("part1_applications", "label_sentences", _SELECTION_ORDER, "in document order (sort the indices)"),
          ("part1_applications", "caption_config", _TYPED_IDS, "don't type numbers"),
          ("part1_applications", "caption_config", _START_FROM_DECODER, "not from decoder_config"),
          ("part1_applications", "caption_config", _CONFIGS_AS_DICTS, "from_encoder_decoder_configs(encoder_config"),
@@ -427,8 +429,9 @@ def test_visible_tests_name_the_common_slips(notebook, step, slip, message):
 
     The slips: a captioner padded with the tokenizer's missing pad token, or with ids typed in, a start id from the
     decoder's config, the configs joined as plain dicts; a greedy oracle that never stops early, keeps a sentence
-    that raises nothing, ignores k or breaks ties towards the later sentence; a next-sentence or pre-training head,
-    a class of the student's own, or task names of their own for ``model_class_for``; a split that keeps duplicates;
+    that raises nothing, ignores k, breaks ties towards the later sentence or joins its candidates in the order it
+    chose them; a next-sentence or pre-training head, a class of the student's own, or task names of their own for
+    ``model_class_for``; a split that keeps duplicates;
     a collator that drops ``pad_to_multiple_of``; the ``evaluation_strategy=`` and
     ``tokenizer=`` of older tutorials; training arguments with their own batch size, logging or dataloader workers
     whatever the profile says; macro-averaged precision; precision and recall swapped; a stratified split for 0/1

@@ -165,8 +165,13 @@ assert _none == [0, 0, 0, 0], ("select a sentence only if it raises the score (s
 _dup = label_sentences(_sents + [_sents[1]], _sents[1], 1)
 assert _dup == [0, 1, 0, 0, 0], ("on a tie keep the earlier sentence: the rent sentence is there twice (positions 1 "
                                  f"and 4), so label position 1 only; got {_dup}")
+_order = label_sentences(["Month deposit.", "Month keys.", "Keys notice."], "Keys deposit keys landlord.", 3)
+assert _order == [1, 0, 1], ("join each candidate's sentences in document order (sort the indices), as the "
+                             f"summary's score depends on which words meet at the joins: expected [1, 0, 1], got {_order}")
 ### BEGIN HIDDEN TESTS
 from finetune_kit import summarization as _summ
+
+assert label_sentences(["Pays rent.", "Rent keys.", "Notice notice rent."], "Month rent notice rent.", 2) == [1, 0, 1]
 
 _contract = ["This Agreement is made between Alder Ltd and Birch plc.",
              "The Buyer shall pay 500 dollars on delivery.", "Headings are for convenience only.",
