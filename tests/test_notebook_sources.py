@@ -12,7 +12,9 @@ from conftest import ROOT
 sys.path.insert(0, str(ROOT / "autograde"))
 sys.path.insert(0, str(ROOT / "autograde" / "examples"))
 import make_examples  # noqa: E402  (a rigged example student's wrong split is one of the slips below)
+from reference import evaluation as reference_evaluation  # noqa: E402
 from reference import fundamentals as reference_fundamentals  # noqa: E402
+from reference import sentiment as reference_sentiment  # noqa: E402
 
 import notebook_source  # noqa: E402
 
@@ -196,20 +198,8 @@ def make_training_args(profile, output_dir):
     from transformers import TrainingArguments
     return TrainingArguments(output_dir=str(output_dir), evaluation_strategy="epoch")
 """
-#: A full answer to ``make_training_args`` with one hole in it (the smoke profile alone could not see any of them)
-_FULL_TRAINING_ARGS = """
-def make_training_args(profile, output_dir):
-    import torch
-    from transformers import TrainingArguments
-    quiet = profile.name == "smoke"
-    return TrainingArguments(
-        output_dir=str(output_dir), eval_strategy="epoch", save_strategy="epoch", logging_strategy="epoch",
-        load_best_model_at_end=True, metric_for_best_model="f1", learning_rate=profile.learning_rate,
-        per_device_train_batch_size=profile.batch_size, num_train_epochs=profile.num_epochs, weight_decay=0.01,
-        seed=42, report_to="none", train_sampling_strategy="group_by_length", bf16=profile.hardware.bf16,
-        fp16=profile.hardware.fp16, dataloader_num_workers=profile.hardware.dataloader_workers,
-        use_cpu=not torch.cuda.is_available(), disable_tqdm=quiet, log_level="error" if quiet else "warning")
-"""
+#: The reference ``make_training_args`` with one hole in each slip below (the smoke profile alone saw none of them)
+_FULL_TRAINING_ARGS = inspect.getsource(reference_sentiment.make_training_args)
 _BATCH_OF_16 = _FULL_TRAINING_ARGS.replace("per_device_train_batch_size=profile.batch_size",
                                            "per_device_train_batch_size=16")
 _ALWAYS_QUIET = _FULL_TRAINING_ARGS.replace('quiet = profile.name == "smoke"', "quiet = True")
@@ -221,16 +211,8 @@ def stratified_split(labels, test_fraction, seed=0):
                                            random_state=seed)
     return sorted(train_idx), sorted(test_idx)
 """
-_STRICTLY_ABOVE = """
-def most_confident_mistakes(texts, labels, scores, n=5):
-    import pandas as pd
-    frame = pd.DataFrame({"text": list(texts), "label": [int(y) for y in labels], "score": [float(s) for s in scores]})
-    frame["predicted"] = (frame["score"] > 0.5).astype(int)
-    frame["confidence"] = frame["score"].where(frame["predicted"] == 1, 1 - frame["score"])
-    mistakes = frame[frame["predicted"] != frame["label"]]
-    mistakes = mistakes.sort_values("confidence", ascending=False, kind="stable").head(n)
-    return mistakes[["text", "label", "predicted", "score", "confidence"]].reset_index(drop=True)
-"""
+_STRICTLY_ABOVE = inspect.getsource(reference_evaluation.most_confident_mistakes).replace(
+    'frame["score"] >= 0.5', 'frame["score"] > 0.5')
 _SWAPPED = """
 def confusion_metrics(y_true, y_pred):
     tp = sum(1 for t, p in zip(y_true, y_pred) if t == p == 1)
