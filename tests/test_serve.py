@@ -157,7 +157,8 @@ def test_the_endpoint_runtime_needs_no_torch_or_transformers():
     import subprocess
     import sys
 
-    code = ("import sys, finetune_kit.deploy.serve, finetune_kit.deploy.monitoring, finetune_kit.sentiment.metrics; "
+    code = ("import sys, finetune_kit.deploy.serve, finetune_kit.deploy.monitoring, finetune_kit.sentiment.metrics, "
+            "finetune_kit.sentiment.pieces; "
             "print(sorted(m for m in ('torch', 'transformers', 'sklearn', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -11,7 +11,7 @@ from conftest import ROOT
 from finetune_kit import cli
 from finetune_kit.course import config, reference
 from finetune_kit.grading import cached_steps, runcache
-from finetune_kit.sentiment import data, recipe, train
+from finetune_kit.sentiment import data, pieces, recipe, train
 
 SMALL = ROOT / "tests" / "fixtures" / "reviews_small.csv"
 pytestmark = pytest.mark.slow
@@ -80,6 +80,14 @@ def test_evaluate_command_on_any_csv(trained, tmp_path, capsys):
     result = json.loads(dest.read_text())
     assert result["n"] == 48 and 0 <= result["accuracy"] <= 1
     assert {"precision", "recall", "f1"} <= set(result)
+    assert result["read_in_pieces"] == 0  # every text of SMALL is short
+    import pandas as pd
+
+    longer = tmp_path / "longer.csv"
+    long_review = " ".join(["a slow start but a superb finale"] * 20)  # 140 words
+    pd.concat([pd.read_csv(SMALL), pd.DataFrame({"text": [long_review], "label": [1]})]).to_csv(longer, index=False)
+    assert cli.main(["evaluate", "--model", str(out), "--data", str(longer), "--output", str(dest)]) == 0
+    assert len(pieces.views(long_review)) == 4 and json.loads(dest.read_text())["read_in_pieces"] == 1
 
 
 def test_a_saved_model_is_scored_at_the_length_it_was_trained_on(trained, tmp_path):
@@ -161,6 +169,28 @@ def test_train_command_in_the_hand_out_says_where_to_train(tmp_path, monkeypatch
     monkeypatch.setattr(reference, "load", missing)
     assert cli.main(["train", "--profile", "smoke", "--output-dir", str(tmp_path)]) == 2
     assert "reference answers are not here" in capsys.readouterr().err
+
+
+def test_training_seed_reaches_the_training_arguments(tmp_path, monkeypatch):
+    """``--training-seed`` changes TrainingArguments' seed and nothing else of the recipe's arguments."""
+    import types
+
+    real = reference.load("sentiment")
+    seen = []
+
+    def fine_tune(profile, splits, output_dir, **kwargs):
+        seen.append(recipe_module.make_training_args(profile, output_dir))
+        raise SystemExit(0)  # the arguments are what this test is about, not the training
+
+    recipe_module = types.SimpleNamespace(make_training_args=real.make_training_args, fine_tune=fine_tune)
+    monkeypatch.setattr(reference, "load", lambda name: recipe_module)
+    for extra in ([], ["--training-seed", "43"]):
+        with pytest.raises(SystemExit):
+            cli.main(["train", "--profile", "smoke", "--data", str(SMALL), "--output-dir", str(tmp_path), *extra])
+    default, changed = seen
+    assert (default.seed, changed.seed) == (42, 43)
+    assert {k: v for k, v in changed.to_dict().items() if k != "seed"} == \
+        {k: v for k, v in default.to_dict().items() if k != "seed"}
 
 
 def test_original_recipe_fails_and_fixed_one_runs():

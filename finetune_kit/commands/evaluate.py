@@ -24,7 +24,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from finetune_kit.sentiment import analysis, labelled, metrics, train
+from finetune_kit.sentiment import analysis, labelled, metrics, pieces, train
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +39,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-length", type=int, default=None,
                         help="tokens kept per text (default: what the model was trained on, its tokenizer's "
                              f"model_max_length, at most {train.MAX_TOKENS}); the saved tokenizer decides which end "
-                             "of a longer text is kept")
+                             f"of a longer text is kept; a text over {pieces.PIECE_WORDS} words is also read in pieces "
+                             "(finetune_kit/sentiment/pieces.py)")
     parser.add_argument("--text-column", default="text", help="the column holding the text (default: text)")
     parser.add_argument("--label-column", default="label", help="the column holding the label (default: label)")
     parser.add_argument("--positive", default=None, metavar="VALUES",
@@ -83,7 +84,9 @@ def evaluate_file(model_dir: Path, data_path: Path, *, max_length: int | None = 
     # how far the accuracy could move had the file held other reviews of the same kind: 0.841 on 999
     # reviews is 0.817-0.862, so one such file cannot tell that model from one at 0.85
     correct = round(result["accuracy"] * result["n"])
+    texts = rows.frame["text"].tolist()
     record = {"model": str(model_dir), "data": str(data_path), "max_length": max_length,
+              "read_in_pieces": sum(len(pieces.views(t)) > 1 for t in texts),
               **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in result.items()},
               "accuracy_95": [round(x, 4) for x in analysis.wilson_interval(correct, result["n"])],
               "metrics_from": metrics.metric_sources(), "read": rows.report}

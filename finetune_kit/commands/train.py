@@ -30,7 +30,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=float, default=None, help="override the profile's number of epochs")
     parser.add_argument("--mlflow", choices=("auto", "on", "off"), default="auto",
                         help="MLflow tracking (auto: on except under smoke)")
-    parser.add_argument("--seed", type=int, default=data.SEED, help="seed of the train/validation/test split")
+    parser.add_argument("--seed", type=int, default=data.SEED,
+                        help="seed of the train/validation/test split of a --data file; the kit's own reviews form "
+                             "ten sentence pools, one per tenth, so their split is the same with every seed")
+    parser.add_argument("--training-seed", type=int, default=None,
+                        help="TrainingArguments' seed (the head's initial weights, the batch order, dropout) "
+                             "instead of the recipe's 42: a second training shows how much a score is noise")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -47,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
     profile = use_profile(args.profile, quiet=not rank0)
     if args.epochs is not None:
         profile = dataclasses.replace(profile, num_epochs=args.epochs)
+    if args.training_seed is not None:
+        recipe_args = recipe.make_training_args  # fine_tune looks the name up in its module when it runs
+        recipe.make_training_args = lambda *a, **k: dataclasses.replace(recipe_args(*a, **k), seed=args.training_seed)
     splits = data.load_splits(profile, args.data, seed=args.seed)
     if rank0:
         print(f"splits: {splits.sizes()}")

@@ -153,14 +153,21 @@ class OnnxClassifier:
         self.version = self.manifest["model_version"]
 
     def logits(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
-        """Raw logits, in the order of ``texts``; long lists go in batches of similar length."""
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
+        """Logits, in the order of ``texts``; long lists go in batches of similar length.
+
+        A review longer than ``pieces.PIECE_WORDS`` words is read whole and in pieces, and its logits
+        averaged, as ``train.predict_proba`` does (``finetune_kit.sentiment.pieces`` says why).
+        """
+        from finetune_kit.sentiment import pieces  # numpy only: fine for the endpoint
+
+        views, owners = pieces.expand(list(texts))
+        order = np.argsort([len(t) for t in views], kind="stable")
+        out = np.empty((len(views), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(views), batch_size):
             idx = order[start:start + batch_size]
-            feed = self.encoder([texts[i] for i in idx])
+            feed = self.encoder([views[i] for i in idx])
             out[idx] = self.session.run(None, {name: feed[name] for name in self.input_names})[0]
-        return out
+        return pieces.combine(out, owners, len(texts))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         from finetune_kit.sentiment.metrics import softmax  # numpy only at import: fine for the endpoint

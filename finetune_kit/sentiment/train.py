@@ -21,7 +21,7 @@ import numpy as np
 
 from finetune_kit.course import memo, reference
 from finetune_kit.course.config import Profile, describe_data, describe_model
-from finetune_kit.sentiment import data, metrics
+from finetune_kit.sentiment import data, metrics, pieces
 
 #: Where Part 2 saves the student's model, under ``config.artifact_dir(profile)``.
 MODEL_FOLDER = "sentiment-model"
@@ -194,23 +194,25 @@ def predict_proba(model: Any, tokenizer: Any, texts: list[str], *, batch_size: i
                   max_length: int | None = None) -> np.ndarray:
     """P(positive) for each text, batched with per-batch padding (longest first, then restored).
 
+    A review longer than ``pieces.PIECE_WORDS`` words is read whole and in pieces, and its logits averaged
+    (``finetune_kit.sentiment.pieces`` says why); the ONNX classifier the endpoint serves does the same.
     ``max_length`` defaults to the length the model was trained with (``trained_max_length``).
     """
     import torch
 
     texts = list(texts)
     max_length = max_length or trained_max_length(tokenizer)
+    views, owners = pieces.expand(texts)
     model.eval()
-    order = np.argsort([-len(t) for t in texts])
-    scores = np.empty(len(texts), dtype=np.float32)
+    order = np.argsort([-len(t) for t in views], kind="stable")
+    logits = np.empty((len(views), model.config.num_labels), dtype=np.float32)
     with torch.no_grad():
-        for start in range(0, len(texts), batch_size):
+        for start in range(0, len(views), batch_size):
             idx = order[start:start + batch_size]
-            batch = tokenizer([texts[i] for i in idx], truncation=True, max_length=max_length,
+            batch = tokenizer([views[i] for i in idx], truncation=True, max_length=max_length,
                               padding=True, return_tensors="pt")
-            logits = model(**batch).logits.float().numpy()
-            scores[idx] = metrics.softmax(logits)[:, 1]
-    return scores
+            logits[idx] = model(**batch).logits.float().numpy()
+    return metrics.softmax(pieces.combine(logits, owners, len(texts)))[:, 1].astype(np.float32)
 
 
 def usable_length(model_max_length: Any) -> int | None:

@@ -168,8 +168,8 @@ for variant in exported.files:
 # %% [markdown]
 # If int8 says TOO MANY FLIPS, look at those probabilities: the flipped reviews are the ones the model
 # could not decide (close to 0.5), and int8 tipped them over. Fine-tuned models differ in how many
-# such reviews they leave: the kit's model trained under `offline` leaves about 35 of its 740 test
-# reviews between 0.38 and 0.62, and int8 flips 12 to 17 of them (two trainings). You then have a real
+# such reviews they leave: the kit's model trained under `offline` leaves 35 to 41 of its 740 test
+# reviews between 0.38 and 0.62, and int8 flips 12 of them (two trainings). You then have a real
 # choice to make, not a bug to hide:
 # serve the fp32 ONNX model (same labels, still faster than PyTorch), or keep the most sensitive
 # matrix products in fp32 and quantise the rest (slower than full int8; ONNX Runtime's

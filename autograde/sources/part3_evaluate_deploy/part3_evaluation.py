@@ -54,6 +54,13 @@ print(f"model: {model_dir}\nsplit sizes: {splits.sizes()}")
 #
 # The model gives each review a **score**, P(positive); we call it positive when the score is at
 # least 0.5 (the **threshold**). We score validation too: section C needs it.
+#
+# The kit's `predict_proba` reads a long review (over 60 words) several times: whole, cut to
+# `max_length` tokens as in training, and in pieces of about 60 words; the review's logits are the
+# mean over these readings. On real IMDB reviews that scores about 2 points higher than reading each
+# review once (`finetune_kit/sentiment/pieces.py` says how it was chosen). The endpoint you deploy in
+# the next notebook scores the same way, so these numbers describe what you deploy. Part 2's
+# `trainer.evaluate` reads each review once, so its test accuracy can differ a little from this one.
 
 # %%
 steps.need(globals(), "model", "tokenizer", "splits", step="the loading cell above")
