@@ -8,8 +8,8 @@ pieces". It draws 2,500 distinct reviews (seed 1) from the npm package ``imdb-da
 ``--exclude``, matched by a hash of the text (lower-cased, spaces collapsed); those files are read for nothing
 else. Evaluation sets stay evaluation sets: nothing that scores them helped choose. Each reading's accuracy is
 printed with its 95 % interval and, paired with reading the review whole, how many answers it turns right
-(``+``) and wrong (``-``). With ``--sizes 60`` a model takes about 3 minutes on 2 cores (192 s measured); each further size
-adds 1 to 3.
+(``+``) and wrong (``-``). With ``--sizes 60`` a model takes about 3 minutes on 2 cores (192 s measured);
+each further size adds 1 to 3.
 
 Readings: ``whole`` (the last ``max_length`` tokens, as the model was trained); ``all-N``, the whole review
 and its pieces of about N words, all logits averaged (the kit's rule is ``all-60``); ``half-N``, the whole
