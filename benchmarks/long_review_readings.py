@@ -93,10 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     reviews = development_reviews(args.cache, args.exclude)
     texts, labels = [r["text"] for r in reviews], np.array([r["label"] for r in reviews])
     model, tokenizer = train.load_trained(args.model)
-    model.eval()
     sizes = [int(s) for s in args.sizes.split(",")]
     unique = sorted({v for size in sizes for t in texts for v in pieces.views(t, size)} | set(texts))
-    single = dict(zip(unique, _logits(model, tokenizer, unique), strict=True))
+    single = dict(zip(unique, train.view_logits(model, tokenizer, unique), strict=True))
     whole = np.array([single[t] for t in texts])
     base = whole.argmax(1)
     print(f"{len(texts)} development reviews, {len(unique)} distinct views")
@@ -110,21 +109,6 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"half-{size}", (0.5 * whole + 0.5 * mean_parts).argmax(1), base, labels)
         _report(f"pieces-{size}", mean_parts.argmax(1), base, labels)
     return 0
-
-
-def _logits(model, tokenizer, texts: list[str], batch_size: int = 32) -> np.ndarray:
-    import torch
-
-    length = train.trained_max_length(tokenizer)
-    order = np.argsort([-len(t) for t in texts], kind="stable")
-    out = np.empty((len(texts), model.config.num_labels), dtype=np.float32)
-    with torch.no_grad():
-        for start in range(0, len(texts), batch_size):
-            idx = order[start:start + batch_size]
-            batch = tokenizer([texts[i] for i in idx], truncation=True, max_length=length, padding=True,
-                              return_tensors="pt")
-            out[idx] = model(**batch).logits.float().numpy()
-    return out
 
 
 def _report(name: str, predicted: np.ndarray, base: np.ndarray, labels: np.ndarray, extra: str = "") -> None:

@@ -55,6 +55,25 @@ def test_combine_refuses_what_expand_cannot_have_made():
         pieces.combine(np.zeros((2, 2)), np.array([0, 2]), 2)
 
 
+def test_batched_scores_longest_first_and_answers_in_the_order_asked():
+    texts = ["bb", "a", "dddd", "ccc", "eeeee"]
+    calls = []
+
+    def logits_of(batch):
+        calls.append(batch)
+        return np.array([[len(t), -len(t)] for t in batch], dtype=np.float32)
+
+    out = pieces.batched(texts, logits_of, 2, batch_size=2)
+    assert calls == [["eeeee", "dddd"], ["ccc", "bb"], ["a"]]
+    assert out[:, 0].tolist() == [2, 1, 4, 3, 5]
+    assert pieces.batched([], logits_of, 2).shape == (0, 2)
+
+
+def test_read_in_pieces_is_more_than_piece_words():
+    assert not pieces.read_in_pieces(_words(pieces.PIECE_WORDS))
+    assert pieces.read_in_pieces(_words(pieces.PIECE_WORDS + 1))
+
+
 def _by_hand(logits_of, text: str) -> float:
     """P(positive) of one long text from the logits of its views, each scored alone."""
     mean = np.mean([logits_of(view) for view in pieces.views(text)], axis=0)

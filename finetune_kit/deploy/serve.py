@@ -160,14 +160,13 @@ class OnnxClassifier:
         """
         from finetune_kit.sentiment import pieces  # numpy only: fine for the endpoint
 
+        def logits_of(batch: list[str]) -> np.ndarray:
+            feed = self.encoder(batch)
+            return self.session.run(None, {name: feed[name] for name in self.input_names})[0]
+
         views, owners = pieces.expand(list(texts))
-        order = np.argsort([len(t) for t in views], kind="stable")
-        out = np.empty((len(views), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(views), batch_size):
-            idx = order[start:start + batch_size]
-            feed = self.encoder([views[i] for i in idx])
-            out[idx] = self.session.run(None, {name: feed[name] for name in self.input_names})[0]
-        return pieces.combine(out, owners, len(texts))
+        return pieces.combine(pieces.batched(views, logits_of, len(self.labels), batch_size=batch_size),
+                              owners, len(texts))
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         from finetune_kit.sentiment.metrics import softmax  # numpy only at import: fine for the endpoint

@@ -29,12 +29,17 @@ endpoint imports this module.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 #: Longest text read in one go; a longer one is also read in pieces of about this many words.
 PIECE_WORDS = 60
+
+
+def read_in_pieces(text: str, piece_words: int = PIECE_WORDS) -> bool:
+    """Whether ``text`` has more than ``piece_words`` words, and so is also read in pieces."""
+    return len(text.split()) > piece_words
 
 
 def views(text: str, piece_words: int = PIECE_WORDS) -> list[str]:
@@ -45,9 +50,9 @@ def views(text: str, piece_words: int = PIECE_WORDS) -> list[str]:
     """
     if piece_words < 1:
         raise ValueError(f"piece_words must be at least 1, not {piece_words}")
-    words = text.split()
-    if len(words) <= piece_words:
+    if not read_in_pieces(text, piece_words):
         return [text]
+    words = text.split()
     count = math.ceil(len(words) / piece_words)
     bounds = [round(i * len(words) / count) for i in range(count + 1)]
     return [text] + [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
@@ -81,3 +86,17 @@ def combine(logits: np.ndarray, owners: np.ndarray, n_texts: int) -> np.ndarray:
     total = np.zeros((n_texts, logits.shape[1]))
     np.add.at(total, owners, logits)
     return (total / counts[:, None]).astype(np.float32)
+
+
+def batched(texts: Sequence[str], logits_of: Callable[[list[str]], np.ndarray], n_labels: int, *,
+            batch_size: int = 32) -> np.ndarray:
+    """``logits_of`` applied to ``texts`` in batches of similar length, the rows back in the order of ``texts``.
+
+    Longest first: each batch pads only to its own longest text, and a batch too big for memory fails at once.
+    """
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    out = np.empty((len(texts), n_labels), dtype=np.float32)
+    for start in range(0, len(texts), batch_size):
+        idx = order[start:start + batch_size]
+        out[idx] = logits_of([texts[i] for i in idx])
+    return out

@@ -192,27 +192,32 @@ def ensure_model(profile: Profile, output_dir: Path | str | None = None) -> Path
 @memo.reusable("predict_proba")
 def predict_proba(model: Any, tokenizer: Any, texts: list[str], *, batch_size: int = 32,
                   max_length: int | None = None) -> np.ndarray:
-    """P(positive) for each text, batched with per-batch padding (longest first, then restored).
+    """P(positive) for each text.
 
     A review longer than ``pieces.PIECE_WORDS`` words is read whole and in pieces, and its logits averaged
     (``finetune_kit.sentiment.pieces`` says why); the ONNX classifier the endpoint serves does the same.
     ``max_length`` defaults to the length the model was trained with (``trained_max_length``).
     """
+    texts = list(texts)
+    views, owners = pieces.expand(texts)
+    logits = view_logits(model, tokenizer, views, batch_size=batch_size, max_length=max_length)
+    return metrics.softmax(pieces.combine(logits, owners, len(texts)))[:, 1].astype(np.float32)
+
+
+def view_logits(model: Any, tokenizer: Any, texts: list[str], *, batch_size: int = 32,
+                max_length: int | None = None) -> np.ndarray:
+    """The logits of each text read once, cut to ``max_length`` tokens; batched with per-batch padding."""
     import torch
 
-    texts = list(texts)
     max_length = max_length or trained_max_length(tokenizer)
-    views, owners = pieces.expand(texts)
     model.eval()
-    order = np.argsort([-len(t) for t in views], kind="stable")
-    logits = np.empty((len(views), model.config.num_labels), dtype=np.float32)
+
+    def logits_of(batch: list[str]) -> np.ndarray:
+        encoded = tokenizer(batch, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        return model(**encoded).logits.float().numpy()
+
     with torch.no_grad():
-        for start in range(0, len(views), batch_size):
-            idx = order[start:start + batch_size]
-            batch = tokenizer([views[i] for i in idx], truncation=True, max_length=max_length,
-                              padding=True, return_tensors="pt")
-            logits[idx] = model(**batch).logits.float().numpy()
-    return metrics.softmax(pieces.combine(logits, owners, len(texts)))[:, 1].astype(np.float32)
+        return pieces.batched(texts, logits_of, model.config.num_labels, batch_size=batch_size)
 
 
 def usable_length(model_max_length: Any) -> int | None:
